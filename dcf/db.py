@@ -1,0 +1,224 @@
+"""One small connection API over DuckDB and Snowflake DB-API connections.
+
+Everything that talks to the control store goes through :class:`Connection`: bound parameters
+(``:name`` in the SQL text), batched MERGE, transactions, and the dialect, so callers never branch on
+the database.
+
+>>> from dcf.db import open_duckdb
+>>> from dcf.sql import Namespace
+>>> with open_duckdb(":memory:", Namespace("DCF")) as conn:
+...     conn.fetchall("SELECT :x + 1", {"x": 41})
+[(42,)]
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from dcf.errors import WarehouseBusyError
+from dcf.schema import Table
+from dcf.sql import Dialect, Namespace, render_merge, render_params
+
+#: Rows per MERGE statement: large enough that a 200-model build needs a handful of statements,
+#: small enough to stay far below Snowflake's statement-size limit.
+MERGE_CHUNK_ROWS = 500
+
+
+class Connection:
+    """A DB-API connection plus its dialect and the namespace of the control tables.
+
+    Thread-safe: calls are serialised with a lock (DuckDB connections must not be shared between
+    threads unsynchronised; Snowflake's are safe but one writer per table is what we want anyway).
+    """
+
+    def __init__(self, raw: Any, dialect: Dialect, namespace: Namespace, *, close_raw: bool = True) -> None:
+        self.raw = raw
+        self.dialect = dialect
+        self.namespace = namespace
+        self._close_raw = close_raw
+        self._lock = threading.RLock()
+        #: How many statements this connection sent: benchmarks report it.
+        self.statements = 0
+
+    # -- plain statements -------------------------------------------------------------------------
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        with self._lock:
+            self._run(sql, params).close()
+
+    def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        with self._lock:
+            cursor = self._run(sql, params)
+            try:
+                return [tuple(row) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+
+    def fetchone(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        row = self.fetchone(sql, params)
+        return row[0] if row else None
+
+    def fetch_dicts(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self._run(sql, params)
+            try:
+                names = [d[0].upper() for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        with self._lock:
+            cursor = self.raw.cursor()
+            try:
+                cursor.executemany(render_params(sql, self.dialect), [_bindable(r) for r in rows])
+                self.statements += 1
+            finally:
+                cursor.close()
+
+    # -- batched upsert ----------------------------------------------------------------------------
+    def merge(
+        self,
+        table: Table,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        key: Sequence[str] | None = None,
+        update: Sequence[str] | None = None,
+        keep_existing: Sequence[str] = (),
+        matched_condition: str | None = None,
+    ) -> int:
+        """Upsert ``rows`` (dicts keyed by column name) into ``table``; returns statements sent.
+
+        Rows with the same key are collapsed to the last one (Snowflake rejects a MERGE whose source
+        has duplicate keys). Every row must carry the same columns.
+        """
+        if not rows:
+            return 0
+        key = tuple(key or table.key)
+        latest: dict[tuple, Mapping[str, Any]] = {}
+        for row in rows:
+            latest[tuple(row[k] for k in key)] = row
+        unique_rows = list(latest.values())
+        columns = list(unique_rows[0].keys())
+        sent = 0
+        for start in range(0, len(unique_rows), MERGE_CHUNK_ROWS):
+            chunk = unique_rows[start : start + MERGE_CHUNK_ROWS]
+            sql = render_merge(
+                self.namespace.qualify(table.name),
+                table.types(columns),
+                key,
+                len(chunk),
+                self.dialect,
+                update=update,
+                keep_existing=keep_existing,
+                matched_condition=matched_condition,
+            )
+            params = {f"{col.lower()}_{i}": row[col] for i, row in enumerate(chunk) for col in columns}
+            self.execute(sql, params)
+            sent += 1
+        return sent
+
+    # -- transactions ------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Run a block atomically: committed on success, rolled back on any exception."""
+        with self._lock:
+            self._run("BEGIN TRANSACTION" if self.dialect is Dialect.DUCKDB else "BEGIN").close()
+            try:
+                yield self
+            except BaseException:
+                self._run("ROLLBACK").close()
+                raise
+            self._run("COMMIT").close()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._close_raw:
+            self.raw.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def qualify(self, name: str) -> str:
+        """``name`` qualified with the control namespace."""
+        return self.namespace.qualify(name)
+
+    def _run(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        cursor = self.raw.cursor()
+        try:
+            if params:
+                cursor.execute(render_params(sql, self.dialect), _bindable(params))
+            else:
+                cursor.execute(sql)
+        except BaseException:
+            cursor.close()
+            raise
+        self.statements += 1
+        return cursor
+
+
+def _bindable(params: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-ready values (dicts, lists) become JSON text; everything else is bound as it is."""
+    return {k: _to_param(v) for k, v in params.items()}
+
+
+def _to_param(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=_json_default, sort_keys=True)
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def open_duckdb(
+    path: str | Path, namespace: Namespace, *, read_only: bool = False, wait_seconds: float = 60.0
+) -> Connection:
+    """Open the DuckDB file, waiting (bounded) while another process holds its lock.
+
+    DuckDB lets one process at a time open a file; inside one process, connections to the same path
+    share one instance and see each other's writes. So a held lock means another process (a second
+    ``make run``, a notebook) is using the warehouse: we wait for it, then say so plainly.
+    """
+    import duckdb
+
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.1
+    while True:
+        try:
+            raw = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusyError(
+                    f"the local warehouse {path} is in use by another process (waited {wait_seconds:.0f}s): "
+                    f"{str(error).splitlines()[0]}"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    return Connection(raw, Dialect.DUCKDB, namespace)

@@ -1,0 +1,167 @@
+"""SQL written once, rendered per dialect.
+
+Statements in this project are written with named parameters (``:name``) and logical column types.
+This module turns them into what each driver expects:
+
+* DuckDB: ``$name`` parameters (bound by DuckDB), ``JSON``, ``TIMESTAMP``.
+* Snowflake: ``%(name)s`` parameters (bound by snowflake-connector), ``VARIANT``, ``TIMESTAMP_NTZ``.
+
+Identifiers never come from parameters; the ones that come from configuration (database, schema,
+relation names) are checked by :func:`identifier` before they are put into a statement.
+
+>>> render_params("SELECT * FROM T WHERE A = :a AND V:k::int = 1", Dialect.DUCKDB)
+'SELECT * FROM T WHERE A = $a AND V:k::int = 1'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from dcf.errors import ConfigError
+
+
+class Dialect(StrEnum):
+    DUCKDB = "duckdb"
+    SNOWFLAKE = "snowflake"
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
+# A named parameter is ``:name`` not preceded by another colon (``::int`` casts) or a word character
+# (Snowflake's ``V:key`` JSON paths).
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def identifier(name: str, *, what: str = "identifier") -> str:
+    """Return ``name`` upper-cased if it is a plain SQL identifier, else raise :class:`ConfigError`.
+
+    Plain identifiers need no quoting and mean the same on DuckDB and Snowflake.
+    """
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise ConfigError(f"{what} {name!r} is not a plain SQL identifier (letters, digits, _ and $)")
+    return name.upper()
+
+
+def relation_name(dotted: str, *, what: str = "relation") -> str:
+    """Validate a ``[database.]schema.table`` name from config and return it upper-cased."""
+    parts = dotted.split(".") if isinstance(dotted, str) else []
+    if not 1 <= len(parts) <= 3:
+        raise ConfigError(f"{what} {dotted!r} must look like [database.]schema.table")
+    return ".".join(identifier(part, what=what) for part in parts)
+
+
+def render_params(sql: str, dialect: Dialect) -> str:
+    """Rewrite ``:name`` parameters into the driver's own style."""
+    if dialect is Dialect.DUCKDB:
+        return _PARAM.sub(r"$\1", sql)
+    # pyformat: a literal % must be doubled once parameters are in play.
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """Where the control tables live: an optional database (catalog) and a schema."""
+
+    schema: str
+    database: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schema", identifier(self.schema, what="schema"))
+        if self.database is not None:
+            object.__setattr__(self, "database", identifier(self.database, what="database"))
+
+    def qualify(self, name: str) -> str:
+        prefix = f"{self.database}.{self.schema}" if self.database else self.schema
+        return f"{prefix}.{identifier(name)}"
+
+
+# Logical column types and their rendering. ``string`` takes an optional length: string(500).
+_TYPES: dict[str, dict[Dialect, str]] = {
+    "string": {Dialect.DUCKDB: "VARCHAR", Dialect.SNOWFLAKE: "VARCHAR"},
+    "bigint": {Dialect.DUCKDB: "BIGINT", Dialect.SNOWFLAKE: "NUMBER(38,0)"},
+    "float": {Dialect.DUCKDB: "DOUBLE", Dialect.SNOWFLAKE: "FLOAT"},
+    "timestamp": {Dialect.DUCKDB: "TIMESTAMP", Dialect.SNOWFLAKE: "TIMESTAMP_NTZ(6)"},
+    "date": {Dialect.DUCKDB: "DATE", Dialect.SNOWFLAKE: "DATE"},
+    "json": {Dialect.DUCKDB: "JSON", Dialect.SNOWFLAKE: "VARIANT"},
+    # Y/N indicators, as in the production table (EXECUTION_COMPLETED_IND, DELETED_IND).
+    "flag": {Dialect.DUCKDB: "VARCHAR(1)", Dialect.SNOWFLAKE: "VARCHAR(1)"},
+}
+_SIZED = re.compile(r"^(string|decimal)\((\d+)(?:,(\d+))?\)$")
+
+
+def render_type(logical: str, dialect: Dialect) -> str:
+    """``string(500)`` -> ``VARCHAR(500)`` on Snowflake, ``VARCHAR`` on DuckDB; ``json`` -> VARIANT/JSON."""
+    if logical in _TYPES:
+        return _TYPES[logical][dialect]
+    sized = _SIZED.match(logical)
+    if sized and sized.group(1) == "string":
+        return f"VARCHAR({sized.group(2)})" if dialect is Dialect.SNOWFLAKE else "VARCHAR"
+    if sized and sized.group(1) == "decimal":
+        precision, scale = sized.group(2), sized.group(3) or "0"
+        return f"NUMBER({precision},{scale})" if dialect is Dialect.SNOWFLAKE else f"DECIMAL({precision},{scale})"
+    raise ValueError(f"unknown logical type {logical!r}")
+
+
+def sql_literal(text: str) -> str:
+    """Quote a constant of our own (a column comment) as a SQL string literal. Never for user values."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def render_merge(
+    target: str,
+    column_types: Sequence[tuple[str, str]],
+    key: Sequence[str],
+    n_rows: int,
+    dialect: Dialect,
+    *,
+    update: Sequence[str] | None = None,
+    keep_existing: Sequence[str] = (),
+    matched_condition: str | None = None,
+) -> str:
+    """A MERGE of ``n_rows`` parameter rows into ``target``; parameters are named ``<column>_<row>``.
+
+    ``update`` lists the columns a matched row takes from the source (default: every non-key column);
+    ``keep_existing`` columns take the source value only when it is not NULL; ``matched_condition``
+    (written against aliases ``t`` and ``s``) limits which matched rows change at all — used to keep a
+    finished row from being moved back by a late or re-delivered event.
+
+    Snowflake rejects PARSE_JSON inside VALUES, so JSON is parsed in the SELECT over VALUES. The
+    caller must have removed duplicate keys (Snowflake error 100090).
+    """
+    names = [name for name, _ in column_types]
+    if update is None:
+        update = [name for name in names if name not in key]
+    placeholders = ", ".join(
+        "(" + ", ".join(f":{name.lower()}_{row}" for name in names) + ")" for row in range(n_rows)
+    )
+    if dialect is Dialect.DUCKDB:
+        source_cols = [f"c{i}" for i in range(1, len(names) + 1)]
+        values = f"(VALUES {placeholders}) AS v({', '.join(source_cols)})"
+    else:
+        source_cols = [f"column{i}" for i in range(1, len(names) + 1)]
+        values = f"VALUES {placeholders}"
+    select = ", ".join(
+        f"{_cast(col, logical, dialect)} AS {name}"
+        for col, (name, logical) in zip(source_cols, column_types, strict=True)
+    )
+    on = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    sets = ", ".join(
+        f"{name} = COALESCE(s.{name}, t.{name})" if name in keep_existing else f"{name} = s.{name}"
+        for name in update
+    )
+    matched = f"WHEN MATCHED AND ({matched_condition}) THEN" if matched_condition else "WHEN MATCHED THEN"
+    statement = f"MERGE INTO {target} AS t USING (SELECT {select} FROM {values}) AS s ON {on}"
+    if sets:
+        statement += f" {matched} UPDATE SET {sets}"
+    return (
+        f"{statement} WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) "
+        f"VALUES ({', '.join('s.' + name for name in names)})"
+    )
+
+
+def _cast(column: str, logical: str, dialect: Dialect) -> str:
+    if logical == "json":
+        return f"PARSE_JSON({column})" if dialect is Dialect.SNOWFLAKE else f"CAST({column} AS JSON)"
+    return f"CAST({column} AS {render_type(logical, dialect)})"

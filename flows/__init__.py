@@ -1,0 +1,1 @@
+"""Prefect flows: the deployment entrypoints of DCF Flows."""

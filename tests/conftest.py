@@ -1,0 +1,79 @@
+"""Shared fixtures. Every test gets its own DCF_HOME; the user's ./.dcf and ~/.prefect are never touched."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Prefect: a private PREFECT_HOME, no API configured unless a test starts one.
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="dcf-tests-"))
+os.environ["PREFECT_HOME"] = str(_SESSION_TMP / "prefect-home")
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+from dcf.sql import Dialect, Namespace  # noqa: E402
+
+SNOWFLAKE_NAMESPACE = Namespace("PROVIDERPDM_CORE_TARGET", "DEV_PROVIDERPDM")
+
+
+@pytest.fixture(autouse=True)
+def dcf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "dcf-home"
+    monkeypatch.setenv("DCF_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def duckdb_conn(tmp_path: Path):
+    from dcf.db import open_duckdb
+
+    conn = open_duckdb(tmp_path / "control.duckdb", Namespace("DCF"))
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def fakesnow_conn() -> Iterator:
+    """The real snowflake-connector API over fakesnow's in-process patch."""
+    import fakesnow
+    import snowflake.connector
+
+    from dcf.db import Connection
+
+    with fakesnow.patch():
+        raw = snowflake.connector.connect()
+        raw.cursor().execute(f"CREATE DATABASE IF NOT EXISTS {SNOWFLAKE_NAMESPACE.database}")
+        conn = Connection(raw, Dialect.SNOWFLAKE, SNOWFLAKE_NAMESPACE)
+        yield conn
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def fakesnow_server() -> Iterator[dict]:
+    """fakesnow's server mode: statements go over the wire as they would to Snowflake."""
+    import fakesnow
+
+    with fakesnow.server(session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}) as kwargs:
+        yield kwargs
+
+
+@pytest.fixture
+def fakesnow_server_conn(fakesnow_server: dict) -> Iterator:
+    import uuid
+
+    import snowflake.connector
+
+    from dcf.db import Connection
+
+    # A database per test: the server is shared by the whole session.
+    database = f"DB_{uuid.uuid4().hex[:8].upper()}"
+    raw = snowflake.connector.connect(**fakesnow_server)
+    raw.cursor().execute(f"CREATE DATABASE {database}")
+    conn = Connection(raw, Dialect.SNOWFLAKE, Namespace(SNOWFLAKE_NAMESPACE.schema, database))
+    yield conn
+    conn.close()

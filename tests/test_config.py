@@ -1,0 +1,132 @@
+"""Stream YAML validation: one actionable line per broken file, and nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dcf.config import load_all_streams, load_stream
+from dcf.errors import ConfigError
+from dcf.paths import PROJECT_ROOT
+
+BCFINSG = PROJECT_ROOT / "configs" / "streams" / "bcfinsg_plan_baln_segm_load.yaml"
+
+
+def test_the_bcfinsg_stream_is_complete():
+    stream = load_stream("BCFINSG_PLAN_BALN_SEGM_LOAD").config
+    assert (stream.stream.id, stream.stream.status) == (1490, "ACTIVE")
+    assert stream.datastage.sequence == "SQ60BCFINSGLdPlnBalSegMstr"
+    assert set(stream.datastage.activities) == {
+        "JobOccrStart", "GetODSProcId", "GetFileList", "LdBCFINSGPlanBalnSegmMstr",
+        "GDWUtilProcessMetaDataFL", "MvLoadFiles", "report",
+    }
+    assert (stream.quality.load_threshold, stream.quality.high_threshold) == (70, 85)
+    assert stream.lifecycle.retention_days == 2555
+    assert stream.dbt.project_path.is_dir()
+    # by file stem and by path, too
+    assert load_stream("bcfinsg_plan_baln_segm_load").name == load_stream(BCFINSG).name
+
+
+def _broken(tmp_path: Path, edit) -> Path:
+    data = yaml.safe_load(BCFINSG.read_text())
+    edit(data)
+    path = tmp_path / "streams" / "broken.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _misspelt(d):
+    d["dbt"]["selct"] = d["dbt"].pop("select")
+
+
+def _wrong_type(d):
+    d["lifecycle"]["retention_days"] = "seven years"
+
+
+def _missing(d):
+    del d["stream"]["id"]
+
+
+def _secret(d):
+    d["dbt"]["vars"]["snowflake_password"] = "hunter2"
+
+
+def _bad_identifier(d):
+    d["source"]["relation"] = "RAW.X; DROP TABLE Y"
+
+
+CASES = {
+    "misspelt key": (_misspelt, "dbt.selct: unknown key"),
+    "wrong type": (_wrong_type, "lifecycle.retention_days: Input should be a valid integer"),
+    "missing field": (_missing, "stream.id: required field is missing"),
+    "secret in yaml": (_secret, "dbt.vars.snowflake_password: secrets do not belong"),
+    "bad identifier": (_bad_identifier, "is not a plain SQL identifier"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_broken_yaml_names_file_field_and_line(tmp_path, case):
+    edit, expected = CASES[case]
+    path = _broken(tmp_path, edit)
+    with pytest.raises(ConfigError) as raised:
+        load_stream(path)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(str(path)) or message.startswith("broken.yaml") or "broken.yaml" in message
+    assert expected in message
+    if case != "bad identifier":
+        assert "(line " in message
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("stream:\n  name: X\n  id: [1, 2\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: not valid YAML: .*\(line \d+\)"):
+        load_stream(path)
+
+
+def test_unknown_stream_lists_the_known_ones():
+    with pytest.raises(ConfigError, match=r"unknown stream 'NO_SUCH_STREAM'; known streams: .*BCFINSG"):
+        load_stream("NO_SUCH_STREAM")
+
+
+def test_duplicate_stream_ids_are_refused(tmp_path, monkeypatch):
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    for name in ("a.yaml", "b.yaml"):
+        (streams / name).write_text(BCFINSG.read_text())
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
+    with pytest.raises(ConfigError, match="already used by"):
+        load_all_streams()
+
+
+def _run_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_control_tables_refuses_a_broken_stream_and_creates_nothing(tmp_path, dcf_home, case):
+    edit, expected = CASES[case]
+    path = _broken(tmp_path, edit)
+    env = {**os.environ, "DCF_STREAMS_DIR": str(path.parent), "PYTHONPATH": str(PROJECT_ROOT)}
+    result = _run_cli("-m", "flows.control_tables", env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.stderr
+    assert not (dcf_home / "warehouse.duckdb").exists()
+
+
+def test_config_cli_validates_every_stream():
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    ok = _run_cli("-m", "dcf.config", env=env)
+    assert ok.returncode == 0 and "stream 1490 BCFINSG_PLAN_BALN_SEGM_LOAD" in ok.stdout
+    unknown = _run_cli("-m", "dcf.config", "NOPE", env=env)
+    assert unknown.returncode == 2 and "unknown stream 'NOPE'" in unknown.stderr
