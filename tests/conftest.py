@@ -77,3 +77,19 @@ def fakesnow_server_conn(fakesnow_server: dict) -> Iterator:
     conn = Connection(raw, Dialect.SNOWFLAKE, Namespace(SNOWFLAKE_NAMESPACE.schema, database))
     yield conn
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One real Prefect server for the session; PREFECT_API_URL points at it while the session runs."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.prefect_server import prefect_server
+
+    with prefect_server(_SESSION_TMP / "prefect-server-home") as api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+        try:
+            with temporary_settings({PREFECT_API_URL: api_url}):
+                yield api_url
+        finally:
+            os.environ.pop("PREFECT_API_URL", None)
