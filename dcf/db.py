@@ -25,7 +25,7 @@ from typing import Any
 
 from dcf.errors import WarehouseBusyError
 from dcf.schema import Table
-from dcf.sql import Dialect, Namespace, render_merge, render_params
+from dcf.sql import Dialect, Namespace, referenced_params, render_merge, render_params
 
 #: Rows per MERGE statement: large enough that a 200-model build needs a handful of statements,
 #: small enough to stay far below Snowflake's statement-size limit.
@@ -39,12 +39,22 @@ class Connection:
     threads unsynchronised; Snowflake's are safe but one writer per table is what we want anyway).
     """
 
-    def __init__(self, raw: Any, dialect: Dialect, namespace: Namespace, *, close_raw: bool = True) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        dialect: Dialect,
+        namespace: Namespace,
+        *,
+        close_raw: bool = True,
+        transaction_lock: threading.RLock | None = None,
+    ) -> None:
         self.raw = raw
         self.dialect = dialect
         self.namespace = namespace
         self._close_raw = close_raw
         self._lock = threading.RLock()
+        # Held for the whole of a transaction: see open_duckdb for why DuckDB needs one per file.
+        self._transaction_lock = transaction_lock or threading.RLock()
         #: How many statements this connection sent: benchmarks report it.
         self.statements = 0
 
@@ -82,9 +92,10 @@ class Connection:
         if not rows:
             return
         with self._lock:
-            cursor = self.raw.cursor()
+            cursor = self._cursor()
             try:
-                cursor.executemany(render_params(sql, self.dialect), [_bindable(r) for r in rows])
+                names = referenced_params(sql)
+                cursor.executemany(render_params(sql, self.dialect), [_bindable(r, names) for r in rows])
                 self.statements += 1
             finally:
                 cursor.close()
@@ -135,7 +146,7 @@ class Connection:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """Run a block atomically: committed on success, rolled back on any exception."""
-        with self._lock:
+        with self._transaction_lock, self._lock:
             self._run("BEGIN TRANSACTION" if self.dialect is Dialect.DUCKDB else "BEGIN").close()
             try:
                 yield self
@@ -159,11 +170,17 @@ class Connection:
         """``name`` qualified with the control namespace."""
         return self.namespace.qualify(name)
 
+    def _cursor(self) -> Any:
+        # DuckDB's cursor() is a *new connection* to the same database: a transaction begun on one
+        # would not be seen by the next. Statements go through the connection itself (calls are
+        # serialised by the lock); Snowflake cursors share their session, so a cursor per call is right.
+        return _DuckDBStatement(self.raw) if self.dialect is Dialect.DUCKDB else self.raw.cursor()
+
     def _run(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        cursor = self.raw.cursor()
+        cursor = self._cursor()
         try:
             if params:
-                cursor.execute(render_params(sql, self.dialect), _bindable(params))
+                cursor.execute(render_params(sql, self.dialect), _bindable(params, referenced_params(sql)))
             else:
                 cursor.execute(sql)
         except BaseException:
@@ -173,9 +190,32 @@ class Connection:
         return cursor
 
 
-def _bindable(params: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON-ready values (dicts, lists) become JSON text; everything else is bound as it is."""
-    return {k: _to_param(v) for k, v in params.items()}
+class _DuckDBStatement:
+    """Cursor-shaped view of a DuckDB connection whose close() leaves the connection open."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        self._raw.execute(sql, params) if params is not None else self._raw.execute(sql)
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        self._raw.executemany(sql, rows)
+
+    def fetchall(self) -> list[tuple]:
+        return self._raw.fetchall()
+
+    @property
+    def description(self) -> Any:
+        return self._raw.description
+
+    def close(self) -> None:
+        pass
+
+
+def _bindable(params: Mapping[str, Any], names: set[str]) -> dict[str, Any]:
+    """The parameters the statement uses (DuckDB rejects extra ones); dicts and lists become JSON text."""
+    return {k: _to_param(v) for k, v in params.items() if k in names}
 
 
 def _to_param(value: Any) -> Any:
@@ -221,4 +261,17 @@ def open_duckdb(
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
-    return Connection(raw, Dialect.DUCKDB, namespace)
+    return Connection(raw, Dialect.DUCKDB, namespace, transaction_lock=_file_lock(path))
+
+
+# DuckDB reports a write-write conflict only against *uncommitted* work, and a transaction reads the
+# snapshot taken at BEGIN: two check-then-insert transactions can both pass. Only one process can hold a
+# DuckDB file, so serialising our transactions per file inside the process makes them race-free.
+_FILE_LOCKS: dict[str, threading.RLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: str | Path) -> threading.RLock:
+    key = str(path) if str(path) == ":memory:" else str(Path(path).resolve())
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.RLock())

@@ -52,6 +52,11 @@ def relation_name(dotted: str, *, what: str = "relation") -> str:
     return ".".join(identifier(part, what=what) for part in parts)
 
 
+def referenced_params(sql: str) -> set[str]:
+    """The ``:name`` parameters a statement uses."""
+    return set(_PARAM.findall(sql))
+
+
 def render_params(sql: str, dialect: Dialect) -> str:
     """Rewrite ``:name`` parameters into the driver's own style."""
     if dialect is Dialect.DUCKDB:

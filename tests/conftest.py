@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,5 +93,38 @@ def prefect_api() -> Iterator[str]:
         try:
             with temporary_settings({PREFECT_API_URL: api_url}):
                 yield api_url
+                _drain_prefect_workers()
         finally:
             os.environ.pop("PREFECT_API_URL", None)
+
+
+def _drain_prefect_workers() -> None:
+    """Send buffered logs and events before the server goes away (else they fail noisily at exit)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):  # best effort: the session is over either way
+            worker.drain_all(timeout=10)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the process once pytest has reported, with pytest's own exit status.
+
+    At interpreter exit Prefect's atexit handlers retry the (already stopped) test server and DuckDB's
+    bindings print a leak report; both would bury pytest's summary line under noise. Nothing of value
+    runs after this point: every test, fixture and report is finished.
+    """
+    status = config.stash.get(_EXIT_STATUS, None)
+    if status is not None and not hasattr(config, "workerinput"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+_EXIT_STATUS = pytest.StashKey[int]()

@@ -1,0 +1,74 @@
+"""The context one stream run carries from stage to stage (serialisable, so Prefect can pass it)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from dcf.config import StreamConfig, parse_stream_file
+from dcf.control import InstanceRef
+
+
+class StreamRun(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stream_name: str
+    config_path: Path
+    process_date: date
+    batch_id: str
+    warehouse_block: str | None = None
+    full_refresh: bool = False
+    reset: bool = False
+    prcs_inst_id: int | None = None
+    resumed: bool = False
+
+    @property
+    def config(self) -> StreamConfig:
+        return parse_stream_file(self.config_path).config
+
+    @property
+    def ref(self) -> InstanceRef:
+        if self.prcs_inst_id is None:
+            raise RuntimeError("no process instance allocated yet")
+        return InstanceRef(self.prcs_inst_id, self.config.stream.id, self.stream_name, self.process_date,
+                           self.batch_id)
+
+
+def prepare_run(
+    stream: str,
+    process_date: date | str | None,
+    batch_id: str | None,
+    *,
+    full_refresh: bool = False,
+    reset: bool = False,
+    warehouse_block: str | None = None,
+) -> StreamRun:
+    """Check a run's parameters before anything is written; raise RefusedError / ConfigError if bad."""
+    import re
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dcf.config import load_stream
+    from dcf.errors import RefusedError
+
+    loaded = load_stream(stream)
+    config = loaded.config
+    if isinstance(process_date, str):
+        try:
+            process_date = date.fromisoformat(process_date)
+        except ValueError:
+            raise RefusedError(f"process_date {process_date!r} is not a date (expected YYYY-MM-DD)") from None
+    if process_date is None:
+        timezone = ZoneInfo(config.schedule.timezone) if config.schedule else None
+        process_date = datetime.now(timezone).date()
+    if batch_id is None:
+        # Stable for a stream and date, so a restart without parameters keeps the instance's batch id.
+        batch_id = f"{config.stream.id}_{process_date:%Y%m%d}"
+    elif not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", batch_id):
+        raise RefusedError(f"batch_id {batch_id!r}: use 1-100 letters, digits, '_', '.', ':' or '-'")
+    if config.stream.status != "ACTIVE":
+        raise RefusedError(f"stream {loaded.name} is {config.stream.status} in {loaded.path.name}")
+    return StreamRun(stream_name=loaded.name, config_path=loaded.path, process_date=process_date,
+                     batch_id=batch_id, warehouse_block=warehouse_block, full_refresh=full_refresh, reset=reset)

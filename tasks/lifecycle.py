@@ -1,0 +1,29 @@
+"""MvLoadFiles: archive the landing files this instance loaded and set their retention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dcf.control import lineage_rows, mark_archived
+from dcf.lifecycle import archive_file, archive_folder, retention_expiry
+from dcf.run import StreamRun
+from tasks.stage import StageResult, stage
+from tasks.warehouse import connect
+
+
+@stage("lifecycle")
+def lifecycle(run: StreamRun) -> StageResult:
+    config = run.config
+    folder = archive_folder(config.lifecycle.archive_dir, run.stream_name, run.process_date)
+    expiry = retention_expiry(run.process_date, config.lifecycle.retention_days)
+    archived = []
+    with connect(run.warehouse_block) as conn:
+        # Only files recorded as loaded are moved: a file nobody loaded is never touched.
+        for row in lineage_rows(conn, run.ref):
+            if row["LIFECYCLE_STAGE"] not in ("LOADED", "ARCHIVED"):
+                continue
+            target = archive_file(Path(row["SOURCE_FILE_PATH"]), folder, row["FILE_SHA256"])
+            mark_archived(conn, run.ref, row["SOURCE_FILE_NAME"], str(target), expiry)
+            archived.append(row["SOURCE_FILE_NAME"])
+    return StageResult({"archived_files": archived, "archive_folder": str(folder),
+                        "retention_expiry_date": expiry.isoformat()})

@@ -1,0 +1,46 @@
+"""GDWUtilProcessMetaDataFL: load statistics into DCF_T_PRCS_EXEC_LOG and the orchestration status."""
+
+from __future__ import annotations
+
+from blocks.warehouse import load_warehouse
+from dcf.control import instance_row, update_instance, utcnow
+from dcf.load_stats import NO_DATA, QUALITY_ISSUES, load_statistics
+from dcf.run import StreamRun
+from tasks.stage import StageFailed, StageResult, stage
+from tasks.warehouse import connect
+
+
+@stage("metadata")
+def metadata(run: StreamRun, build: StageResult) -> StageResult:
+    config = run.config
+    relations = build.statistics["relations"]
+    warehouse = load_warehouse(run.warehouse_block)
+    with connect(run.warehouse_block) as conn:
+        statistics = load_statistics(
+            conn,
+            quality=config.quality,
+            quality_relation=relations[config.quality.model],
+            target=config.target,
+            target_relation=relations[config.target.model],
+            process_date=run.process_date,
+        )
+        started = instance_row(conn, run.prcs_inst_id)["PRCS_START_TS"]
+        statistics.update({
+            "load_duration_seconds": round((utcnow() - started).total_seconds(), 3),
+            "warehouse_used": warehouse.database_path.name if warehouse.kind == "duckdb" else warehouse.kind,
+            "processing_date": run.process_date.isoformat(),
+            "batch_id": run.batch_id,
+            "dbt_invocation_id": build.statistics.get("invocation_id"),
+        })
+        status = statistics["orchestration_status"]
+        update_instance(conn, run.prcs_inst_id, orchestration_status=status)
+    warnings = []
+    if status == QUALITY_ISSUES:
+        message = (f"QUALITY_ISSUES: average data quality score {statistics['quality_score_avg']} is below "
+                   f"{config.quality.load_threshold}")
+        if config.quality.on_quality_issues == "fail":
+            raise StageFailed(message, statistics)
+        warnings.append(message)
+    elif status == NO_DATA:
+        warnings.append("NO_DATA_AVAILABLE: the quality model holds no records for this run")
+    return StageResult(statistics, warnings)

@@ -1,0 +1,37 @@
+"""GetODSProcId: allocate the process instance, or re-attach the one a restart resumes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.runtime import deployment, flow_run
+
+from dcf.control import allocate_instance, write_stage
+from dcf.run import StreamRun
+from tasks.stage import current_task_run_id
+from tasks.warehouse import connect
+
+
+@task(name="process_id", task_run_name="process_id-{run.stream_name}", cache_policy=None, persist_result=False)
+def process_id(run: StreamRun, validated: dict[str, Any]) -> StreamRun:
+    """Allocate PRCS_INST_ID (RUNNING) and record the validate and process_id stage rows."""
+    config = run.config
+    with connect(run.warehouse_block) as conn:
+        allocation = allocate_instance(
+            conn,
+            strm_id=config.stream.id,
+            strm_name=run.stream_name,
+            process_date=run.process_date,
+            batch_id=run.batch_id,
+            flow_run_id=flow_run.get_id(),
+            deployment_id=deployment.get_id(),
+            reset=run.reset,
+        )
+        attached = run.model_copy(update={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
+        task_run_id = current_task_run_id()
+        # Both rows only now: a refused run must not leave a process instance or its rows behind.
+        write_stage(conn, attached.ref, "validate", "COMPLETED", task_run_id=task_run_id, statistics=validated)
+        write_stage(conn, attached.ref, "process_id", "COMPLETED", task_run_id=task_run_id,
+                    statistics={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
+    return attached

@@ -1,0 +1,112 @@
+"""Report: the load report JSON into DCF_T_NOTIFICATIONS, Prefect artifacts, and delivery.
+
+Delivery goes through the Prefect notification blocks the stream names. The row is queued PENDING
+first, then SENT, or FAILED with the reason: a report is never lost because a channel was down.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from blocks.warehouse import load_warehouse
+from dcf.control import finish_notification, instance_row, queue_notification, stage_rows, update_instance, utcnow
+from dcf.load_report import COMPLETION_REPORT, FAILURE_REPORT, build_report, report_markdown
+from dcf.run import StreamRun
+from flows._logging import flow_logger
+from tasks.stage import StageResult, stage
+from tasks.warehouse import connect
+
+_STAGE_ORDER = ("validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report")
+
+
+@stage("report")
+def report(run: StreamRun, status: str) -> StageResult:
+    """The completion report (status SUCCEEDED or COMPLETED_WITH_WARNINGS)."""
+    content = _publish(run, COMPLETION_REPORT, status, error=None)
+    return StageResult({"notification_type": COMPLETION_REPORT, "status": status,
+                        "delivery": content["delivery"]})
+
+
+@task(name="failure_report", task_run_name="failure_report-{run.stream_name}", cache_policy=None,
+      persist_result=False)
+def failure_report(run: StreamRun, error: str) -> dict[str, Any]:
+    """The exception path: record and report the failure (the flow fails right after)."""
+    return _publish(run, FAILURE_REPORT, "FAILED", error=error)
+
+
+@task(name="close_instance", task_run_name="close_instance-{run.stream_name}", cache_policy=None,
+      persist_result=False)
+def close_instance(run: StreamRun, status: str, error: str | None = None) -> None:
+    with connect(run.warehouse_block) as conn:
+        update_instance(conn, run.prcs_inst_id, status=status, error=error)
+
+
+def _publish(run: StreamRun, kind: str, status: str, error: str | None) -> dict[str, Any]:
+    config = run.config
+    with connect(run.warehouse_block) as conn:
+        instance = instance_row(conn, run.prcs_inst_id)
+        rows = stage_rows(conn, run.prcs_inst_id)
+        stages = [_stage_summary(name, rows[name]) for name in _STAGE_ORDER if name in rows]
+        statistics = _statistics(rows.get("metadata"))
+        content = build_report(
+            stream_name=run.stream_name,
+            process_date=run.process_date.isoformat(),
+            prcs_inst_id=run.prcs_inst_id,
+            batch_id=run.batch_id,
+            status=status,
+            statistics=statistics,
+            duration_seconds=(utcnow() - instance["PRCS_START_TS"]).total_seconds(),
+            warehouse=statistics.get("warehouse_used") or load_warehouse(run.warehouse_block).kind,
+            stages=stages,
+            error=error,
+        )
+        channels = list(config.report.notification_blocks)
+        notification_id = queue_notification(conn, run.ref, kind, content, channels)
+        delivery_error = _deliver(channels, content)
+        finish_notification(conn, notification_id, error=delivery_error)
+    _artifacts(run, content)
+    content["delivery"] = {"channels": channels, "error": delivery_error}
+    return content
+
+
+def _deliver(channels: list[str], content: dict[str, Any]) -> str | None:
+    """Send to every notification block; return None when all succeeded, else why not."""
+    from prefect.blocks.core import Block
+
+    failures = []
+    subject = f"[DCF] {content['stream_name']} {content['processing_date']}: {content['status']}"
+    for name in channels:
+        try:
+            Block.load(name).notify(body=report_markdown(content), subject=subject)
+        except Exception as error:  # one broken channel must not hide the report from the others
+            failures.append(f"{name}: {type(error).__name__}: {error}")
+    if failures:
+        flow_logger().warning("report delivery failed: %s", "; ".join(failures))
+    return "; ".join(failures) or None
+
+
+def _artifacts(run: StreamRun, content: dict[str, Any]) -> None:
+    key = "stream-" + re.sub(r"[^a-z0-9]+", "-", run.stream_name.lower()).strip("-")
+    create_markdown_artifact(markdown=report_markdown(content), key=f"{key}-load-report",
+                             description=f"{run.stream_name} {run.process_date} load report")
+    create_table_artifact(table=content["stages"], key=f"{key}-stages",
+                          description=f"{run.stream_name} {run.process_date} stages")
+
+
+def _stage_summary(name: str, row: dict[str, Any]) -> dict[str, Any]:
+    end = row["PRCS_END_TS"]
+    seconds = round((end - row["PRCS_START_TS"]).total_seconds(), 2) if end else None
+    return {"stage": name, "status": row["PRCS_STATUS"], "seconds": seconds, "attempt": row["ATTEMPT"],
+            "error": row["ERROR_MESSAGE"]}
+
+
+def _statistics(row: dict[str, Any] | None) -> dict[str, Any]:
+    if not row or row["PRCS_STATISTICS"] is None:
+        return {}
+    value = row["PRCS_STATISTICS"]
+    return value if isinstance(value, dict) else json.loads(value)

@@ -1,0 +1,131 @@
+"""The stage machinery: checkpointed stage tasks that write their own DCF_T_PRCS_EXEC_LOG row.
+
+``@stage("ingest")`` turns ``fn(run) -> StageResult`` into a Prefect task that
+
+* restores the stage's result instead of running it when a previous attempt of the same process
+  instance completed it (DataStage checkpoint/restart), unless the stream says the stage always reruns;
+* writes the stage row RUNNING, then COMPLETED / COMPLETED_WITH_WARNINGS with the result as
+  PRCS_STATISTICS, or FAILED with the error; and moves the instance's LAST_GOOD_STAGE.
+
+The task's state hooks write the same row too (see :mod:`tasks.hooks`): the task body is the first
+writer, the hooks the second line, since Prefect swallows a hook's exceptions.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import Task, task
+from prefect.context import TaskRunContext
+
+from dcf.control import stage_rows, update_instance, write_stage
+from dcf.db import Connection
+from dcf.run import StreamRun
+from flows._logging import flow_logger
+from tasks.hooks import stage_completed_hook, stage_failed_hook, stage_running_hook
+from tasks.warehouse import connect
+
+COMPLETED, WARNINGS = "COMPLETED", "COMPLETED_WITH_WARNINGS"
+
+
+@dataclass
+class StageResult:
+    """What a stage returns: JSON-ready statistics (stored as PRCS_STATISTICS) and whether it warned."""
+
+    statistics: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    restored: bool = False
+
+    @property
+    def status(self) -> str:
+        return WARNINGS if self.warnings else COMPLETED
+
+
+class StageFailed(Exception):
+    """A stage ends in failure on purpose (a failed dbt build, QUALITY_ISSUES set to fail the run).
+
+    ``statistics`` are recorded on the FAILED stage row, so the failure report can show them.
+    """
+
+    def __init__(self, message: str, statistics: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.statistics = statistics or {}
+
+
+def current_task_run_id() -> str | None:
+    context = TaskRunContext.get()
+    return str(context.task_run.id) if context else None
+
+
+def stage(name: str) -> Callable[[Callable[..., StageResult]], Task]:
+    """Wrap a stage function ``fn(run: StreamRun, ...) -> StageResult`` as a checkpointed Prefect task."""
+
+    def decorate(fn: Callable[..., StageResult]) -> Task:
+        @functools.wraps(fn)
+        def run_stage(run: StreamRun, *args: Any, **kwargs: Any) -> StageResult:
+            logger = flow_logger()
+            task_run_id = current_task_run_id()
+            with connect(run.warehouse_block) as conn:
+                previous = checkpoint(conn, run, name)
+                if previous:
+                    logger.info("stage %s: restored from checkpoint (completed in an earlier attempt)", name)
+                    return StageResult(_as_dict(previous["PRCS_STATISTICS"]),
+                                       ["restored with warnings"] if previous["PRCS_STATUS"] == WARNINGS else [],
+                                       restored=True)
+                write_stage(conn, run.ref, name, "RUNNING", task_run_id=task_run_id)
+            try:
+                result = fn(run, *args, **kwargs)
+            except BaseException as error:
+                with connect(run.warehouse_block) as conn:
+                    write_stage(conn, run.ref, name, "FAILED", task_run_id=task_run_id, error=describe(error),
+                                statistics=getattr(error, "statistics", None))
+                raise
+            with connect(run.warehouse_block) as conn:
+                write_stage(conn, run.ref, name, result.status, task_run_id=task_run_id,
+                            statistics=result.statistics, error="; ".join(result.warnings) or None)
+                update_instance(conn, run.prcs_inst_id, last_good_stage=name)
+            for warning in result.warnings:
+                logger.warning("stage %s: %s", name, warning)
+            if result.warnings and run.config.stage_options(name).stop_on_warnings:
+                # A plain DataStage OK trigger does not fire on warnings.
+                raise StageFailed(f"stage {name} ended with warnings and the stream stops on them: "
+                                  + "; ".join(result.warnings), result.statistics)
+            return result
+
+        return task(
+            name=name,
+            task_run_name=f"{name}-{{run.stream_name}}",
+            on_running=[stage_running_hook(name)],
+            on_completion=[stage_completed_hook(name)],
+            on_failure=[stage_failed_hook(name)],
+            # DCF checkpoints decide what reruns; Prefect's result cache must not skip a stage on its own.
+            cache_policy=None,
+            persist_result=False,
+        )(run_stage)
+
+    return decorate
+
+
+def checkpoint(conn: Connection, run: StreamRun, name: str) -> dict[str, Any] | None:
+    """The stage's row when a resumed run restores the stage instead of running it again, else None."""
+    if not run.resumed or run.config.stage_options(name).always_rerun:
+        return None
+    previous = stage_rows(conn, run.prcs_inst_id).get(name)
+    return previous if previous and previous["PRCS_STATUS"] in (COMPLETED, WARNINGS) else None
+
+
+def describe(error: BaseException) -> str:
+    """One readable line for an error row: the type and the first line of the message."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:4000]
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    import json
+
+    if value is None:
+        return {}
+    return value if isinstance(value, dict) else json.loads(value)

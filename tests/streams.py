@@ -1,0 +1,55 @@
+"""Helpers for stream-flow tests: private copies of stream YAMLs and dbt projects, landing files, queries."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dcf.db import open_duckdb
+from dcf.paths import PROJECT_ROOT, dcf_home, warehouse_path
+from dcf.sql import Namespace
+from dcf.synthetic import generate_landing_file
+
+BCFINSG_YAML = PROJECT_ROOT / "configs" / "streams" / "bcfinsg_plan_baln_segm_load.yaml"
+BCFINSG = "BCFINSG_PLAN_BALN_SEGM_LOAD"
+STAGES = ["validate", "process_id", "ingest", "dbt_build", "metadata", "lifecycle", "report"]
+
+
+def private_bcfinsg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
+                    edit: Callable[[dict], None] | None = None) -> Path:
+    """A copy of dbt/gdw1 and of the BCFINSG stream YAML pointing at it; DCF_STREAMS_DIR points at the copy."""
+    project = tmp_path / "gdw1"
+    shutil.copytree(PROJECT_ROOT / "dbt" / "gdw1", project, ignore=shutil.ignore_patterns("target", "logs"))
+    data = yaml.safe_load(BCFINSG_YAML.read_text())
+    data["dbt"]["project_dir"] = str(project)
+    if edit:
+        edit(data)
+    streams = tmp_path / "streams"
+    streams.mkdir(exist_ok=True)
+    (streams / "bcfinsg.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
+    return project
+
+
+def land(process_date: date, *, rows: int = 1500, bad_day: bool = False) -> Path:
+    return generate_landing_file(process_date, dcf_home() / "landing" / "bcfinsg", rows=rows, bad_day=bad_day)
+
+
+def query(sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    with open_duckdb(warehouse_path(), Namespace("DCF")) as conn:
+        return conn.fetch_dicts(sql, params)
+
+
+def scalar(sql: str, params: dict[str, Any] | None = None) -> Any:
+    rows = query(sql, params)
+    return next(iter(rows[0].values())) if rows else None
+
+
+def fact_table() -> str:
+    return "main.fct_plan_baln_segm_mstr"

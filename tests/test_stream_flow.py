@@ -1,0 +1,281 @@
+"""The stream flow end to end on the embedded default: real DuckDB file, real dbt, real Prefect server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from datetime import date, timedelta
+
+import pytest
+
+from dcf.paths import PROJECT_ROOT, warehouse_path
+from tests.streams import BCFINSG, STAGES, fact_table, land, private_bcfinsg, query, scalar
+
+pytestmark = pytest.mark.e2e
+DAY1, DAY2 = date(2024, 3, 1), date(2024, 3, 2)
+
+
+def _run(**params):
+    from flows.stream_load import stream_load
+
+    return stream_load(stream=params.pop("stream", BCFINSG), return_state=True, **params)
+
+
+def test_make_run_twice_loads_two_days(prefect_api, dcf_home):
+    """What `make run` does, as a user runs it: two days, each fully recorded in DCF."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_API_URL": prefect_api}
+    for expected_day in (DAY1, DAY2):
+        result = subprocess.run([sys.executable, "-m", "flows.run_local", "--rows", "1500"], cwd=PROJECT_ROOT,
+                                env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"running stream {BCFINSG} for {expected_day}" in result.stdout
+        assert "SUCCEEDED" in result.stdout and "quality split: high" in result.stdout
+
+    instances = query("SELECT PRCS_INST_ID, PRCS_DATE, PRCS_STATUS, ORCHESTRATION_STATUS FROM DCF.DCF_T_PRCS_INST "
+                      "ORDER BY PRCS_DATE")
+    assert [(r["PRCS_DATE"], r["PRCS_STATUS"], r["ORCHESTRATION_STATUS"]) for r in instances] == [
+        (DAY1, "SUCCEEDED", "READY_FOR_LOADING"), (DAY2, "SUCCEEDED", "READY_FOR_LOADING")]
+    first = instances[0]["PRCS_INST_ID"]
+    stages = query("SELECT PRCS_NAME, PRCS_STATUS, PRCS_END_TS IS NOT NULL AS ENDED FROM DCF.DCF_T_PRCS_EXEC_LOG "
+                   "WHERE PRCS_INST_ID = :id", {"id": first})
+    assert sorted(r["PRCS_NAME"] for r in stages) == sorted(STAGES)
+    assert all(r["PRCS_STATUS"] == "COMPLETED" and r["ENDED"] for r in stages)
+
+    lineage = query("SELECT * FROM DCF.DCF_T_DATA_LINEAGE WHERE PRCS_INST_ID = :id", {"id": first})
+    assert len(lineage) == 1 and lineage[0]["LIFECYCLE_STAGE"] == "ARCHIVED"
+    assert lineage[0]["ARCHIVE_STATUS"] == "COMPLETED" and lineage[0]["RECORD_COUNT"] == 1500
+    assert lineage[0]["RETENTION_EXPIRY_DATE"] == DAY1 + timedelta(days=2555)
+    assert os.path.exists(lineage[0]["ARCHIVE_PATH"]) and not os.path.exists(lineage[0]["SOURCE_FILE_PATH"])
+
+    notes = query("SELECT NOTIFICATION_TYPE, NOTIFICATION_STATUS, NOTIFICATION_CONTENT FROM DCF.DCF_T_NOTIFICATIONS "
+                  "WHERE PRCS_INST_ID = :id", {"id": first})
+    assert [(n["NOTIFICATION_TYPE"], n["NOTIFICATION_STATUS"]) for n in notes] == [("LOAD_COMPLETION_REPORT", "SENT")]
+    report = json.loads(notes[0]["NOTIFICATION_CONTENT"])
+    assert set(report) >= {"load_summary", "quality_metrics", "performance_metrics"}
+    quality = report["quality_metrics"]
+    assert sum(quality.values()) == report["load_summary"]["total_records_processed"] == 1500
+    assert report["performance_metrics"]["throughput_records_per_minute"] > 0
+
+    per_day = {r["PROCESS_DATE"]: r["N"] for r in query(
+        f"SELECT process_date AS PROCESS_DATE, COUNT(*) AS N FROM {fact_table()} GROUP BY 1")}
+    assert set(per_day) == {DAY1, DAY2} and all(n > 1000 for n in per_day.values())
+    assert per_day[DAY1] == report["load_summary"]["records_loaded_successfully"]
+
+
+def _break_fact_model(project, broken: bool) -> None:
+    model = project / "models" / "marts" / "core" / "fct_plan_baln_segm_mstr.sql"
+    original = project / "fct.sql.orig"
+    if broken:
+        original.write_text(model.read_text())
+        model.write_text(model.read_text().replace("from ", "from no_such_relation_x, ", 1))
+    else:
+        model.write_text(original.read_text())
+
+
+def test_failure_is_recorded_and_a_rerun_resumes_the_same_instance(prefect_api, tmp_path, monkeypatch):
+    project = private_bcfinsg(tmp_path, monkeypatch)
+    land(DAY1)
+    _break_fact_model(project, broken=True)
+
+    failed = _run(process_date=DAY1)
+
+    assert failed.is_failed()
+    [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert instance["PRCS_STATUS"] == "FAILED" and "dbt build failed" in instance["ERROR_MESSAGE"]
+    assert "fct_plan_baln_segm_mstr" in instance["ERROR_MESSAGE"]
+    stages = {r["PRCS_NAME"]: r for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG")}
+    assert stages["ingest"]["PRCS_STATUS"] == "COMPLETED"
+    assert stages["dbt_build"]["PRCS_STATUS"] == "FAILED"
+    assert "fct_plan_baln_segm_mstr" in stages["dbt_build"]["ERROR_MESSAGE"]
+    assert "metadata" not in stages
+    [failure] = query("SELECT * FROM DCF.DCF_T_NOTIFICATIONS")
+    assert failure["NOTIFICATION_TYPE"] == "LOAD_FAILURE_REPORT"
+    assert json.loads(failure["NOTIFICATION_CONTENT"])["status"] == "FAILED"
+    raw_rows = scalar("SELECT COUNT(*) FROM RAW.BCFINSG_PLAN_BALN_SEGM")
+
+    _break_fact_model(project, broken=False)
+    resumed = _run(process_date=DAY1)
+
+    assert resumed.is_completed(), resumed.message
+    [again] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert (again["PRCS_INST_ID"], again["PRCS_STATUS"]) == (instance["PRCS_INST_ID"], "SUCCEEDED")
+    stages = {r["PRCS_NAME"]: r for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG")}
+    assert sorted(stages) == sorted(STAGES) and all(r["PRCS_STATUS"] == "COMPLETED" for r in stages.values())
+    assert stages["ingest"]["ATTEMPT"] == 1, "ingest was restored from its checkpoint, not re-run"
+    assert stages["dbt_build"]["ATTEMPT"] == 2
+    assert scalar("SELECT COUNT(*) FROM RAW.BCFINSG_PLAN_BALN_SEGM") == raw_rows
+    fact = query(f"SELECT COUNT(*) AS N, COUNT(DISTINCT plan_baln_segm_sk) AS K FROM {fact_table()}")[0]
+    assert fact["N"] == fact["K"] > 0
+    kinds = sorted(r["NOTIFICATION_TYPE"] for r in query("SELECT * FROM DCF.DCF_T_NOTIFICATIONS"))
+    assert kinds == ["LOAD_COMPLETION_REPORT", "LOAD_FAILURE_REPORT"]
+
+
+def test_bad_day_completes_with_warnings_and_says_so(prefect_api):
+    land(DAY1, bad_day=True)
+
+    state = _run(process_date=DAY1)
+
+    assert state.is_completed() and state.name == "CompletedWithWarnings"
+    assert "QUALITY_ISSUES" in state.message
+    [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert (instance["PRCS_STATUS"], instance["ORCHESTRATION_STATUS"]) == ("COMPLETED_WITH_WARNINGS", "QUALITY_ISSUES")
+    report = json.loads(scalar("SELECT NOTIFICATION_CONTENT FROM DCF.DCF_T_NOTIFICATIONS"))
+    assert report["orchestration_status"] == "QUALITY_ISSUES"
+    assert report["load_summary"]["average_data_quality_score"] < 70
+    assert report["quality_metrics"]["low_quality_records"] > report["quality_metrics"]["high_quality_records"]
+
+
+def test_bad_day_fails_the_run_when_the_stream_says_so(prefect_api, tmp_path, monkeypatch):
+    private_bcfinsg(tmp_path, monkeypatch, edit=lambda d: d["quality"].update(on_quality_issues="fail"))
+    land(DAY1, bad_day=True)
+
+    state = _run(process_date=DAY1)
+
+    assert state.is_failed()
+    [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert instance["PRCS_STATUS"] == "FAILED" and "QUALITY_ISSUES" in instance["ERROR_MESSAGE"]
+    metadata = query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'metadata'")[0]
+    assert metadata["PRCS_STATUS"] == "FAILED"
+    assert json.loads(metadata["PRCS_STATISTICS"])["orchestration_status"] == "QUALITY_ISSUES"
+    report = json.loads(scalar("SELECT NOTIFICATION_CONTENT FROM DCF.DCF_T_NOTIFICATIONS"))
+    assert report["status"] == "FAILED" and report["orchestration_status"] == "QUALITY_ISSUES"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"stream": "NO_SUCH_STREAM", "process_date": DAY1}, "unknown stream 'NO_SUCH_STREAM'"),
+        ({"process_date": "2024-13-45"}, "process_date: Input should be a valid date"),
+        ({"process_date": DAY2}, "no landing file for 2024-03-02"),
+    ],
+    ids=["unknown-stream", "malformed-date", "missing-landing-file"],
+)
+def test_bad_input_is_refused_before_any_row(prefect_api, params, message):
+    land(DAY1)
+    if params.get("process_date") == DAY2:  # the control tables exist; only the day's file is missing
+        _run(process_date=DAY1)
+        before = scalar("SELECT COUNT(*) FROM DCF.DCF_T_PRCS_INST")
+    state = _run(**params)
+    assert state.is_failed()
+    assert message in state.message
+    if params.get("process_date") == DAY2:
+        assert scalar("SELECT COUNT(*) FROM DCF.DCF_T_PRCS_INST") == before
+    else:
+        assert not warehouse_path().exists() or scalar(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'DCF_T_PRCS_INST'") == 0
+
+
+def test_second_concurrent_run_is_refused_and_writes_nothing(prefect_api, tmp_path, monkeypatch):
+    project = private_bcfinsg(tmp_path, monkeypatch)
+    # A model that holds the build for a few seconds, so the two runs really overlap.
+    (project / "models" / "marts" / "slow_hold.py").write_text(
+        "import time\n\ndef model(dbt, session):\n    dbt.config(materialized='table', tags=['stream_bcfinsg'])\n"
+        "    time.sleep(12)\n    return session.sql('select 1 as held')\n")
+    land(DAY1)
+    states = {}
+
+    def first():
+        states["first"] = _run(process_date=DAY1)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    import time
+
+    deadline = time.monotonic() + 120
+    while not warehouse_path().exists() or not _instances_exist():
+        assert time.monotonic() < deadline, "the first run never allocated its instance"
+        time.sleep(0.5)
+    second = _run(process_date=DAY1)
+    thread.join(timeout=600)
+
+    assert second.is_failed() and "already running" in second.message
+    assert states["first"].is_completed()
+    assert scalar("SELECT COUNT(*) FROM DCF.DCF_T_PRCS_INST") == 1
+
+
+def _instances_exist() -> bool:
+    from dcf.errors import WarehouseBusyError
+
+    try:
+        return bool(scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'DCF_T_PRCS_INST'")) \
+            and bool(scalar("SELECT COUNT(*) FROM DCF.DCF_T_PRCS_INST"))
+    except WarehouseBusyError:
+        return False
+
+
+def test_another_stream_on_another_dbt_project_runs_through_the_same_flow(prefect_api, tmp_path, monkeypatch):
+    import shutil
+
+    from dcf.db import open_duckdb
+    from dcf.sql import Namespace
+
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    shutil.copy(PROJECT_ROOT / "tests" / "fixtures" / "ledger_stream.yaml", streams / "ledger.yaml")
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
+    with open_duckdb(warehouse_path(), Namespace("DCF")) as conn:
+        conn.execute("CREATE SCHEMA LEDGER_RAW")
+        conn.execute("CREATE TABLE LEDGER_RAW.ENTRIES (ENTRY_ID INTEGER, AMOUNT VARCHAR, PRCS_DATE DATE)")
+        conn.execute("INSERT INTO LEDGER_RAW.ENTRIES VALUES (1, '10.5', DATE '2024-03-01'), "
+                     "(2, '-3', DATE '2024-03-01'), (3, '7', DATE '2024-03-01'), (4, '1', DATE '2024-03-02')")
+
+    state = _run(stream="GENERAL_LEDGER_LOAD", process_date=DAY1)
+
+    assert state.is_completed(), state.message
+    [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert (instance["STRM_ID"], instance["PRCS_STATUS"]) == (2001, "SUCCEEDED")
+    stages = sorted(r["PRCS_NAME"] for r in query("SELECT PRCS_NAME FROM DCF.DCF_T_PRCS_EXEC_LOG"))
+    assert stages == sorted(STAGES)
+    stats = json.loads(scalar("SELECT PRCS_STATISTICS FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'metadata'"))
+    assert (stats["records_processed"], stats["records_loaded"]) == (3, 2)
+    assert scalar("SELECT COUNT(*) FROM ledger.ledger_fact") == 2
+    generic = [PROJECT_ROOT / "flows" / "stream_load.py", *(PROJECT_ROOT / "tasks").glob("*.py")]
+    assert not [p.name for p in generic if "BCFINSG" in p.read_text().upper()], "the flow and tasks stay generic"
+
+
+def test_parallel_allocations_never_collide(dcf_home):
+    """20 allocations at once: 20 distinct ids; for one stream only one instance may be RUNNING."""
+    from dcf.control import allocate_instance, utcnow
+    from dcf.db import open_duckdb
+    from dcf.errors import RefusedError
+    from dcf.migrate import ensure_schema
+    from dcf.schema import DCF_T_STRM
+    from dcf.sql import Namespace
+
+    with open_duckdb(warehouse_path(), Namespace("DCF")) as conn:
+        ensure_schema(conn)
+        now = utcnow()
+        conn.merge(DCF_T_STRM, [
+            {"STRM_ID": strm_id, "STRM_NAME": f"S{strm_id}", "STRM_DESC": None, "STRM_STATUS": "ACTIVE",
+             "DATASTAGE_SEQUENCE": None, "CONFIG_PATH": "-", "CONFIG_HASH": "-", "CREATED_TS": now, "UPDATED_TS": now}
+            for strm_id in [*range(100, 120), 999]
+        ])
+    results: list = []
+
+    def allocate(strm_id: int) -> None:
+        with open_duckdb(warehouse_path(), Namespace("DCF")) as conn:
+            try:
+                results.append(allocate_instance(conn, strm_id=strm_id, strm_name=f"S{strm_id}", process_date=DAY1,
+                                                 batch_id="b", flow_run_id=None, deployment_id=None).prcs_inst_id)
+            except RefusedError as refused:
+                results.append(refused)
+
+    threads = [threading.Thread(target=allocate, args=(100 + i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 20 and len(set(results)) == 20 and all(isinstance(r, int) for r in results)
+
+    results.clear()
+    threads = [threading.Thread(target=allocate, args=(999,)) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [r for r in results if isinstance(r, int)]
+    assert len(ids) == 1 and len(results) == 20, results
+    assert all("already has process instance" in str(r) for r in results if not isinstance(r, int))
