@@ -162,8 +162,16 @@ class LifecycleSettings(_Strict):
 
 
 class ReportSettings(_Strict):
-    #: Prefect notification block names (never credentials).
+    #: Prefect notification blocks as ``<block-type-slug>/<block-name>``, e.g. ``slack-webhook/bcfinsg-ops``.
     notification_blocks: list[str] = []
+
+    @field_validator("notification_blocks")
+    @classmethod
+    def _slugs(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[a-z0-9-]+/[a-zA-Z0-9_-]+", name):
+                raise ValueError(f"{name!r} must be '<block-type-slug>/<block-name>', e.g. 'slack-webhook/ops'")
+        return value
 
 
 class ProfilingSettings(_Strict):

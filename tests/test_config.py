@@ -61,12 +61,17 @@ def _bad_identifier(d):
     d["source"]["relation"] = "RAW.X; DROP TABLE Y"
 
 
+def _bad_block_name(d):
+    d["report"]["notification_blocks"] = ["just-a-name"]
+
+
 CASES = {
     "misspelt key": (_misspelt, "dbt.selct: unknown key"),
     "wrong type": (_wrong_type, "lifecycle.retention_days: Input should be a valid integer"),
     "missing field": (_missing, "stream.id: required field is missing"),
     "secret in yaml": (_secret, "dbt.vars.snowflake_password: secrets do not belong"),
     "bad identifier": (_bad_identifier, "is not a plain SQL identifier"),
+    "bad block name": (_bad_block_name, "report.notification_blocks: 'just-a-name' must be '<block-type-slug>/"),
 }
 
 

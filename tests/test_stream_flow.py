@@ -279,3 +279,58 @@ def test_parallel_allocations_never_collide(dcf_home):
     ids = [r for r in results if isinstance(r, int)]
     assert len(ids) == 1 and len(results) == 20, results
     assert all("already has process instance" in str(r) for r in results if not isinstance(r, int))
+
+
+def test_report_is_delivered_through_notification_blocks_and_published_as_artifacts(prefect_api, tmp_path,
+                                                                                      monkeypatch):
+    """A real Prefect webhook block posting to a loopback server; a missing block is FAILED with the reason."""
+    import http.server
+    import uuid
+
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    received: list[bytes] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    good, missing = f"ops-webhook-{uuid.uuid4().hex[:6]}", f"custom-webhook/no-such-block-{uuid.uuid4().hex[:6]}"
+    CustomWebhookNotificationBlock(name="ops", url=f"http://127.0.0.1:{server.server_port}/hook",
+                                   json_data={"subject": "{{subject}}", "text": "{{body}}"}).save(good)
+    good = f"custom-webhook/{good}"
+    try:
+        private_bcfinsg(tmp_path, monkeypatch, edit=lambda d: d["report"].update(notification_blocks=[good]))
+        land(DAY1)
+        assert _run(process_date=DAY1).is_completed()
+        [sent] = query("SELECT * FROM DCF.DCF_T_NOTIFICATIONS")
+        assert (sent["NOTIFICATION_STATUS"], sent["DELIVERY_ERROR"]) == ("SENT", None)
+        assert json.loads(sent["DELIVERY_CHANNELS"]) == [good]
+        [body] = received
+        message = json.loads(body)
+        assert "SUCCEEDED" in message["subject"] and "records loaded" in message["text"]
+
+        private_bcfinsg(tmp_path / "second", monkeypatch,
+                        edit=lambda d: d["report"].update(notification_blocks=[missing, good]))
+        land(DAY2)
+        assert _run(process_date=DAY2).is_completed(), "a delivery failure does not fail the load"
+        failed = query("SELECT * FROM DCF.DCF_T_NOTIFICATIONS WHERE PRCS_DATE = :d", {"d": DAY2})[0]
+        assert failed["NOTIFICATION_STATUS"] == "FAILED" and missing in failed["DELIVERY_ERROR"]
+        assert len(received) == 2, "the working channel still got the report"
+    finally:
+        server.shutdown()
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
+            "stream-bcfinsg-plan-baln-segm-load-load-report", "stream-bcfinsg-plan-baln-segm-load-stages"])))
+    assert {a.type for a in artifacts} == {"markdown", "table"}
+    assert any("records loaded" in str(a.data) for a in artifacts if a.type == "markdown")
