@@ -155,7 +155,7 @@ def allocate_instance(
                 {"now": now, "inst": last["PRCS_INST_ID"]},
             )
         new_id = next_process_instance_id(conn)
-        conn.merge(
+        conn.insert(
             DCF_T_PRCS_INST,
             [
                 {

@@ -25,7 +25,7 @@ from typing import Any
 
 from dcf.errors import WarehouseBusyError
 from dcf.schema import Table
-from dcf.sql import Dialect, Namespace, referenced_params, render_merge, render_params
+from dcf.sql import Dialect, Namespace, referenced_params, render_insert, render_merge, render_params
 
 #: Rows per MERGE statement: large enough that a 200-model build needs a handful of statements,
 #: small enough to stay far below Snowflake's statement-size limit.
@@ -141,6 +141,14 @@ class Connection:
             self.execute(sql, params)
             sent += 1
         return sent
+
+    def insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows that cannot exist yet (every row must carry the same columns)."""
+        if not rows:
+            return
+        columns = list(rows[0].keys())
+        sql = render_insert(self.namespace.qualify(table.name), table.types(columns), len(rows), self.dialect)
+        self.execute(sql, {f"{col.lower()}_{i}": row[col] for i, row in enumerate(rows) for col in columns})
 
     # -- transactions ------------------------------------------------------------------------------
     @contextmanager

@@ -138,6 +138,35 @@ def render_merge(
     names = [name for name, _ in column_types]
     if update is None:
         update = [name for name in names if name not in key]
+    source = _values_source(column_types, n_rows, dialect)
+    on = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    sets = ", ".join(
+        f"{name} = COALESCE(s.{name}, t.{name})" if name in keep_existing else f"{name} = s.{name}"
+        for name in update
+    )
+    matched = f"WHEN MATCHED AND ({matched_condition}) THEN" if matched_condition else "WHEN MATCHED THEN"
+    statement = f"MERGE INTO {target} AS t USING ({source}) AS s ON {on}"
+    if sets:
+        statement += f" {matched} UPDATE SET {sets}"
+    return (
+        f"{statement} WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) "
+        f"VALUES ({', '.join('s.' + name for name in names)})"
+    )
+
+
+def render_insert(target: str, column_types: Sequence[tuple[str, str]], n_rows: int, dialect: Dialect) -> str:
+    """A plain INSERT of ``n_rows`` parameter rows (parameters named as in :func:`render_merge`).
+
+    For rows that cannot exist yet (a key fresh from a sequence): no MERGE needed, and it works inside a
+    transaction on fakesnow, which cannot run a MERGE in one.
+    """
+    names = ", ".join(name for name, _ in column_types)
+    return f"INSERT INTO {target} ({names}) {_values_source(column_types, n_rows, dialect)}"
+
+
+def _values_source(column_types: Sequence[tuple[str, str]], n_rows: int, dialect: Dialect) -> str:
+    """``SELECT <typed columns> FROM VALUES (...)``: the row source of MERGE and INSERT statements."""
+    names = [name for name, _ in column_types]
     placeholders = ", ".join(
         "(" + ", ".join(f":{name.lower()}_{row}" for name in names) + ")" for row in range(n_rows)
     )
@@ -151,19 +180,7 @@ def render_merge(
         f"{_cast(col, logical, dialect)} AS {name}"
         for col, (name, logical) in zip(source_cols, column_types, strict=True)
     )
-    on = " AND ".join(f"t.{k} = s.{k}" for k in key)
-    sets = ", ".join(
-        f"{name} = COALESCE(s.{name}, t.{name})" if name in keep_existing else f"{name} = s.{name}"
-        for name in update
-    )
-    matched = f"WHEN MATCHED AND ({matched_condition}) THEN" if matched_condition else "WHEN MATCHED THEN"
-    statement = f"MERGE INTO {target} AS t USING (SELECT {select} FROM {values}) AS s ON {on}"
-    if sets:
-        statement += f" {matched} UPDATE SET {sets}"
-    return (
-        f"{statement} WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) "
-        f"VALUES ({', '.join('s.' + name for name in names)})"
-    )
+    return f"SELECT {select} FROM {values}"
 
 
 def _cast(column: str, logical: str, dialect: Dialect) -> str:

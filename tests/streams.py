@@ -18,7 +18,8 @@ from dcf.synthetic import generate_landing_file
 
 BCFINSG_YAML = PROJECT_ROOT / "configs" / "streams" / "bcfinsg_plan_baln_segm_load.yaml"
 BCFINSG = "BCFINSG_PLAN_BALN_SEGM_LOAD"
-STAGES = ["validate", "process_id", "ingest", "dbt_build", "metadata", "lifecycle", "report"]
+#: The BCFINSG stream's stages (its YAML lists a table to profile, so the optional profile stage runs).
+STAGES = ["validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report"]
 
 
 def private_bcfinsg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
