@@ -11,6 +11,7 @@ from prefect import task
 
 from dcf.config import LoadedStream, parse_stream_file
 from dcf.control import register_streams, running_instances, stream_row, utcnow
+from dcf.db import Connection
 from dcf.errors import RefusedError
 from dcf.ingest import require_files
 from dcf.migrate import ensure_schema
@@ -28,7 +29,7 @@ def validate(run: StreamRun) -> dict[str, Any]:
     with connect(run.warehouse_block) as conn:
         ensure_schema(conn)
         register_streams(conn, [loaded])
-        _close_orphans(run)
+        _close_orphans(run, conn)
         row = stream_row(conn, config.stream.id)
         if row is None or row["STRM_STATUS"] != "ACTIVE":
             raise RefusedError(f"stream {run.stream_name} is {row['STRM_STATUS'] if row else 'not registered'} in "
@@ -51,10 +52,8 @@ def validate(run: StreamRun) -> dict[str, Any]:
     return {"started_at": started.isoformat(sep=" "), "stream_status": "ACTIVE", **source}
 
 
-def _close_orphans(run: StreamRun) -> None:
+def _close_orphans(run: StreamRun, conn: Connection) -> None:
     """Close instances and log rows a crashed run of this stream left RUNNING (see flows/reconcile.py)."""
-    try:
-        from dcf.reconcile import reconcile_stream
-    except ImportError:  # reconcile not available in this build
-        return
-    reconcile_stream(run.stream_name, warehouse_block=run.warehouse_block)
+    from flows.reconcile import reconcile_stream  # asks the Prefect API, so it lives beside the flow
+
+    reconcile_stream(run.stream_name, conn=conn)
