@@ -118,14 +118,24 @@ def _run_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_control_tables_refuses_a_broken_stream_and_creates_nothing(tmp_path, dcf_home, case):
+def test_control_tables_refuses_a_broken_stream_and_creates_nothing(tmp_path, dcf_home, monkeypatch, capsys, case):
+    from flows.control_tables import main
+
     edit, expected = CASES[case]
     path = _broken(tmp_path, edit)
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(path.parent))
+    assert main([]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
+    assert not (dcf_home / "warehouse.duckdb").exists()
+
+
+def test_the_real_cli_exits_non_zero_with_one_line(tmp_path, dcf_home):
+    path = _broken(tmp_path, _misspelt)
     env = {**os.environ, "DCF_STREAMS_DIR": str(path.parent), "PYTHONPATH": str(PROJECT_ROOT)}
     result = _run_cli("-m", "flows.control_tables", env=env)
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "dbt.selct: unknown key" in result.stderr
     assert not (dcf_home / "warehouse.duckdb").exists()
 
 
