@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -26,7 +27,7 @@ class StreamRun(BaseModel):
 
     @property
     def config(self) -> StreamConfig:
-        return parse_stream_file(self.config_path).config
+        return _cached_config(self.config_path, self.config_path.stat().st_mtime_ns)
 
     @property
     def ref(self) -> InstanceRef:
@@ -34,6 +35,12 @@ class StreamRun(BaseModel):
             raise RuntimeError("no process instance allocated yet")
         return InstanceRef(self.prcs_inst_id, self.config.stream.id, self.stream_name, self.process_date,
                            self.batch_id)
+
+
+@lru_cache(maxsize=32)
+def _cached_config(path: Path, mtime_ns: int) -> StreamConfig:
+    """Every stage reads the stream's config; parse the YAML once per version of the file."""
+    return parse_stream_file(path).config
 
 
 def prepare_run(
