@@ -5,11 +5,13 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup run test test-fast lint deploy-local blocks automations bench clean
+.PHONY: setup run test test-fast lint deploy-local blocks automations bench clean \
+        deployments server work-pool snowflake-blocks worker test-deploy
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
-	  $(PYTHON) -m pip install --quiet --user uv || \
+	  $(PYTHON) -m pip install --quiet uv 2>/dev/null || \
+	  $(PYTHON) -m pip install --quiet --user uv 2>/dev/null || \
 	  $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	@$(UV) sync --frozen --quiet
 
@@ -25,12 +27,56 @@ test: setup
 test-fast: setup
 	$(UV) run --frozen pytest -m "not e2e and not deploy"
 
+test-deploy: setup
+	$(UV) run --frozen pytest -m deploy
+
 lint: setup
 	$(UV) run --frozen ruff check .
 
 bench: setup
 	$(UV) run --frozen python -m bench.dbt_logging
 	$(UV) run --frozen python -m bench.profiling
+
+## Deploy and operate (README "Deploy and operate"). The targets talk to $$PREFECT_API_URL when it is set
+## (a remote server, or Cloud with PREFECT_API_KEY), else to the local server of `make server`.
+PREFECT_HOME_LOCAL := $(CURDIR)/.dcf/prefect
+PREFECT_ENV = PREFECT_HOME=$${PREFECT_HOME:-$(PREFECT_HOME_LOCAL)} PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:4200/api}
+
+## make deployments: rewrite prefect.yaml from configs/streams/*.yaml (a test fails while it is stale).
+deployments: setup
+	$(UV) run --frozen python -m scripts.deployments
+
+## make server: a local Prefect server (UI at http://127.0.0.1:4200), state under .dcf/prefect.
+server: setup
+	PREFECT_HOME=$(PREFECT_HOME_LOCAL) $(UV) run --frozen prefect server start --host 127.0.0.1 --port 4200
+
+work-pool: setup
+	$(PREFECT_ENV) $(UV) run --frozen python -m scripts.work_pool
+
+## make blocks: register the DcfWarehouse and prefect-snowflake block types (the UI can then create them).
+blocks: setup
+	$(PREFECT_ENV) $(UV) run --frozen prefect block register -m blocks.warehouse
+	$(PREFECT_ENV) $(UV) run --frozen prefect block register -m prefect_snowflake
+
+## make snowflake-blocks: credentials + connector + dcf-warehouse blocks from SNOWFLAKE_* (password prompted).
+snowflake-blocks: blocks
+	$(PREFECT_ENV) $(UV) run --frozen python -m scripts.snowflake_blocks
+
+## make deploy-local: work pool, block types, every deployment of prefect.yaml, the reconcile automation.
+## DCF_PROJECT_DIR is unset for `prefect deploy`, so the pull step keeps {{ $DCF_PROJECT_DIR }} for the worker.
+deploy-local: setup
+	$(UV) run --frozen python -m scripts.deployments --check
+	$(MAKE) --no-print-directory work-pool blocks
+	$(PREFECT_ENV) env -u DCF_PROJECT_DIR $(UV) run --frozen prefect --no-prompt deploy --all
+	$(MAKE) --no-print-directory automations
+
+## make automations: create/update the automation that runs reconcile after a crashed or cancelled stream run.
+automations: setup
+	$(PREFECT_ENV) $(UV) run --frozen python -m scripts.automations
+
+## make worker: a process worker for the dcf-process pool, running flows from this checkout with DCF_HOME.
+worker: setup
+	$(PREFECT_ENV) DCF_PROJECT_DIR=$(CURDIR) $(UV) run --frozen prefect worker start --pool dcf-process
 
 clean:
 	rm -rf .dcf dbt/*/target dbt/*/logs

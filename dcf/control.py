@@ -369,3 +369,20 @@ def instances_of_flow_run(conn: Connection, flow_run_id: str) -> list[int]:
         {"id": flow_run_id},
     )
     return [int(row[0]) for row in rows]
+
+
+def close_stages_of_ended_instances(conn: Connection, *, reason: str = "its process instance ended") -> int:
+    """Stage rows still RUNNING although their process instance has ended are closed FAILED.
+
+    A killed process writes no stage end; whoever closes the instance afterwards (the flow's crash hook,
+    reconcile) calls this so no stage row is left RUNNING. Returns how many rows were closed.
+    """
+    stages, instances = conn.qualify(DCF_T_PRCS_EXEC_LOG.name), conn.qualify(DCF_T_PRCS_INST.name)
+    where = (f"PRCS_STATUS = 'RUNNING' AND PRCS_INST_ID IN "
+             f"(SELECT PRCS_INST_ID FROM {instances} WHERE PRCS_STATUS <> 'RUNNING')")
+    count = int(conn.scalar(f"SELECT COUNT(*) FROM {stages} WHERE {where}") or 0)
+    if count:
+        now = utcnow()
+        conn.execute(f"UPDATE {stages} SET PRCS_STATUS = 'FAILED', PRCS_END_TS = :now, ERROR_MESSAGE = :reason, "
+                     f"UPDATED_TS = :now WHERE {where}", {"now": now, "reason": f"closed: {reason}"[:4000]})
+    return count

@@ -32,25 +32,30 @@ import os
 import shutil
 import subprocess
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
 
 from dcf.control import utcnow
 from dcf.db import Connection
+from dcf.dbt_reuse import node_selectors, prepare_reuse
 from dcf.errors import DcfError
 from dcf.exec_log_writer import ExecutionLogWriter
 from dcf.execution_log import JobConfig, JobState, NodeEvent, NodeFacts, ProjectFacts, RunContext
 from dcf.paths import dcf_home
 from dcf.reconcile import process_identity
+from dcf.reuse import Decision, ReusePlan
 
-__all__ = ["DbtBuildOutcome", "NodeOutcome", "RunContext", "run_dbt_build"]  # RunContext lives in execution_log
+# RunContext lives in execution_log
+__all__ = ["DbtBuildOutcome", "NodeOutcome", "RunContext", "compile_sql", "run_dbt_build"]
 
 log = logging.getLogger("dcf.dbt")
 
@@ -87,6 +92,8 @@ class DbtBuildOutcome:
     log_statements: int = 0
     log_error: str | None = None
     target_path: Path | None = None
+    #: state-aware reuse: {"reused": n, "built": m, "build_reasons": {...}}; None when reuse was off
+    reuse: dict[str, Any] | None = None
 
 
 def run_dbt_build(
@@ -104,8 +111,13 @@ def run_dbt_build(
     context: RunContext | None = None,
     task_per_node: bool = False,
     flush_interval: float | None = None,
+    reuse: bool = False,
 ) -> DbtBuildOutcome:
     """``dbt build`` of ``select`` in this process; see the module docstring.
+
+    ``reuse``: state-aware reuse (:mod:`dcf.reuse`): selected nodes whose code, vars and inputs are unchanged
+    since their last successful build in this stream (``context.stream_name``) are not run but recorded as
+    reused. Needs ``log_to``; ``full_refresh`` builds everything (and records the new state).
 
     Never raises for failing models (``success=False``, ``nodes``, ``error``). Raises :class:`DcfError` when
     the project or profile is broken or dbt cannot run at all, and re-raises an interruption (Ctrl-C, a
@@ -120,35 +132,77 @@ def run_dbt_build(
     with _DBT_LOCK, _environment(run_env):
         manifest = _parse(project_dir, profiles_dir, target, vars, work, run_env)
         facts = _project_facts(manifest)
+        reuse_run = prepare_reuse(
+            manifest, facts, _base_args(project_dir, profiles_dir, target, vars, work), select, exclude, vars,
+            full_refresh=full_refresh, conn=log_to, context=context, project_dir=project_dir, target=target,
+        ) if reuse else None
+        plan = reuse_run.plan if reuse_run else None
         target_path = _new_run_dir(work)
         config = _job_config(project_dir, target, vars, threads, select, exclude, full_refresh,
-                             target_path, context)
+                             target_path, context, plan)
         prefect_logger = _prefect_run_logger()
+        if plan and prefect_logger:
+            summary = plan.summary()
+            prefect_logger.info("reuse: %d node(s) reused, %d to build %s", summary["reused"], summary["built"],
+                                summary["build_reasons"])
         writer = ExecutionLogWriter(log_to, facts, config, **({"interval": flush_interval} if flush_interval else {})) \
             if log_to is not None else None
         tasks = _node_tasks() if task_per_node else None
-        callbacks = [_callback(facts, writer, tasks, prefect_logger)] if (writer or tasks or prefect_logger) else []
+        reused = [plan.decisions[u] for u in plan.reused] if plan else []
+        callbacks = [_callback(facts, writer, tasks, prefect_logger, reused)] \
+            if (writer or tasks or prefect_logger) else []
+        if plan and plan.reused:  # exactly the nodes to build, tests included (verified by prepare_reuse)
+            select, exclude = node_selectors(manifest, plan.to_build), ()
         args = _build_args(project_dir, profiles_dir, target, select, exclude, vars, full_refresh, threads,
-                           target_path, work / "logs", quiet=prefect_logger is not None)
+                           target_path, work / "logs", quiet=prefect_logger is not None,
+                           indirect_selection="empty" if plan and plan.reused else None)
         if writer:
             writer.start()
         result = None
         try:
-            with _query_comment(config):
-                from dbt.cli.main import dbtRunner
+            if plan and not plan.to_build:  # everything reused: no dbt invocation, the log is written all the same
+                result = _reused_only(writer, reused)
+            else:
+                with _query_comment(config):
+                    from dbt.cli.main import dbtRunner
 
-                result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
+                    result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
         finally:
             failure = _failure(result)
             job = writer.close(failure=failure, invocation_id=_dbt_invocation_id()) if writer else None
             if tasks:
                 tasks.close()
+            if reuse_run and job is not None:
+                reuse_run.record(job, facts)
         if result.exception is not None and not isinstance(result.exception, Exception):
             raise result.exception  # KeyboardInterrupt, Prefect's TerminationSignal: not ours to swallow
         if result.exception is not None:
             raise DcfError(f"dbt build of {project_name} could not run: {_one_line(result.exception)}") \
                 from result.exception
-        return _outcome(result, facts, job, writer, target_path)
+        return _outcome(result, facts, job, writer, target_path, plan)
+
+
+def compile_sql(*, project_dir: Path, profiles_dir: Path, target: str, select: Sequence[str],
+                vars: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Model name -> compiled SQL of the selected nodes, for ``target``, without a warehouse connection.
+
+    No relation cache and no introspective queries, so a Snowflake target compiles with dummy credentials;
+    the tests run the Snowflake SQL of ``dbt/dcf_costs`` against fakesnow this way::
+
+        sql = compile_sql(project_dir=COSTS_PROJECT, profiles_dir=COSTS_PROJECT, target="snowflake",
+                          select=["fct_model_queries"])["fct_model_queries"]
+    """
+    project_dir, profiles_dir = Path(project_dir).resolve(), Path(profiles_dir).resolve()
+    work = dcf_home() / "dbt" / _project_name(project_dir) / "compile"
+    run_env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", **(env or {})}
+    with _DBT_LOCK, _environment(run_env):
+        from dbt.cli.main import dbtRunner
+
+        result = dbtRunner().invoke(["compile", *_base_args(project_dir, profiles_dir, target, dict(vars or {}), work),
+                                     "--select", *select, "--no-populate-cache", "--no-introspect"])
+    if not result.success:
+        raise DcfError(f"dbt compile of {list(select)} failed (target {target}): {_one_line(result.exception)}")
+    return {r.node.name: r.node.compiled_code for r in result.result.results}
 
 
 # -- parse ------------------------------------------------------------------------------------------------------
@@ -173,17 +227,20 @@ def _parse(project_dir: Path, profiles_dir: Path, target: str, vars: dict[str, A
         return _MANIFESTS[key]
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke([
-        "parse", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--target", target,
-        "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--vars", json.dumps(vars),
-        "--log-level", "none", "--log-level-file", _file_log_level(),
-    ])
+    result = dbtRunner().invoke(["parse", *_base_args(project_dir, profiles_dir, target, vars, work)])
     if not result.success or result.result is None:
         raise DcfError(f"dbt project {project_dir} does not parse (target {target}): {_one_line(result.exception)}")
     _MANIFESTS[key] = result.result
     while len(_MANIFESTS) > 4:
         _MANIFESTS.popitem(last=False)
     return result.result
+
+
+def _base_args(project_dir: Path, profiles_dir: Path, target: str, vars: dict[str, Any], work: Path) -> list[str]:
+    """Arguments of the quiet helper invocations (parse, ls): the project, target and vars of the build."""
+    return ["--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--target", target,
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--vars", json.dumps(vars),
+            "--log-level", "none", "--log-level-file", _file_log_level()]
 
 
 def _fingerprint(project_dir: Path, profiles_dir: Path) -> tuple:
@@ -235,7 +292,8 @@ def _str(value: Any) -> Any:
 
 # -- job context -------------------------------------------------------------------------------------------------
 def _job_config(project_dir: Path, target: str, vars: dict[str, Any], threads: int | None, select: Sequence[str],
-                exclude: Sequence[str], full_refresh: bool, target_path: Path, context: RunContext) -> JobConfig:
+                exclude: Sequence[str], full_refresh: bool, target_path: Path, context: RunContext,
+                plan: ReusePlan | None = None) -> JobConfig:
     host, pid, pid_start = process_identity()
     profile = _profile(project_dir, target, vars, threads)
     credentials = getattr(profile, "credentials", None)
@@ -244,7 +302,7 @@ def _job_config(project_dir: Path, target: str, vars: dict[str, Any], threads: i
         target_schema=_str(getattr(credentials, "schema", None)), threads=getattr(profile, "threads", threads),
         warehouse=_str(getattr(credentials, "warehouse", None)), select=tuple(select), exclude=tuple(exclude),
         full_refresh=full_refresh, compiled_root=str(target_path / "compiled"), run=context,
-        host=host, pid=pid, pid_start=pid_start, **_git(project_dir),
+        host=host, pid=pid, pid_start=pid_start, reuse=plan.summary() if plan else None, **_git(project_dir),
     )
 
 
@@ -299,7 +357,7 @@ def _jsonable(value: Any) -> dict[str, Any]:
 # -- the build invocation -----------------------------------------------------------------------------------------
 def _build_args(project_dir: Path, profiles_dir: Path, target: str, select: Sequence[str], exclude: Sequence[str],
                 vars: dict[str, Any], full_refresh: bool, threads: int | None, target_path: Path, log_path: Path,
-                *, quiet: bool) -> list[str]:
+                *, quiet: bool, indirect_selection: str | None = None) -> list[str]:
     args = ["build", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--target", target,
             "--target-path", str(target_path), "--log-path", str(log_path), "--vars", json.dumps(vars),
             # Inside a flow dbt's lines go to the Prefect run logger instead of stdout.
@@ -313,6 +371,8 @@ def _build_args(project_dir: Path, profiles_dir: Path, target: str, select: Sequ
         args.append("--full-refresh")
     if threads:
         args += ["--threads", str(threads)]
+    if indirect_selection:
+        args += ["--indirect-selection", indirect_selection]
     return args
 
 
@@ -321,8 +381,12 @@ def _file_log_level() -> str:
     return os.environ.get("DBT_LOG_LEVEL_FILE", "info")
 
 
-def _callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks: Any, prefect_logger: Any) -> Any:
-    """The one dbt callback: runs on dbt's threads, so it only copies a few fields and queues them."""
+def _callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks: Any, prefect_logger: Any,
+              reused: Sequence[Decision] = ()) -> Any:
+    """The one dbt callback: runs on dbt's threads, so it only copies a few fields and queues them.
+
+    ``reused`` nodes (not run) join the log with dbt's first event, in the writer's next batch.
+    """
     nodes = facts.nodes
     started = False
 
@@ -333,7 +397,7 @@ def _callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks: Any
             prefect_logger.log(_FORWARDED_LEVELS[info.level], info.msg)
         if writer is not None and not started:
             started = True
-            writer.submit(info.invocation_id, None, info.ts.ToDatetime())
+            _submit_start(writer, info.invocation_id, info.ts.ToDatetime(), reused)
         name = info.name
         if name not in _NODE_EVENTS:
             return
@@ -351,6 +415,21 @@ def _callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks: Any
                 tasks.finished(unique_id, node_event.status or "error", node_event.message or "")
 
     return callback
+
+
+def _submit_start(writer: ExecutionLogWriter, invocation_id: str, at: datetime, reused: Sequence[Decision]) -> None:
+    writer.submit(invocation_id, None, at)
+    for decision in reused:
+        writer.submit(invocation_id, NodeEvent("reused", decision.unique_id, at, status="reused",
+                                               message=decision.reason,
+                                               detail={"built_by": decision.built_by, "rows": decision.rows}), at)
+
+
+def _reused_only(writer: ExecutionLogWriter | None, reused: Sequence[Decision]) -> Any:
+    """Every selected node is reused: no dbt invocation; the log gets a job of its own (a fresh invocation id)."""
+    if writer is not None:
+        _submit_start(writer, str(uuid.uuid4()), utcnow(), reused)
+    return SimpleNamespace(success=True, exception=None, result=None)
 
 
 def _node_event(name: str, unique_id: str, info: Any, data: Any) -> NodeEvent:
@@ -452,7 +531,7 @@ def _failure(result: Any) -> str | None:
 
 # -- outcome -----------------------------------------------------------------------------------------------------
 def _outcome(result: Any, facts: ProjectFacts, job: JobState | None, writer: ExecutionLogWriter | None,
-             target_path: Path) -> DbtBuildOutcome:
+             target_path: Path, plan: ReusePlan | None = None) -> DbtBuildOutcome:
     rows = {m.facts.unique_id: m.rows for m in job.models.values()} if job else {}
     nodes: list[NodeOutcome] = []
     for node_result in getattr(result.result, "results", None) or []:
@@ -466,6 +545,11 @@ def _outcome(result: Any, facts: ProjectFacts, job: JobState | None, writer: Exe
             rows=rows.get(node.unique_id, _rows_from_response(node, response)),
             execution_time=node_result.execution_time, message=node_result.message,
         ))
+    for unique_id in plan.reused if plan else ():
+        node, decision = facts.nodes[unique_id], plan.decisions[unique_id]
+        nodes.append(NodeOutcome(unique_id=unique_id, name=node.name, resource_type=node.resource_type, status="reused",
+                                 relation_name=node.relation_name, rows=decision.rows, execution_time=None,
+                                 message=decision.reason))
     state = job or _state_from_nodes(nodes, facts)
     error = state.error_line() if not result.success else None
     if not result.success and not error:
@@ -474,7 +558,7 @@ def _outcome(result: Any, facts: ProjectFacts, job: JobState | None, writer: Exe
         success=bool(result.success), invocation_id=state.invocation_id, nodes=nodes, error=error,
         relations=facts.relations(), counts={k: v for k, v in state.counts().items() if k != "errors_other"},
         log_statements=writer.conn.statements if writer else 0, log_error=writer.last_error if writer else None,
-        target_path=target_path,
+        target_path=target_path, reuse=plan.summary() if plan else None,
     )
 
 

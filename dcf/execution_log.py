@@ -43,7 +43,7 @@ COST_STATUSES = {"success": "success", "pass": "success", "warn": "success", "er
                  "runtime error": "error", "skipped": "skipped", "reused": "reused", "no-op": "reused"}
 TEST_STEP_TYPES = {"pass": ("TEST_PASSED", "Info"), "warn": ("TEST_WARNED", "Warn"),
                    "fail": ("TEST_FAILED", "Error"), "error": ("TEST_ERROR", "Error"),
-                   "skipped": ("TEST_SKIPPED", "Warn")}
+                   "skipped": ("TEST_SKIPPED", "Warn"), "reused": ("TEST_REUSED", "Info")}
 #: Materializations whose destination row count is worth a COUNT(*) (views would re-run their query).
 COUNTABLE = frozenset({"table", "incremental", "snapshot", "seed"})
 MODEL_TYPES = frozenset({"model", "seed", "snapshot"})
@@ -141,12 +141,15 @@ class JobConfig:
     pid_start: str | None = None
     git_branch: str | None = None
     git_commit: str | None = None
+    #: state-aware reuse of this build (None: off): reused / built counts and the reasons to build
+    reuse: dict[str, Any] | None = None
 
 
 # -- what dbt's events tell us -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class NodeEvent:
-    """The part of one dbt event we keep. kind: start (NodeStart), query (SQLQueryStatus), finish (NodeFinished)."""
+    """The part of one dbt event we keep. kind: start (NodeStart), query (SQLQueryStatus), finish (NodeFinished),
+    or reused (not from dbt: the node was reused, see :mod:`dcf.reuse`; ``detail`` has built_by and rows)."""
 
     kind: str
     unique_id: str
@@ -160,6 +163,7 @@ class NodeEvent:
     timing: dict[str, float] | None = None
     thread: str | None = None
     failures: int | None = None
+    detail: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple:
@@ -240,6 +244,8 @@ class JobState:
             self._on_model_start(facts, event)
         elif event.kind == "finish":
             self._on_finish(facts, event)
+        elif event.kind == "reused":
+            self._on_reused(facts, event)
 
     def _on_query(self, facts: NodeFacts, event: NodeEvent) -> None:
         if event.query_id:
@@ -281,6 +287,27 @@ class JobState:
             self._on_model_start(facts, NodeEvent("start", facts.unique_id, event.ts, thread=event.thread))
             model = self.models[facts.unique_id]
         self._finish_model(model, event, status, query_id)
+
+    def _on_reused(self, facts: NodeFacts, event: NodeEvent) -> None:
+        """A node that did not run because its last result stands: one MODEL_REUSED step, no query."""
+        detail = event.detail or {}
+        rows = detail.get("rows")
+        self.results[facts.unique_id] = NodeResult(facts, "reused", event.ts, None, event.message, None, rows)
+        if facts.resource_type == "test":
+            for model_id in facts.tested_models:
+                if model_id in self.models:
+                    self._on_test(self.models[model_id], facts, event, None)
+            return
+        if facts.resource_type not in MODEL_TYPES or facts.unique_id in self.models:
+            return
+        model = ModelState(facts, started_at=event.ts, status="REUSED", ended_at=event.ts, rows=rows,
+                           dbt_status="reused", message=event.message)
+        self.models[facts.unique_id] = model
+        self._step(model, event.ts, "Info", "MODEL_REUSED", f"Model Reused: {facts.name}",
+                   query_result={"rows_in_destination": rows, "execution_status": "REUSED"},
+                   content={"reason": event.message, "reused_from_invocation": detail.get("built_by"),
+                            "materialized": facts.materialized, "relation": facts.relation_name})
+        self._dirty.add(facts.unique_id)
 
     def _finish_model(self, model: ModelState, event: NodeEvent, status: str, query_id: str | None) -> None:
         facts = model.facts
@@ -380,6 +407,8 @@ class JobState:
         running = [m for m in self.models.values() if not m.ended and m.facts.resource_type == "model"]
         failed_models = sum(1 for m in self.models.values()
                             if m.status == "FAILED" and m.facts.resource_type == "model")
+        # tests_reused only when some were (state-aware reuse): the shape of a plain build's counts stays as it was
+        tests_reused = sum(1 for r in tests if r.status == "reused")
         return {
             "models_total": len({*(r.facts.unique_id for r in models), *(m.facts.unique_id for m in running)}),
             "models_succeeded": sum(1 for r in models if r.status == "success"),
@@ -392,6 +421,7 @@ class JobState:
             "tests_warned": sum(1 for r in tests if r.status == "warn"),
             "tests_skipped": sum(1 for r in tests if r.status == "skipped"),
             "errors_other": sum(1 for r in other if r.status == "error"),
+            **({"tests_reused": tests_reused} if tests_reused else {}),
         }
 
     def errors(self) -> list[dict[str, Any]]:
@@ -428,7 +458,7 @@ class JobState:
         return {**base, "target_name": c.target_name, "threads": c.threads, "dbt_version": self.project.dbt_version,
                 "adapter_type": self.project.adapter_type, "warehouse": c.warehouse, "flow_id": run.flow_id,
                 "deployment_id": run.deployment_id, "work_pool": run.work_pool, "select": list(c.select),
-                "exclude": list(c.exclude), "full_refresh": c.full_refresh}
+                "exclude": list(c.exclude), "full_refresh": c.full_refresh, "reuse": c.reuse}
 
     def job_row(self, now: datetime) -> dict[str, Any]:
         ended = self.status != "RUNNING"
@@ -452,6 +482,7 @@ class JobState:
                 "reused_models": counts["models_reused"], "tests_total": counts["tests_total"],
                 "tests_passed": counts["tests_passed"], "tests_failed": counts["tests_failed"],
                 "tests_warned": counts["tests_warned"], "tests_skipped": counts["tests_skipped"],
+                **({"tests_reused": counts["tests_reused"]} if "tests_reused" in counts else {}),
                 "total_rows": self.total_rows(),
             }
         return self._row(
@@ -536,7 +567,7 @@ class JobState:
                 "MODEL_PACKAGE": facts.package,
                 "MODEL_TYPE": facts.materialized or facts.resource_type,
                 "STATUS": COST_STATUSES.get(result.status, result.status),
-                "EXECUTION_TIME": result.execution_time if result.status != "skipped" else None,
+                "EXECUTION_TIME": result.execution_time if result.status not in ("skipped", "reused") else None,
                 "QUERY_ID": (model.query_ids[-1] if model and model.query_ids else None) or result.query_id,
                 "INSERT_TIMESTAMP": now,
                 "PREFECT_FLOW_RUN_ID": run.flow_run_id,
@@ -558,7 +589,7 @@ class JobState:
             "dbt_version": self.project.dbt_version, "adapter_type": self.project.adapter_type,
             "target_name": c.target_name, "threads": c.threads, "warehouse": c.warehouse,
             "run_started_at": fmt_ts(self.started_at), "select": list(c.select), "exclude": list(c.exclude),
-            "full_refresh": c.full_refresh, "flow_run_id": run.flow_run_id, "flow_id": run.flow_id,
+            "full_refresh": c.full_refresh, "reuse": c.reuse, "flow_run_id": run.flow_run_id, "flow_id": run.flow_id,
             "deployment_id": run.deployment_id, "work_pool": run.work_pool, "parameters": run.parameters,
             "stream_name": run.stream_name, "prcs_inst_id": run.prcs_inst_id, "git_branch": c.git_branch,
             "git_commit": c.git_commit, "host": c.host, "pid": c.pid,

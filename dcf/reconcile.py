@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dcf.control import utcnow
+from dcf.control import close_stages_of_ended_instances, utcnow
 from dcf.db import Connection
 from dcf.execution_log import fmt_ts
 from dcf.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
@@ -160,6 +160,7 @@ def reconcile(conn: Connection, flow_run_states: FlowRunStates, *, stream: str |
         conn.merge(DCF_T_PRCS_INST, closed_instances, update=_INST_CLOSE_COLUMNS,
                    matched_condition="t.PRCS_STATUS = 'RUNNING'")
         report.closed_instances = [int(i["PRCS_INST_ID"]) for i in closed_instances]
+    close_stages_of_ended_instances(conn, reason="reconcile found its process instance ended")
     return report
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 
 from prefect import flow
 from prefect.states import Completed, State
 
 from dcf.run import prepare_run
+from flows.parameters import BatchId, ProcessDate, RunMode, StreamName
 from tasks.dbt_build import dbt_build
 from tasks.guard import stream_slot
 from tasks.hooks import close_instance_hook
@@ -24,6 +24,7 @@ from tasks.ingest import ingest
 from tasks.lifecycle import lifecycle
 from tasks.metadata import metadata
 from tasks.process_id import process_id
+from tasks.profile_stage import profile
 from tasks.report import close_instance, failure_report, report
 from tasks.stage import describe
 from tasks.validate import validate
@@ -37,24 +38,25 @@ from tasks.validate import validate
     on_cancellation=[close_instance_hook("CANCELLED")],
 )
 def stream_load(
-    stream: str,
-    process_date: date | None = None,
-    batch_id: str | None = None,
+    stream: StreamName,
+    process_date: ProcessDate | None = None,
+    batch_id: BatchId | None = None,
     full_refresh: bool = False,
-    reset: bool = False,
+    mode: RunMode = RunMode.NORMAL,
     warehouse_block: str | None = None,
 ) -> State:
     """Run one stream for one process date, stage by stage, recording every stage in DCF.
 
     Args:
-        stream: Stream name, as in a configs/streams YAML (stream.name).
-        process_date: Business date to load (YYYY-MM-DD); default today in the stream's timezone.
-        batch_id: ODS batch id passed to dbt; default <stream id>_<YYYYMMDD>.
-        full_refresh: Rebuild incremental models from scratch.
-        reset: Start over with a new process instance instead of resuming a failed one for this date.
-        warehouse_block: DcfWarehouse block name; default the local DuckDB file under DCF_HOME.
+        stream: Stream to run: stream.name of a configs/streams YAML.
+        process_date: Business date to load; empty: today in the stream's schedule timezone.
+        batch_id: ODS batch id passed to dbt (letters, digits, _ . : -); empty: <stream id>_<YYYYMMDD>.
+        full_refresh: Rebuild the stream's incremental dbt models from scratch.
+        mode: NORMAL resumes a failed run of this date after its last good stage (same process instance);
+            RESET starts over with a new process instance.
+        warehouse_block: DcfWarehouse block name; empty: the local DuckDB file under DCF_HOME.
     """
-    run = prepare_run(stream, process_date, batch_id, full_refresh=full_refresh, reset=reset,
+    run = prepare_run(stream, process_date, batch_id, full_refresh=full_refresh, reset=mode == RunMode.RESET,
                       warehouse_block=warehouse_block)
     with stream_slot(run):
         validated = validate(run)
@@ -62,6 +64,8 @@ def stream_load(
         try:
             ingest(run)
             build = dbt_build(run)
+            if run.config.profiling.tables:
+                profile(run, build)
             statistics = metadata(run, build)
             lifecycle(run)
             status = "COMPLETED_WITH_WARNINGS" if statistics.warnings else "SUCCEEDED"
@@ -84,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--process-date")
     parser.add_argument("--batch-id")
     parser.add_argument("--full-refresh", action="store_true")
-    parser.add_argument("--reset", action="store_true")
+    parser.add_argument("--mode", choices=[m.value for m in RunMode], default=RunMode.NORMAL.value)
     parser.add_argument("--warehouse-block")
     args = parser.parse_args(argv)
     state = stream_load(stream=args.stream, process_date=args.process_date, batch_id=args.batch_id,
-                        full_refresh=args.full_refresh, reset=args.reset, warehouse_block=args.warehouse_block,
+                        full_refresh=args.full_refresh, mode=args.mode, warehouse_block=args.warehouse_block,
                         return_state=True)
     print(f"{state.name}: {state.message}")
     return 0 if state.is_completed() else 1

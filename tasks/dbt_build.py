@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from blocks.snowflake_env import snowflake_env
 from blocks.warehouse import load_warehouse
 from dcf.dbt_runner import RunContext, run_dbt_build
 from dcf.run import StreamRun
@@ -13,7 +14,9 @@ from tasks.warehouse import connect
 def dbt_build(run: StreamRun) -> StageResult:
     config = run.config
     warehouse = load_warehouse(run.warehouse_block)
-    env = {"DCF_WAREHOUSE_PATH": str(warehouse.database_path)} if warehouse.kind == "duckdb" else {}
+    # Snowflake: the profile's secrets come from the warehouse block, set only while dbt runs.
+    env = {"DCF_WAREHOUSE_PATH": str(warehouse.database_path)} if warehouse.kind == "duckdb" \
+        else snowflake_env(warehouse)
     dbt_vars = {
         **config.dbt.vars,
         "stream_name": run.stream_name,
@@ -38,6 +41,7 @@ def dbt_build(run: StreamRun) -> StageResult:
             log_to=conn,
             context=context,
             task_per_node=config.dbt.task_per_node,
+            reuse=config.dbt.reuse,
         )
     wanted = {config.quality.model, config.target.model, *config.profiling.tables}
     statistics = {

@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect.context import TaskRunContext
 
-from dcf.control import update_instance, write_stage
+from dcf.control import close_stages_of_ended_instances, update_instance, write_stage
 from dcf.run import StreamRun
 from tasks.warehouse import connect
 
@@ -74,5 +74,6 @@ def close_instance_hook(status: str) -> Callable[..., None]:
             for prcs_inst_id in instances_of_flow_run(conn, str(flow_run.id)):
                 update_instance(conn, prcs_inst_id, status=status,
                                 error=f"flow run {flow_run.name} ended {state.name}: {state.message or ''}".strip())
+            close_stages_of_ended_instances(conn, reason=f"flow run ended {state.name}")
 
     return hook

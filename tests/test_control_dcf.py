@@ -62,3 +62,24 @@ def test_an_ended_instance_is_not_reopened_by_a_late_update(duckdb_conn):
     update_instance(duckdb_conn, inst, status="SUCCEEDED")
     update_instance(duckdb_conn, inst, status="FAILED", error="late hook")
     assert instance_row(duckdb_conn, inst)["PRCS_STATUS"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("conn_fixture", ["duckdb_conn", "fakesnow_conn"])
+def test_stage_rows_of_an_ended_instance_do_not_stay_running(conn_fixture, request):
+    """A killed process wrote no stage end: closing its instance later closes the stage row too."""
+    from dcf.control import InstanceRef, close_stages_of_ended_instances, stage_rows, write_stage
+
+    conn = request.getfixturevalue(conn_fixture)
+    ensure_schema(conn)
+    _register(conn, 7)
+    live = _allocate(conn, "run-a").prcs_inst_id
+    ref = InstanceRef(live, 7, "S7", DAY, "7_20240301")
+    write_stage(conn, ref, "dbt_build", "RUNNING", task_run_id="t1")
+    assert close_stages_of_ended_instances(conn) == 0, "a running instance keeps its running stage"
+
+    update_instance(conn, live, status="CRASHED", error="SIGKILL")
+    assert close_stages_of_ended_instances(conn, reason="flow run ended Crashed") == 1
+    row = stage_rows(conn, live)["dbt_build"]
+    assert (row["PRCS_STATUS"], row["ERROR_MESSAGE"]) == ("FAILED", "closed: flow run ended Crashed")
+    assert row["PRCS_END_TS"] is not None
+    assert close_stages_of_ended_instances(conn) == 0

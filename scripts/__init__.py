@@ -1,0 +1,1 @@
+"""Operator scripts: prefect.yaml generation, the work pool, blocks and automations (``make deploy-local``)."""

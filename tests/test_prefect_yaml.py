@@ -1,0 +1,139 @@
+"""prefect.yaml against the stream YAMLs, the flow's UI form, the automation and the Snowflake env mapping.
+
+Fast: no server. The deployments themselves are exercised for real in tests/test_deploy.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from uuid import uuid4
+
+import pytest
+import yaml
+from prefect.utilities.callables import parameter_schema
+from prefect.utilities.schema_tools import ValidationError, validate
+from prefect_snowflake import SnowflakeConnector, SnowflakeCredentials
+
+from blocks.snowflake_env import snowflake_env
+from blocks.warehouse import DcfWarehouse
+from dcf.config import load_all_streams, parse_stream_file
+from dcf.paths import PROJECT_ROOT
+from flows.parameters import RunMode
+from flows.stream_load import stream_load
+from scripts.automations import reconcile_automation
+from scripts.deployments import PREFECT_YAML, check, deployment_name, render, render_text
+from scripts.snowflake_blocks import fields_from_env
+from tests.streams import BCFINSG, BCFINSG_YAML
+
+LEDGER_YAML = PROJECT_ROOT / "tests" / "fixtures" / "ledger_stream.yaml"
+
+
+def test_prefect_yaml_is_what_the_generator_writes_from_the_stream_yamls():
+    assert PREFECT_YAML.read_text() == render_text(), "prefect.yaml is stale: run `make deployments`"
+    assert check(yaml.safe_load(PREFECT_YAML.read_text()), load_all_streams()) == []
+
+
+def test_a_stream_without_deployment_and_a_deployment_without_stream_are_reported():
+    bcfinsg, ledger = parse_stream_file(BCFINSG_YAML), parse_stream_file(LEDGER_YAML)
+
+    missing = check(render([bcfinsg]), [bcfinsg, ledger])
+    assert missing == ["stream GENERAL_LEDGER_LOAD (ledger_stream.yaml): 0 deployments, expected 1"]
+
+    orphan = check(render([bcfinsg, ledger]), [bcfinsg])
+    assert orphan == ["deployment general-ledger-load: stream 'GENERAL_LEDGER_LOAD' has no YAML under configs/streams"]
+
+    doubled = render([bcfinsg])
+    doubled["deployments"].append(dict(doubled["deployments"][0]))
+    assert check(doubled, [bcfinsg]) == [
+        "deployment name 'bcfinsg-plan-baln-segm-load' is used 2 times (streams whose names differ only in case or "
+        "punctuation?)", f"stream {BCFINSG} (bcfinsg_plan_baln_segm_load.yaml): 2 deployments, expected 1"]
+
+    edited = render([bcfinsg])
+    edited["deployments"][0]["schedules"][0]["cron"] = "0 7 * * *"
+    edited["deployments"][0]["concurrency_limit"]["collision_strategy"] = "ENQUEUE"
+    problems = check(edited, [bcfinsg])
+    assert [p.split(":")[1].split()[0] for p in problems] == ["schedules", "concurrency_limit"]
+
+
+def test_the_stream_deployment_takes_name_parameters_and_schedule_from_the_yaml():
+    bcfinsg = parse_stream_file(BCFINSG_YAML)
+    document = render([bcfinsg])
+    [stream] = [d for d in document["deployments"] if d["entrypoint"] == "flows/stream_load.py:stream_load"]
+    assert stream["name"] == deployment_name(BCFINSG) == "bcfinsg-plan-baln-segm-load"
+    assert stream["parameters"] == {"stream": BCFINSG}
+    schedule = bcfinsg.config.schedule
+    assert stream["schedules"] == [{"cron": schedule.cron, "timezone": "Australia/Sydney", "active": False}]
+    assert stream["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    assert stream["work_pool"] == {"name": "dcf-process"}
+    others = {d["name"]: d for d in document["deployments"] if d is not stream}
+    assert {"reconcile", "profile-tables"} <= set(others)
+    assert others["reconcile"]["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
+    # The worker resolves the checkout at run time, so one prefect.yaml serves every host.
+    assert document["pull"] == [
+        {"prefect.deployments.steps.set_working_directory": {"directory": "{{ $DCF_PROJECT_DIR }}"}}]
+
+
+def test_the_ui_form_offers_known_streams_dates_and_modes_and_the_server_check_refuses_bad_values():
+    schema = parameter_schema(stream_load).model_dump_for_openapi()
+    properties = schema["properties"]
+    assert all(p.get("description") for p in properties.values()), "every parameter shows a description"
+    assert properties["stream"]["enum"] == [BCFINSG]
+    assert schema["required"] == ["stream"]
+    date_schema = properties["process_date"]["anyOf"][0]
+    assert (date_schema["type"], date_schema["format"]) == ("string", "date")
+    assert schema["definitions"]["RunMode"]["enum"] == ["NORMAL", "RESET"]
+
+    # prefect.utilities.schema_tools.validate is what the server runs on a UI/API run request.
+    validate({"stream": BCFINSG, "process_date": "2024-03-01", "mode": "RESET"}, schema, raise_on_error=True)
+    for bad in ({"stream": "NO_SUCH_STREAM"}, {"stream": BCFINSG, "process_date": "03/01/2024"},
+                {"stream": BCFINSG, "mode": "VALIDATE"}, {"stream": BCFINSG, "batch_id": "two words"}):
+        with pytest.raises(ValidationError):
+            validate(bad, schema, raise_on_error=True)
+
+
+def test_python_callers_still_pass_any_stream_and_the_enum_follows_dcf_streams_dir(tmp_path, monkeypatch):
+    """Tests run other streams through the same flow: the dropdown is a schema hint, not a Python constraint."""
+    checked = stream_load.validate_parameters({"stream": "GENERAL_LEDGER_LOAD", "process_date": "2024-03-01",
+                                               "mode": "RESET"})
+    assert checked["process_date"] == date(2024, 3, 1) and checked["mode"] is RunMode.RESET
+
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    shutil.copy(BCFINSG_YAML, streams / "bcfinsg.yaml")
+    shutil.copy(LEDGER_YAML, streams / "ledger.yaml")
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
+    enum = parameter_schema(stream_load).model_dump_for_openapi()["properties"]["stream"]["enum"]
+    assert sorted(enum) == [BCFINSG, "GENERAL_LEDGER_LOAD"]
+
+
+def test_the_automation_runs_reconcile_for_the_crashed_or_cancelled_stream_run():
+    reconcile_id = uuid4()
+    automation = reconcile_automation(reconcile_id)
+    trigger = automation.trigger
+    assert trigger.expect == {"prefect.flow-run.Crashed", "prefect.flow-run.Cancelled"}
+    assert trigger.match_related.root == {"prefect.resource.role": "flow", "prefect.resource.name": "stream-load"}
+    assert trigger.match.root["prefect.run-count"] == "!0"  # a run refused by CANCEL_NEW never started
+    [action] = automation.actions
+    assert action.deployment_id == reconcile_id
+    assert set(action.parameters) == {"stream", "warehouse_block"}
+    assert all("flow_run.parameters" in value for value in action.parameters.values())
+
+
+def test_dbt_snowflake_env_comes_from_the_blocks_and_the_blocks_from_the_same_names():
+    environ = {"SNOWFLAKE_ACCOUNT": "xy12345.eu-west-1", "SNOWFLAKE_USER": "DCF_SVC", "SNOWFLAKE_PASSWORD": "s3cret",
+               "SNOWFLAKE_ROLE": "DCF_LOADER", "SNOWFLAKE_WAREHOUSE": "DCF_WH", "SNOWFLAKE_DATABASE": "GDW1",
+               "SNOWFLAKE_SCHEMA": "CORE", "UNRELATED": "x"}
+    credentials = SnowflakeCredentials(**fields_from_env(environ, "credentials"))
+    connector = SnowflakeConnector(credentials=credentials, **fields_from_env(environ, "connector"))
+    warehouse = DcfWarehouse(kind="snowflake", snowflake_connector=connector, control_database="DEV_PROVIDERPDM")
+
+    expected = {k: v for k, v in environ.items() if k != "UNRELATED"}
+    assert snowflake_env(warehouse) == expected
+    assert snowflake_env(connector) == expected
+    assert "s3cret" not in repr(credentials)  # a SecretStr in the block, clear text only in dbt's environment
+
+    profiles = (PROJECT_ROOT / "dbt" / "gdw1" / "profiles.yml").read_text()
+    snowflake_target = profiles[profiles.index("    snowflake:"):]
+    assert [name for name in expected if f"env_var('{name}'" not in snowflake_target] == [], \
+        "dbt's snowflake target reads every variable the dbt stage sets"
