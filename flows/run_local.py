@@ -69,4 +69,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: DuckDB's bindings print a reference-leak report there that would bury
+    # the summary; everything was written and closed above.
+    os._exit(code)

@@ -33,6 +33,7 @@ def stage_running_hook(stage: str) -> Callable[..., None]:
                 if checkpoint(conn, run, stage) is None:  # a restored stage does not run again
                     write_stage(conn, run.ref, stage, "RUNNING", task_run_id=str(task_run.id))
 
+    hook.__name__ = f"dcf-{stage}-running"
     return hook
 
 
@@ -45,6 +46,7 @@ def stage_completed_hook(stage: str) -> Callable[..., None]:
                 write_stage(conn, run.ref, stage, result.status, task_run_id=str(task_run.id),
                             statistics=result.statistics)
 
+    hook.__name__ = f"dcf-{stage}-completed"
     return hook
 
 
@@ -56,6 +58,7 @@ def stage_failed_hook(stage: str) -> Callable[..., None]:
                 write_stage(conn, run.ref, stage, "FAILED", task_run_id=str(task_run.id),
                             error=(state.message or "failed")[:4000])
 
+    hook.__name__ = f"dcf-{stage}-failed"
     return hook
 
 
@@ -76,4 +79,5 @@ def close_instance_hook(status: str) -> Callable[..., None]:
                                 error=f"flow run {flow_run.name} ended {state.name}: {state.message or ''}".strip())
             close_stages_of_ended_instances(conn, reason=f"flow run ended {state.name}")
 
+    hook.__name__ = f"dcf-close-instance-{status.lower()}"
     return hook
