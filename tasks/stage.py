@@ -68,6 +68,7 @@ def stage(name: str) -> Callable[[Callable[..., StageResult]], Task]:
         def run_stage(run: StreamRun, *args: Any, **kwargs: Any) -> StageResult:
             logger = flow_logger()
             task_run_id = current_task_run_id()
+            # One connection for the stage's own writes (the stage body opens what it needs itself).
             with connect(run.warehouse_block) as conn:
                 previous = checkpoint(conn, run, name)
                 if previous:
@@ -76,14 +77,12 @@ def stage(name: str) -> Callable[[Callable[..., StageResult]], Task]:
                                        ["restored with warnings"] if previous["PRCS_STATUS"] == WARNINGS else [],
                                        restored=True)
                 write_stage(conn, run.ref, name, "RUNNING", task_run_id=task_run_id)
-            try:
-                result = fn(run, *args, **kwargs)
-            except BaseException as error:
-                with connect(run.warehouse_block) as conn:
+                try:
+                    result = fn(run, *args, **kwargs)
+                except BaseException as error:
                     write_stage(conn, run.ref, name, "FAILED", task_run_id=task_run_id, error=describe(error),
                                 statistics=getattr(error, "statistics", None))
-                raise
-            with connect(run.warehouse_block) as conn:
+                    raise
                 write_stage(conn, run.ref, name, result.status, task_run_id=task_run_id,
                             statistics=result.statistics, error="; ".join(result.warnings) or None)
                 update_instance(conn, run.prcs_inst_id, last_good_stage=name)
