@@ -147,9 +147,10 @@ def _measure(project: ReuseProject, rounds: int) -> dict[str, Any]:
 def _report(results: dict[str, Any]) -> None:
     medians = {name: statistics.median(values) for name, values in results["timings"].items()}
     off = medians["reuse off"]
-    print(f"\n{'build':<12}{'median s':>10}{'vs off':>8}{'models run':>12}   rounds")
+    print(f"\n{'build':<12}{'median s':>10}{'vs off':>8}{'models run':>12}   rounds: s (models run)")
     for name, value in medians.items():
-        rounds = ", ".join(f"{v:.2f}" for v in results["timings"][name])
+        rounds = ", ".join(f"{v:.2f} ({n})" for v, n in zip(results["timings"][name], results["built"][name],
+                                                             strict=True))
         run = statistics.median(results["built"][name])
         print(f"{name:<12}{value:>10.2f}{value / off:>8.3f}{run:>12.0f}   [{rounds}]")
     print(f"\nsaved by reuse when a tenth of the sources change: {off - medians['reuse on']:.2f} s per build "

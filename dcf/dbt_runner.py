@@ -21,11 +21,15 @@ reduces NodeStart / SQLQueryStatus / NodeFinished to small records and hands the
 invocation_id, node_id, stream and PRCS_INST_ID (appended on Snowflake, where it lands in QUERY_HISTORY), unless
 the project sets its own ``query-comment``.
 
+With ``reuse=True`` (a stream's ``dbt.reuse``) the selection is planned first (:mod:`dcf.dbt_reuse`,
+:mod:`dcf.reuse`): unchanged nodes are not run but logged as reused by the same writer.
+
 dbt keeps global state (flags, adapters, event manager), so invocations in one process are serialised.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -87,7 +91,8 @@ class DbtBuildOutcome:
     nodes: list[NodeOutcome]
     error: str | None  # one readable line: what failed
     relations: dict[str, str]  # model name -> relation name, every model of the manifest
-    counts: dict[str, int]  # models_total/succeeded/failed/skipped/reused, tests_total/passed/failed/warned/skipped
+    #: models_total/succeeded/failed/skipped/reused, tests_total/passed/failed/warned/skipped (+ tests_reused)
+    counts: dict[str, int]
     #: control-store statements the execution log sent, and its last write error (None: all written)
     log_statements: int = 0
     log_error: str | None = None
@@ -389,12 +394,15 @@ def _callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks: Any
     """
     nodes = facts.nodes
     started = False
+    # dbt calls back on its own threads, which start with an empty context: Prefect's logging would then see
+    # default settings (no API URL) and start a server of its own. The lines go out in the caller's context.
+    context = contextvars.copy_context()
 
     def callback(event: Any) -> None:
         nonlocal started
         info = event.info
         if prefect_logger is not None and info.level in _FORWARDED_LEVELS and info.msg:
-            prefect_logger.log(_FORWARDED_LEVELS[info.level], info.msg)
+            context.copy().run(prefect_logger.log, _FORWARDED_LEVELS[info.level], info.msg)
         if writer is not None and not started:
             started = True
             _submit_start(writer, info.invocation_id, info.ts.ToDatetime(), reused)

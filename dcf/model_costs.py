@@ -70,7 +70,7 @@ def read_top_savings(conn: Connection, outcome: DbtBuildOutcome, *, limit: int =
         "SELECT MODEL_NAME, SUM(REUSE_COUNT) AS REUSES, SUM(EXECUTE_COUNT) AS EXECUTIONS, "
         "SUM(ESTIMATED_COST_SAVED_USD) AS SAVED_USD, SUM(COST_SPENT_USD) AS SPENT_USD "
         f"FROM {_relation(outcome, 'rpt_daily_sao_model_savings')} GROUP BY MODEL_NAME "
-        "HAVING SUM(REUSE_COUNT) > 0 ORDER BY SAVED_USD DESC NULLS LAST, MODEL_NAME LIMIT :n", {"n": int(limit)})
+        f"HAVING SUM(REUSE_COUNT) > 0 ORDER BY SAVED_USD DESC NULLS LAST, MODEL_NAME LIMIT {int(limit)}")
     return [{k.lower(): v for k, v in row.items()} for row in rows]
 
 

@@ -7,9 +7,11 @@ environment variables it reads, and whether it reads the clock.
     sigs["model.p.m1"].volatile        # "current_timestamp": never reuse a model that reads the clock
 
 The digest covers what dbt's ``state:modified`` compares (file checksum, rendered and unrendered config,
-description and columns, contract, refs and sources, relation name) plus every macro the node calls,
-transitively, the project's overrides of dbt's built-in macros and materializations, and the dbt and
-adapter versions (``environment``). It is stricter than ``state:modified``: a doubt means a rebuild.
+description and columns, contract, refs and sources, relation name) plus every project or package macro
+the node calls, transitively, the project's overrides of dbt's built-in macros and materializations, and
+the dbt and adapter versions and target (``environment``, which stands for dbt's own macros: compiling a
+node adds some of those to its ``depends_on``, so they are not listed one by one). It is stricter than
+``state:modified``: a doubt means a rebuild.
 
 Vars are not rendered into the manifest's ``raw_code``, so the node text (code, config, hooks, test
 arguments) and the text of the project's macros it calls are scanned for ``var('name')`` calls; a var

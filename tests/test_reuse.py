@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -138,6 +138,37 @@ def test_every_reason_to_build(tmp_path):
     _, built, _, _ = build(vars={"region": "us"})
     assert built == {"audit_clock"}
     conn.close()
+
+
+def test_probes_on_duckdb_and_snowflake(duckdb_conn, fakesnow_conn):
+    """The warehouse facts behind a decision: fingerprints (an unreadable input is None, the others still
+    count), existence, and the last invocation that wrote a relation; rendered for both dialects."""
+    from dcf.control import utcnow
+    from dcf.reuse_probe import existing, last_builds
+    from dcf.schema import DBT_MODEL_EXECUTIONS
+
+    duckdb_conn.execute("CREATE TABLE main.src AS SELECT range AS id FROM range(5)")
+    before = fingerprints(duckdb_conn, {"a": "main.src", "b": '"control"."main"."src"', "gone": "main.nope"})
+    assert before["a"] == before["b"] and before["a"].startswith("5:") and before["gone"] is None
+    duckdb_conn.execute("UPDATE main.src SET id = 7 WHERE id = 4")  # same count, other content
+    assert fingerprints(duckdb_conn, {"a": "main.src"})["a"] != before["a"]
+
+    now = utcnow()
+    for conn in (duckdb_conn, fakesnow_conn):
+        ensure_schema(conn)
+        conn.execute("CREATE SCHEMA IF NOT EXISTS MARTS")
+        conn.execute("CREATE TABLE MARTS.FCT (ID INTEGER)")
+        database = conn.namespace.database or "control"
+        assert existing(conn, {"fct": (database, "marts", "fct"), "other": (database, "MARTS", "NOPE"),
+                               "bare": (None, "MARTS", "FCT")}) == {"fct", "bare"}
+        rows = [{"INVOCATION_ID": invocation, "NODE_ID": "model.p.fct", "MODEL_NAME": "fct", "RELATION_NAME": "R",
+                 "MODEL_PACKAGE": "p", "MODEL_TYPE": "table", "STATUS": status, "EXECUTION_TIME": None,
+                 "QUERY_ID": None, "INSERT_TIMESTAMP": now + timedelta(seconds=i), "PREFECT_FLOW_RUN_ID": None,
+                 "PREFECT_DEPLOYMENT_ID": None, "PREFECT_FLOW_ID": None, "STREAM_NAME": None, "PRCS_INST_ID": None,
+                 "DBT_VERSION": "1.11", "RUN_STARTED_AT": now, "NODE_CONFIG": None}
+                for i, (invocation, status) in enumerate([("i1", "success"), ("i2", "error"), ("i3", "reused")])]
+        conn.merge(DBT_MODEL_EXECUTIONS, rows)
+        assert last_builds(conn, ["R", "unknown"]) == {"R": ("i2", "error")}  # reused rows write nothing
 
 
 # -- three runs of a stream (issue 7, "what it must show" 1 and 2) ---------------------------------------------
