@@ -88,14 +88,20 @@ def prefect_api() -> Iterator[str]:
 
     from tests.prefect_server import prefect_server
 
+    from prefect.context import refresh_global_settings_context
+
     with prefect_server(_SESSION_TMP / "prefect-server-home") as api_url:
         os.environ["PREFECT_API_URL"] = api_url
+        # Threads started without a copy of the caller's context read Prefect's global settings, which were
+        # built at import time; without a refresh they would start an ephemeral server of their own.
+        refresh_global_settings_context()
         try:
             with temporary_settings({PREFECT_API_URL: api_url}):
                 yield api_url
                 _drain_prefect_workers()
         finally:
             os.environ.pop("PREFECT_API_URL", None)
+            refresh_global_settings_context()
 
 
 def _drain_prefect_workers() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -184,9 +186,8 @@ def test_second_concurrent_run_is_refused_and_writes_nothing(prefect_api, tmp_pa
     def first():
         states["first"] = _run(process_date=DAY1)
 
-    thread = threading.Thread(target=first)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(first,))
     thread.start()
-    import time
 
     deadline = time.monotonic() + 120
     while not warehouse_path().exists() or not _instances_exist():
