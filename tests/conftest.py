@@ -84,11 +84,10 @@ def fakesnow_server_conn(fakesnow_server: dict) -> Iterator:
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[str]:
     """One real Prefect server for the session; PREFECT_API_URL points at it while the session runs."""
+    from prefect.context import refresh_global_settings_context
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from tests.prefect_server import prefect_server
-
-    from prefect.context import refresh_global_settings_context
 
     with prefect_server(_SESSION_TMP / "prefect-server-home") as api_url:
         os.environ["PREFECT_API_URL"] = api_url
