@@ -181,10 +181,7 @@ def _nextval(conn: Connection, sequence: str) -> str:
 
 
 def instance_row(conn: Connection, prcs_inst_id: int) -> dict[str, Any] | None:
-    rows = conn.fetch_dicts(
-        f"SELECT * FROM {conn.qualify(DCF_T_PRCS_INST.name)} WHERE PRCS_INST_ID = :id", {"id": prcs_inst_id}
-    )
-    return rows[0] if rows else None
+    return conn.row_by_key(DCF_T_PRCS_INST, PRCS_INST_ID=prcs_inst_id)
 
 
 def update_instance(
@@ -234,10 +231,7 @@ class InstanceRef:
 
 
 def stage_rows(conn: Connection, prcs_inst_id: int) -> dict[str, dict[str, Any]]:
-    rows = conn.fetch_dicts(
-        f"SELECT * FROM {conn.qualify(DCF_T_PRCS_EXEC_LOG.name)} WHERE PRCS_INST_ID = :id", {"id": prcs_inst_id}
-    )
-    return {row["PRCS_NAME"]: row for row in rows}
+    return {row["PRCS_NAME"]: row for row in conn.rows_where(DCF_T_PRCS_EXEC_LOG, PRCS_INST_ID=prcs_inst_id)}
 
 
 def write_stage(
@@ -249,11 +243,13 @@ def write_stage(
     task_run_id: str | None = None,
     statistics: dict[str, Any] | None = None,
     error: str | None = None,
+    started_at: datetime | None = None,
 ) -> None:
     """Upsert the stage row. RUNNING starts an attempt (counted once per task run); an end status closes it.
 
     Called by the stage task and by its state hooks; both calls land on the same key, so the second one
-    changes nothing that matters.
+    changes nothing that matters. ``started_at`` is the start of a stage whose row is first written when
+    it ends (validate and process_id run before the instance exists); otherwise the start is "now".
     """
     table = conn.qualify(DCF_T_PRCS_EXEC_LOG.name)
     now = utcnow()
@@ -272,7 +268,7 @@ def write_stage(
         end = None
     else:
         attempt = before["ATTEMPT"] if before else 1
-        start = before["PRCS_START_TS"] if before else now
+        start = before["PRCS_START_TS"] if before else (started_at or now)
         end = now
         if before and same_attempt and before["PRCS_STATUS"] == status:
             return  # already recorded by the other writer

@@ -88,6 +88,22 @@ class Connection:
             finally:
                 cursor.close()
 
+    def rows_where(self, table: Table, **equals: Any) -> list[dict[str, Any]]:
+        """Rows of ``table`` whose columns equal the given values, e.g. ``conn.rows_where(PROFILE_RUNS, RUN_ID=rid)``.
+
+        Column names are checked against the table's definition; values are bound.
+        """
+        for name in equals:
+            table.column(name)
+        where = " AND ".join(f"{name} = :{name.lower()}" for name in equals) or "1 = 1"
+        params = {name.lower(): value for name, value in equals.items()}
+        return self.fetch_dicts(f"SELECT * FROM {self.qualify(table.name)} WHERE {where}", params)
+
+    def row_by_key(self, table: Table, **key: Any) -> dict[str, Any] | None:
+        """The one row of ``table`` with this key, or None: ``conn.row_by_key(DCF_T_PRCS_INST, PRCS_INST_ID=7)``."""
+        rows = self.rows_where(table, **key)
+        return rows[0] if rows else None
+
     def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from dcf.config import StreamConfig, parse_stream_file
 from dcf.control import InstanceRef
 
+#: What a batch id may be: it lands in DCF rows and file names. flows.parameters puts it in the UI schema.
+BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+
 
 class StreamRun(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -73,7 +76,7 @@ def prepare_run(
     if batch_id is None:
         # Stable for a stream and date, so a restart without parameters keeps the instance's batch id.
         batch_id = f"{config.stream.id}_{process_date:%Y%m%d}"
-    elif not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", batch_id):
+    elif not re.fullmatch(BATCH_ID_PATTERN, batch_id):
         raise RefusedError(f"batch_id {batch_id!r}: use 1-100 letters, digits, '_', '.', ':' or '-'")
     if config.stream.status != "ACTIVE":
         raise RefusedError(f"stream {loaded.name} is {config.stream.status} in {loaded.path.name}")

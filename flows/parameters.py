@@ -24,6 +24,7 @@ from pydantic import GetJsonSchemaHandler, StringConstraints
 from pydantic_core import CoreSchema
 
 from dcf.config import load_all_streams
+from dcf.run import BATCH_ID_PATTERN
 
 
 class _SchemaExtra:
@@ -52,8 +53,8 @@ StreamName = Annotated[str, _KnownStreams()]
 #: A business date; the UI shows a date picker, the server refuses text that is not YYYY-MM-DD.
 ProcessDate = Annotated[date, _SchemaExtra(pattern=r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 
-#: Same rule as dcf.run.prepare_run, which stays the check for Python callers.
-BatchId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]
+#: dcf.run.prepare_run's rule, in the schema so the server refuses a bad batch id before a run exists.
+BatchId = Annotated[str, StringConstraints(pattern=BATCH_ID_PATTERN)]
 
 
 class RunMode(StrEnum):

@@ -5,6 +5,9 @@
     export DCF_CONTROL_DATABASE=DEV_PROVIDERPDM DCF_CONTROL_SCHEMA=PROVIDERPDM_CORE_TARGET
     python -m scripts.snowflake_blocks          # asks for the password (or reads SNOWFLAKE_PASSWORD)
 
+Key-pair authentication instead of a password: export SNOWFLAKE_PRIVATE_KEY_PATH (and
+SNOWFLAKE_PRIVATE_KEY_PASSPHRASE when the key is encrypted) and use dbt target ``snowflake_keypair``.
+
 Secrets are read from the environment or typed at a prompt, never from a file or the command line, and
 stored in the blocks as SecretStr. The environment variable names are the ones dbt's Snowflake profile
 reads (``blocks.snowflake_env.SNOWFLAKE_ENV``), so the same shell that ran dbt by hand can create the blocks.
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"saved blocks: snowflake-credentials/{args.credentials}, snowflake-connector/{args.connector}, "
           f"dcf-warehouse/{args.warehouse} (control tables in {warehouse.control_database}."
           f"{warehouse.control_schema})")
-    print(f"next: set warehouse_block: {args.warehouse} and dbt.target: snowflake in the stream YAML, then "
+    target = "snowflake_keypair" if has_key else "snowflake"
+    print(f"next: set warehouse_block: {args.warehouse} and dbt.target: {target} in the stream YAML, then "
           f"python -m flows.control_tables --warehouse-block {args.warehouse}")
     return 0
 

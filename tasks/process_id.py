@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from prefect import task
 from prefect.runtime import deployment, flow_run
 
-from dcf.control import allocate_instance, write_stage
+from dcf.control import allocate_instance, utcnow, write_stage
 from dcf.run import StreamRun
 from tasks.stage import current_task_run_id
 from tasks.warehouse import connect
@@ -16,6 +17,7 @@ from tasks.warehouse import connect
 @task(name="process_id", task_run_name="process_id-{run.stream_name}", cache_policy=None, persist_result=False)
 def process_id(run: StreamRun, validated: dict[str, Any]) -> StreamRun:
     """Allocate PRCS_INST_ID (RUNNING) and record the validate and process_id stage rows."""
+    started = utcnow()
     config = run.config
     with connect(run.warehouse_block) as conn:
         allocation = allocate_instance(
@@ -31,7 +33,8 @@ def process_id(run: StreamRun, validated: dict[str, Any]) -> StreamRun:
         attached = run.model_copy(update={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
         task_run_id = current_task_run_id()
         # Both rows only now: a refused run must not leave a process instance or its rows behind.
-        write_stage(conn, attached.ref, "validate", "COMPLETED", task_run_id=task_run_id, statistics=validated)
-        write_stage(conn, attached.ref, "process_id", "COMPLETED", task_run_id=task_run_id,
+        write_stage(conn, attached.ref, "validate", "COMPLETED", task_run_id=task_run_id, statistics=validated,
+                    started_at=datetime.fromisoformat(validated["started_at"]))
+        write_stage(conn, attached.ref, "process_id", "COMPLETED", task_run_id=task_run_id, started_at=started,
                     statistics={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
     return attached

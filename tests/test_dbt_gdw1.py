@@ -282,11 +282,13 @@ def test_rejected_records_never_reach_the_fact(bad_day: BadDay) -> None:
 # --- (e) the Snowflake target parses ----------------------------------------------------------------
 
 
-def test_snowflake_target_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("target, secret", [("snowflake", "SNOWFLAKE_PASSWORD"),
+                                            ("snowflake_keypair", "SNOWFLAKE_PRIVATE_KEY_PATH")])
+def test_snowflake_targets_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, secret: str) -> None:
+    monkeypatch.setenv(secret, str(tmp_path / "dummy-secret"))
     for name, value in {
         "SNOWFLAKE_ACCOUNT": "xy12345.ap-southeast-1",
         "SNOWFLAKE_USER": "DUMMY_USER",
-        "SNOWFLAKE_PASSWORD": "dummy-password",
         "SNOWFLAKE_ROLE": "DUMMY_ROLE",
         "SNOWFLAKE_WAREHOUSE": "DUMMY_WH",
         "SNOWFLAKE_DATABASE": "GDW1",
@@ -294,7 +296,7 @@ def test_snowflake_target_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DCF_WAREHOUSE_PATH", raising=False)  # the local target must not be needed
-    result = run_dbt(["parse", "--target", "snowflake"], tmp_path)
+    result = run_dbt(["parse", "--target", target], tmp_path)
     assert result.success, result.exception
     nodes = result.result.nodes  # the parsed manifest
     assert "model.gdw1_dbt.fct_plan_baln_segm_mstr" in nodes

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -45,6 +45,10 @@ def test_make_run_twice_loads_two_days(prefect_api, dcf_home):
                    "WHERE PRCS_INST_ID = :id", {"id": first})
     assert sorted(r["PRCS_NAME"] for r in stages) == sorted(STAGES)
     assert all(r["PRCS_STATUS"] == "COMPLETED" and r["ENDED"] for r in stages)
+    [validated] = query("SELECT PRCS_START_TS, PRCS_STATISTICS FROM DCF.DCF_T_PRCS_EXEC_LOG "
+                        "WHERE PRCS_INST_ID = :id AND PRCS_NAME = 'validate'", {"id": first})
+    # validate's row is written after the instance exists, but it starts when validation really started
+    assert validated["PRCS_START_TS"] == datetime.fromisoformat(json.loads(validated["PRCS_STATISTICS"])["started_at"])
 
     lineage = query("SELECT * FROM DCF.DCF_T_DATA_LINEAGE WHERE PRCS_INST_ID = :id", {"id": first})
     assert len(lineage) == 1 and lineage[0]["LIFECYCLE_STAGE"] == "ARCHIVED"

@@ -97,10 +97,7 @@ class RunContext:
 
 
 def get_run(conn: Connection, run_id: str) -> dict[str, Any] | None:
-    rows = conn.fetch_dicts(
-        f"SELECT * FROM {conn.qualify(PROFILE_RUNS.name)} WHERE RUN_ID = :run_id", {"run_id": run_id}
-    )
-    return rows[0] if rows else None
+    return conn.row_by_key(PROFILE_RUNS, RUN_ID=run_id)
 
 
 def start_run(
