@@ -128,8 +128,12 @@ class QualitySettings(_Strict):
     ready_status: str = "READY_FOR_LOADING"
     load_threshold: float = Field(70, ge=0, le=100, description="average score needed to load")
     high_threshold: float = Field(85, ge=0, le=100, description="records at or above are 'high'")
-    #: What QUALITY_ISSUES does to the run: fail it (DataStage aborted) or finish with warnings (status 2).
-    on_quality_issues: Literal["fail", "warn"] = "warn"
+    #: What QUALITY_ISSUES (average score below load_threshold) does. The gate is assessed between the build
+    #: of everything upstream of ``target.model`` and the build of the target:
+    #: ``skip_load`` (default, the BCFINSG sequence): the target is not loaded, the run completes with
+    #: warnings (DataStage status 2); ``fail``: the target is not loaded and the run fails (aborted);
+    #: ``load_with_warning``: the READY records are loaded anyway and the run completes with warnings.
+    on_quality_issues: Literal["skip_load", "fail", "load_with_warning"] = "skip_load"
 
     @field_validator("model", "score_column", "status_column")
     @classmethod

@@ -46,6 +46,8 @@ def build_report(
         "load_summary": {
             "total_records_processed": processed,
             "records_loaded_successfully": statistics.get("records_loaded"),
+            # the spec's load_execution_status: the quality gate let the target load, or skipped it
+            "load_execution_status": _load_execution_status(statistics.get("target_loaded")),
             "average_data_quality_score": statistics.get("quality_score_avg"),
             "load_duration_minutes": round(minutes, 2),
             "load_completion_status": status,
@@ -65,6 +67,10 @@ def build_report(
     }
 
 
+def _load_execution_status(target_loaded: bool | None) -> str | None:
+    return None if target_loaded is None else "EXECUTED" if target_loaded else "SKIPPED"
+
+
 def report_markdown(report: dict[str, Any]) -> str:
     """The report as the markdown artifact people read in the Prefect UI."""
     summary, quality, perf = report["load_summary"], report["quality_metrics"], report["performance_metrics"]
@@ -76,7 +82,7 @@ def report_markdown(report: dict[str, Any]) -> str:
         "",
         "| load summary | |", "|---|---|",
         f"| records processed | {summary['total_records_processed']} |",
-        f"| records loaded | {summary['records_loaded_successfully']} |",
+        f"| records loaded | {summary['records_loaded_successfully']} ({summary['load_execution_status']}) |",
         f"| average quality score | {summary['average_data_quality_score']} |",
         f"| duration (min) | {summary['load_duration_minutes']} |",
         f"| quality high / medium / low | {quality['high_quality_records']} / {quality['medium_quality_records']}"

@@ -28,16 +28,8 @@ def orchestration_status(records: int, average_score: float | None, quality: Qua
     return READY if (average_score or 0) >= quality.load_threshold else QUALITY_ISSUES
 
 
-def load_statistics(
-    conn: Connection,
-    *,
-    quality: QualitySettings,
-    quality_relation: str,
-    target: TargetSettings,
-    target_relation: str,
-    process_date: date,
-) -> dict[str, Any]:
-    """Counts and quality figures of this run, from the quality model and the loaded target."""
+def quality_statistics(conn: Connection, *, quality: QualitySettings, quality_relation: str) -> dict[str, Any]:
+    """Record counts, quality figures and the orchestration status, from the stream's quality model."""
     score = identifier(quality.score_column, what="quality.score_column")
     status = identifier(quality.status_column, what="quality.status_column")
     row = conn.fetch_dicts(
@@ -49,16 +41,11 @@ def load_statistics(
         f"FROM {dbt_relation(quality_relation)}",
         {"high": quality.high_threshold, "load": quality.load_threshold, "ready": quality.ready_status},
     )[0]
-    date_column = identifier(target.process_date_column, what="target.process_date_column")
-    loaded = conn.scalar(
-        f"SELECT COUNT(*) FROM {dbt_relation(target_relation)} WHERE {date_column} = :d", {"d": process_date}
-    )
     processed = int(row["PROCESSED"] or 0)
     average = float(row["AVG_SCORE"]) if row["AVG_SCORE"] is not None else None
     return {
         "records_processed": processed,
         "records_ready": int(row["READY"] or 0),
-        "records_loaded": int(loaded or 0),
         "quality_score_avg": round(average, 2) if average is not None else None,
         "quality_score_min": float(row["MIN_SCORE"]) if row["MIN_SCORE"] is not None else None,
         "high_quality_records": int(row["HIGH"] or 0),
@@ -66,3 +53,28 @@ def load_statistics(
         "low_quality_records": int(row["LOW"] or 0),
         "orchestration_status": orchestration_status(processed, average, quality),
     }
+
+
+def load_statistics(
+    conn: Connection,
+    *,
+    quality: QualitySettings,
+    quality_relation: str,
+    target: TargetSettings,
+    target_relation: str,
+    process_date: date,
+    target_loaded: bool = True,
+) -> dict[str, Any]:
+    """Counts and quality figures of this run, from the quality model and the loaded target.
+
+    ``target_loaded=False``: the quality gate skipped the load, so this run loaded nothing (the target
+    may not even exist yet) and is not counted.
+    """
+    statistics = quality_statistics(conn, quality=quality, quality_relation=quality_relation)
+    loaded = 0
+    if target_loaded:
+        date_column = identifier(target.process_date_column, what="target.process_date_column")
+        loaded = conn.scalar(
+            f"SELECT COUNT(*) FROM {dbt_relation(target_relation)} WHERE {date_column} = :d", {"d": process_date}
+        )
+    return {**statistics, "records_loaded": int(loaded or 0), "target_loaded": target_loaded}

@@ -49,7 +49,8 @@ def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse:
     if stats:
         lines += [
             "",
-            f"records processed {stats['records_processed']}, loaded {stats['records_loaded']}, "
+            f"records processed {stats['records_processed']}, loaded {stats['records_loaded']}"
+            f"{'' if stats.get('target_loaded', True) else ' (load skipped by the quality gate)'}, "
             f"average quality {stats['quality_score_avg']} (min {stats['quality_score_min']})",
             f"quality split: high {stats['high_quality_records']} / medium {stats['medium_quality_records']} / "
             f"low {stats['low_quality_records']}",

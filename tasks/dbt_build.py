@@ -1,10 +1,23 @@
-"""The load job of the sequence: build the stream's dbt selection in-process, logging every node live."""
+"""The load job of the sequence: build the stream's dbt selection in-process, logging every node live.
+
+The quality gate sits inside this stage, where the DataStage sequences have it: unless the stream says
+``quality.on_quality_issues: load_with_warning``, the build is two dbt invocations — everything selected
+upstream of ``target.model`` first, then the quality model's verdict, then ``target.model`` and its
+children only when the day is READY_FOR_LOADING. A QUALITY_ISSUES or NO_DATA_AVAILABLE day leaves the
+target untouched (load SKIPPED); the metadata stage decides what that means for the run. Each invocation
+has its own JOB row in the execution log.
+"""
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from blocks.snowflake_env import snowflake_env
 from blocks.warehouse import load_warehouse
-from dcf.dbt_runner import RunContext, run_dbt_build
+from dcf.db import Connection
+from dcf.dbt_runner import DbtBuildOutcome, RunContext, run_dbt_build
+from dcf.load_stats import READY, quality_statistics
 from dcf.run import StreamRun
 from tasks.stage import StageFailed, StageResult, stage
 from tasks.warehouse import connect
@@ -28,12 +41,11 @@ def dbt_build(run: StreamRun) -> StageResult:
     # The runner fills in the Prefect flow run, deployment and parameters itself.
     context = RunContext(stream_name=run.stream_name, prcs_inst_id=run.prcs_inst_id)
     with connect(run.warehouse_block) as conn:
-        outcome = run_dbt_build(
+        build = partial(
+            run_dbt_build,
             project_dir=config.dbt.project_path,
             profiles_dir=config.dbt.profiles_path,
             target=config.dbt.target,
-            select=config.dbt.select,
-            exclude=config.dbt.exclude,
             vars=dbt_vars,
             full_refresh=run.full_refresh,
             threads=config.dbt.threads,
@@ -43,17 +55,72 @@ def dbt_build(run: StreamRun) -> StageResult:
             task_per_node=config.dbt.task_per_node,
             reuse=config.dbt.reuse,
         )
-    wanted = {config.quality.model, config.target.model, *config.profiling.tables}
-    statistics = {
-        "invocation_id": outcome.invocation_id,
-        "success": outcome.success,
-        "counts": outcome.counts,
-        "relations": {name: rel for name, rel in outcome.relations.items() if name in wanted},
-    }
-    if not outcome.success:
-        raise StageFailed(f"dbt build failed: {outcome.error}", statistics)
-    missing = [name for name in (config.quality.model, config.target.model) if name not in outcome.relations]
+        if config.quality.on_quality_issues == "load_with_warning":
+            phases = {"build": build(select=config.dbt.select, exclude=config.dbt.exclude)}
+            gate = None
+        else:
+            phases, gate = _gated_build(run, build, conn)
+    statistics = _statistics(run, phases, gate)
+    failed = next((outcome for outcome in phases.values() if not outcome.success), None)
+    if failed is not None:
+        raise StageFailed(f"dbt build failed: {failed.error}", statistics)
+    last = list(phases.values())[-1]
+    missing = [name for name in (config.quality.model, config.target.model) if name not in last.relations]
     if missing:
         raise StageFailed(f"dbt project {config.dbt.project_dir} has no model(s) {missing} named in the stream YAML",
                           statistics)
     return StageResult(statistics)
+
+
+def _gated_build(run: StreamRun, build: partial[DbtBuildOutcome],
+                 conn: Connection) -> tuple[dict[str, DbtBuildOutcome], dict[str, Any] | None]:
+    """Upstream of the target, the quality verdict, then the target and its children if the day may load."""
+    config = run.config
+    downstream = f"{config.target.model}+"
+    upstream = build(select=config.dbt.select, exclude=[*config.dbt.exclude, downstream])
+    phases = {"upstream": upstream}
+    if not upstream.success:
+        return phases, None
+    built = {node.name for node in upstream.nodes if node.resource_type == "model"}
+    if config.quality.model not in built:
+        raise StageFailed(
+            f"quality.model {config.quality.model} is not built before target.model {config.target.model}: the "
+            "quality gate needs it upstream of the target and in dbt.select (or set quality.on_quality_issues: "
+            "load_with_warning to assess after the load)",
+            {"invocation_ids": [upstream.invocation_id]},
+        )
+    gate = quality_statistics(conn, quality=config.quality,
+                              quality_relation=upstream.relations[config.quality.model])
+    if gate["orchestration_status"] == READY:
+        # "a,b" is dbt's intersection: the stream's own selection, restricted to the target and its children.
+        select = [f"{selector},{downstream}" for selector in config.dbt.select] or [downstream]
+        phases["load"] = build(select=select, exclude=config.dbt.exclude)
+    return phases, gate
+
+
+def _statistics(run: StreamRun, phases: dict[str, DbtBuildOutcome], gate: dict[str, Any] | None) -> dict[str, Any]:
+    """The stage row's PRCS_STATISTICS: every invocation, counts over all of them, and the gate's verdict."""
+    config = run.config
+    last = list(phases.values())[-1]
+    wanted = {config.quality.model, config.target.model, *config.profiling.tables}
+    counts: dict[str, int] = {}
+    for outcome in phases.values():
+        for key, value in outcome.counts.items():
+            counts[key] = counts.get(key, 0) + value
+    target_loaded = "load" in phases or "build" in phases
+    return {
+        "invocation_ids": [outcome.invocation_id for outcome in phases.values()],
+        "invocations": {phase: {"invocation_id": outcome.invocation_id, "success": outcome.success,
+                                "counts": outcome.counts} for phase, outcome in phases.items()},
+        "success": all(outcome.success for outcome in phases.values()),
+        "counts": counts,
+        "relations": {name: rel for name, rel in last.relations.items() if name in wanted},
+        "target_loaded": target_loaded and all(outcome.success for outcome in phases.values()),
+        "quality_gate": None if gate is None else {
+            "orchestration_status": gate["orchestration_status"],
+            "quality_score_avg": gate["quality_score_avg"],
+            "records_processed": gate["records_processed"],
+            "load_threshold": config.quality.load_threshold,
+            "load": "EXECUTED" if "load" in phases else "SKIPPED",
+        },
+    }

@@ -1,4 +1,9 @@
-"""GDWUtilProcessMetaDataFL: load statistics into DCF_T_PRCS_EXEC_LOG and the orchestration status."""
+"""GDWUtilProcessMetaDataFL: load statistics into DCF_T_PRCS_EXEC_LOG and the orchestration status.
+
+The quality gate itself ran in the dbt stage (which skipped the target's load on a bad day); here its
+verdict becomes the run's outcome: QUALITY_ISSUES fails the run with ``on_quality_issues: fail`` and
+completes it with warnings otherwise.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ def metadata(run: StreamRun, build: StageResult) -> StageResult:
             target=config.target,
             target_relation=relations[config.target.model],
             process_date=run.process_date,
+            target_loaded=build.statistics.get("target_loaded", True),
         )
         started = instance_row(conn, run.prcs_inst_id)["PRCS_START_TS"]
         statistics.update({
@@ -30,17 +36,18 @@ def metadata(run: StreamRun, build: StageResult) -> StageResult:
             "warehouse_used": warehouse.database_path.name if warehouse.kind == "duckdb" else warehouse.kind,
             "processing_date": run.process_date.isoformat(),
             "batch_id": run.batch_id,
-            "dbt_invocation_id": build.statistics.get("invocation_id"),
+            "dbt_invocation_ids": build.statistics.get("invocation_ids", []),
         })
         status = statistics["orchestration_status"]
         update_instance(conn, run.prcs_inst_id, orchestration_status=status)
     warnings = []
+    outcome = "" if statistics["target_loaded"] else f"; {config.target.model} was not loaded"
     if status == QUALITY_ISSUES:
         message = (f"QUALITY_ISSUES: average data quality score {statistics['quality_score_avg']} is below "
-                   f"{config.quality.load_threshold}")
+                   f"{config.quality.load_threshold}{outcome}")
         if config.quality.on_quality_issues == "fail":
             raise StageFailed(message, statistics)
         warnings.append(message)
     elif status == NO_DATA:
-        warnings.append("NO_DATA_AVAILABLE: the quality model holds no records for this run")
+        warnings.append(f"NO_DATA_AVAILABLE: the quality model holds no records for this run{outcome}")
     return StageResult(statistics, warnings)

@@ -16,6 +16,9 @@ def profile(run: StreamRun, build: StageResult) -> StageResult:
     from flows.profile_tables import profile_tables
 
     config = run.config
+    if not build.statistics.get("target_loaded", True):
+        # The quality gate skipped the load: nothing this run wrote is there to observe.
+        return StageResult({"profiled": [], "skipped": "the quality gate skipped the load"})
     relations = build.statistics.get("relations", {})
     # dbt model names resolve to the relation the build just wrote; schema.table names pass through.
     tables = [dbt_relation(relations[name]) if name in relations else name for name in config.profiling.tables]

@@ -217,12 +217,15 @@ def _run_facts() -> dict:
         stage = conn.fetch_dicts("SELECT PRCS_STATISTICS FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'dbt_build' "
                                  "ORDER BY PRCS_INST_ID DESC LIMIT 1")[0]
         statistics = json.loads(stage["PRCS_STATISTICS"])
-        invocation = statistics["invocation_id"]
-        statuses = _statuses(conn, invocation)
-        relations = dict(conn.fetchall("SELECT MODEL_NAME, RELATION_NAME FROM DCF.DBT_MODEL_EXECUTIONS WHERE "
-                                       "INVOCATION_ID = :i AND NODE_ID LIKE 'model.%'", {"i": invocation}))
+        # the quality gate splits the build in two invocations: upstream of the target, then the target
+        statuses, relations = {}, {}
+        for invocation in statistics["invocation_ids"]:
+            statuses.update(_statuses(conn, invocation))
+            relations.update(conn.fetchall("SELECT MODEL_NAME, RELATION_NAME FROM DCF.DBT_MODEL_EXECUTIONS WHERE "
+                                           "INVOCATION_ID = :i AND NODE_ID LIKE 'model.%'", {"i": invocation}))
         prints = fingerprints(conn, {m: r for m, r in relations.items() if m != "audit_clock"})
-    return {"invocation_id": invocation, "statuses": statuses, "counts": statistics["counts"], "prints": prints}
+    return {"invocation_ids": statistics["invocation_ids"], "statuses": statuses, "counts": statistics["counts"],
+            "prints": prints}
 
 
 def _models(statuses: dict[str, str], status: str) -> set[str]:

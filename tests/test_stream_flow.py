@@ -65,6 +65,16 @@ def test_make_run_twice_loads_two_days(prefect_api, dcf_home):
     assert sum(quality.values()) == report["load_summary"]["total_records_processed"] == 1500
     assert report["performance_metrics"]["throughput_records_per_minute"] > 0
 
+    # Two dbt invocations per run (upstream of the target, then the target once the quality gate passed).
+    gate = json.loads(scalar("SELECT PRCS_STATISTICS FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_INST_ID = :id "
+                             "AND PRCS_NAME = 'dbt_build'", {"id": first}))
+    assert (gate["quality_gate"]["orchestration_status"], gate["quality_gate"]["load"]) == (
+        "READY_FOR_LOADING", "EXECUTED")
+    jobs = {j["PROCESS_STEP_ID"]: j["EXECUTION_STATUS_NAME"] for j in query(
+        "SELECT PROCESS_STEP_ID, EXECUTION_STATUS_NAME FROM DCF.PROCESS_EXECUTION_LOG WHERE RECORD_TYPE = 'JOB'")}
+    assert len(jobs) == 4 and set(jobs.values()) == {"SUCCESS"}
+    assert {f"JOB_{i}" for i in gate["invocation_ids"]} <= set(jobs) and len(gate["invocation_ids"]) == 2
+
     profiles = query("SELECT TARGET_TABLE, STATUS, ROW_COUNT FROM DCF.PROFILE_RUNS ORDER BY STARTED_AT")
     assert [(p["TARGET_TABLE"].lower(), p["STATUS"]) for p in profiles] == [
         ("fct_plan_baln_segm_mstr", "SUCCEEDED")] * 2
@@ -123,19 +133,50 @@ def test_failure_is_recorded_and_a_rerun_resumes_the_same_instance(prefect_api, 
     assert kinds == ["LOAD_COMPLETION_REPORT", "LOAD_FAILURE_REPORT"]
 
 
-def test_bad_day_completes_with_warnings_and_says_so(prefect_api):
+def _stage_statistics(stage: str) -> dict:
+    return json.loads(scalar("SELECT PRCS_STATISTICS FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = :s "
+                             "ORDER BY PRCS_INST_ID DESC LIMIT 1", {"s": stage}))
+
+
+def test_bad_day_skips_the_load_completes_with_warnings_and_says_so(prefect_api):
+    """The stream's default (the BCFINSG sequence): below the threshold the fact is not loaded at all."""
     land(DAY1, bad_day=True)
 
     state = _run(process_date=DAY1)
 
     assert state.is_completed() and state.name == "CompletedWithWarnings"
-    assert "QUALITY_ISSUES" in state.message
+    assert "QUALITY_ISSUES" in state.message and "fct_plan_baln_segm_mstr was not loaded" in state.message
     [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
     assert (instance["PRCS_STATUS"], instance["ORCHESTRATION_STATUS"]) == ("COMPLETED_WITH_WARNINGS", "QUALITY_ISSUES")
     report = json.loads(scalar("SELECT NOTIFICATION_CONTENT FROM DCF.DCF_T_NOTIFICATIONS"))
     assert report["orchestration_status"] == "QUALITY_ISSUES"
     assert report["load_summary"]["average_data_quality_score"] < 70
+    assert report["load_summary"]["load_execution_status"] == "SKIPPED"
+    assert report["load_summary"]["records_loaded_successfully"] == 0
     assert report["quality_metrics"]["low_quality_records"] > report["quality_metrics"]["high_quality_records"]
+    gate = _stage_statistics("dbt_build")
+    assert gate["quality_gate"]["load"] == "SKIPPED" and len(gate["invocation_ids"]) == 1
+    assert scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'fct_plan_baln_segm_mstr'") == 0
+    assert scalar("SELECT COUNT(*) FROM main.int_bcfinsg_validated") == 1500, "upstream of the target was built"
+    assert _stage_statistics("profile")["skipped"] == "the quality gate skipped the load"
+
+
+def test_bad_day_loads_the_ready_records_when_the_stream_says_so(prefect_api, tmp_path, monkeypatch):
+    private_bcfinsg(tmp_path, monkeypatch,
+                    edit=lambda d: d["quality"].update(on_quality_issues="load_with_warning"))
+    land(DAY1, bad_day=True)
+
+    state = _run(process_date=DAY1)
+
+    assert state.is_completed() and state.name == "CompletedWithWarnings"
+    report = json.loads(scalar("SELECT NOTIFICATION_CONTENT FROM DCF.DCF_T_NOTIFICATIONS"))
+    assert report["orchestration_status"] == "QUALITY_ISSUES"
+    assert report["load_summary"]["load_execution_status"] == "EXECUTED"
+    ready = scalar("SELECT COUNT(*) FROM main.int_bcfinsg_validated "
+                   "WHERE final_processing_status = 'READY_FOR_LOADING'")
+    assert report["load_summary"]["records_loaded_successfully"] == ready == scalar(
+        f"SELECT COUNT(*) FROM {fact_table()}") > 0
+    assert _stage_statistics("dbt_build")["quality_gate"] is None, "one build, assessed after it"
 
 
 def test_bad_day_fails_the_run_when_the_stream_says_so(prefect_api, tmp_path, monkeypatch):
@@ -152,6 +193,7 @@ def test_bad_day_fails_the_run_when_the_stream_says_so(prefect_api, tmp_path, mo
     assert json.loads(metadata["PRCS_STATISTICS"])["orchestration_status"] == "QUALITY_ISSUES"
     report = json.loads(scalar("SELECT NOTIFICATION_CONTENT FROM DCF.DCF_T_NOTIFICATIONS"))
     assert report["status"] == "FAILED" and report["orchestration_status"] == "QUALITY_ISSUES"
+    assert report["load_summary"]["load_execution_status"] == "SKIPPED"
 
 
 @pytest.mark.parametrize(
