@@ -184,7 +184,8 @@ def test_a_ui_triggered_run_completes_and_writes_its_dcf_rows(stack: Stack):
     assert sorted(s["PRCS_NAME"] for s in stages) == sorted(STAGES)
     assert {s["PRCS_STATUS"] for s in stages} == {"COMPLETED"}
     log_rows = _log_rows(stack, run.id)
-    assert [r["EXECUTION_STATUS_NAME"] for r in log_rows if r["RECORD_TYPE"] == "JOB"] == ["SUCCESS"]
+    # two dbt invocations behind the quality gate: upstream of the fact, then the fact
+    assert [r["EXECUTION_STATUS_NAME"] for r in log_rows if r["RECORD_TYPE"] == "JOB"] == ["SUCCESS"] * 2
     assert {r["EXECUTION_STATUS_NAME"] for r in log_rows if r["RECORD_TYPE"] == "MODEL"} == {"SUCCESS"}
 
 
