@@ -64,12 +64,16 @@ def dbt_build(run: StreamRun) -> StageResult:
     failed = next((outcome for outcome in phases.values() if not outcome.success), None)
     if failed is not None:
         raise StageFailed(f"dbt build failed: {failed.error}", statistics)
-    last = list(phases.values())[-1]
-    missing = [name for name in (config.quality.model, config.target.model) if name not in last.relations]
+    _require_named_models(run, list(phases.values())[-1], statistics)
+    return StageResult(statistics)
+
+
+def _require_named_models(run: StreamRun, outcome: DbtBuildOutcome, statistics: dict[str, Any]) -> None:
+    config = run.config
+    missing = [name for name in (config.quality.model, config.target.model) if name not in outcome.relations]
     if missing:
         raise StageFailed(f"dbt project {config.dbt.project_dir} has no model(s) {missing} named in the stream YAML",
                           statistics)
-    return StageResult(statistics)
 
 
 def _gated_build(run: StreamRun, build: partial[DbtBuildOutcome],
@@ -81,6 +85,7 @@ def _gated_build(run: StreamRun, build: partial[DbtBuildOutcome],
     phases = {"upstream": upstream}
     if not upstream.success:
         return phases, None
+    _require_named_models(run, upstream, {"invocation_ids": [upstream.invocation_id]})
     built = {node.name for node in upstream.nodes if node.resource_type == "model"}
     if config.quality.model not in built:
         raise StageFailed(

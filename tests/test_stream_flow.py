@@ -196,6 +196,19 @@ def test_bad_day_fails_the_run_when_the_stream_says_so(prefect_api, tmp_path, mo
     assert report["load_summary"]["load_execution_status"] == "SKIPPED"
 
 
+def test_a_quality_model_that_is_not_upstream_of_the_target_is_a_clear_error(prefect_api, tmp_path, monkeypatch):
+    private_bcfinsg(tmp_path, monkeypatch, edit=lambda d: d["quality"].update(model="fct_plan_baln_segm_mstr"))
+    land(DAY1)
+
+    state = _run(process_date=DAY1)
+
+    assert state.is_failed()
+    [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert "quality.model fct_plan_baln_segm_mstr is not built before target.model" in instance["ERROR_MESSAGE"]
+    stage = query("SELECT PRCS_STATUS, ERROR_MESSAGE FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'dbt_build'")[0]
+    assert stage["PRCS_STATUS"] == "FAILED" and "load_with_warning" in stage["ERROR_MESSAGE"]
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
