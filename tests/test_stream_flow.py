@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +86,36 @@ def test_make_run_twice_loads_two_days(prefect_api, dcf_home):
         f"SELECT process_date AS PROCESS_DATE, COUNT(*) AS N FROM {fact_table()} GROUP BY 1")}
     assert set(per_day) == {DAY1, DAY2} and all(n > 1000 for n in per_day.values())
     assert per_day[DAY1] == report["load_summary"]["records_loaded_successfully"]
+
+
+def test_make_run_without_a_server_leaves_no_process_behind(dcf_home, tmp_path):
+    """Without PREFECT_API_URL, Prefect starts an ephemeral server for the run; it must stop with the run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PYTHONPATH=str(PROJECT_ROOT), DCF_HOME=str(dcf_home))
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        # its own process group: whatever it starts and leaves running is found (and cleaned up) below
+        process = subprocess.Popen([sys.executable, "-m", "flows.run_local", "--rows", "300"], cwd=PROJECT_ROOT,
+                                   env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            assert process.wait(timeout=600) == 0, log.read_text()
+            time.sleep(2)  # a child that outlives the run would still be there now
+            assert _live_processes_in_group(process.pid) == []
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    assert "process instance 1: SUCCEEDED" in log.read_text()
+
+
+def _live_processes_in_group(pgid: int) -> list[str]:
+    """Command lines of the running (not zombie) processes of a process group, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append((stat.parent / "cmdline").read_text().replace("\0", " "))
+    return found
 
 
 def _break_fact_model(project, broken: bool) -> None:
