@@ -19,10 +19,6 @@ from dcf.paths import dcf_home
 os.environ.setdefault("PREFECT_HOME", str(dcf_home() / "prefect"))
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-# dbt's connection locks are multiprocessing semaphores; because we end with os._exit (below), the
-# resource tracker process unlinks them itself and says so with a warning after the summary. That cleanup
-# is the intended one, so the tracker (which inherits this environment) is asked not to warn about it.
-os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
 
 import argparse
 from datetime import date, timedelta
@@ -78,7 +74,8 @@ if __name__ == "__main__":
     sys.stdout.flush()
     sys.stderr.flush()
     # The exit handlers still run: Prefect sends its buffered logs and events and stops the ephemeral
-    # server it started (skipping them left one orphan server process per run). Interpreter teardown is
-    # skipped: DuckDB's bindings print a reference-leak report there that would bury the summary.
+    # server it started (skipping them left one orphan server process per run), and multiprocessing
+    # releases dbt's semaphores. Interpreter teardown is skipped: DuckDB's bindings print a reference-leak
+    # report there that would bury the summary.
     atexit._run_exitfuncs()
     os._exit(code)
