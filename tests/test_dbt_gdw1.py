@@ -210,6 +210,23 @@ def test_rerunning_a_day_does_not_duplicate_fact_rows(history: History) -> None:
 # --- (c) generator ------------------------------------------------------------------------------
 
 
+def test_a_corrected_redelivery_replaces_the_whole_day(tmp_path: Path, dbt_env: pytest.MonkeyPatch) -> None:
+    """Day 2 re-delivered with fewer records: no row of the first delivery survives, day 1 is untouched."""
+    db = tmp_path / "warehouse.duckdb"
+    dbt_env.setenv("DCF_WAREHOUSE_PATH", str(db))
+    day1 = load_and_build(db, tmp_path, DAY_1, prcs_inst_id=301)
+    first = load_and_build(db, tmp_path, DAY_2, prcs_inst_id=302)
+    csv_path = synthetic.generate_landing_file(DAY_2, tmp_path / "landing", rows=ROWS // 3, bad_day=True)
+    ingest(db, csv_path, DAY_2, 303)
+    build_day(tmp_path, DAY_2, 303)
+    corrected = snapshot(db)
+
+    day2_rows = corrected.fact_rows_by_date[DAY_2]
+    assert len(day2_rows) == corrected.ready < len(first.fact_rows_by_date[DAY_2])
+    assert query(db, f"select distinct prcs_inst_id from {FACT} where process_date = date '{DAY_2}'") == [(303,)]
+    assert corrected.fact_rows_by_date[DAY_1] == day1.fact_rows_by_date[DAY_1]
+
+
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     first = synthetic.generate_landing_file(DAY_1, tmp_path / "a", rows=500)
     second = synthetic.generate_landing_file(DAY_1, tmp_path / "b", rows=500)

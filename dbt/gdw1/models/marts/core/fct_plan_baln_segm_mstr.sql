@@ -1,13 +1,15 @@
 {#
     Plan balance segment master fact (DataStage LdBCFINSGPlanBalnSegmMstr).
     One row per (account, plan, segment, process date); only READY_FOR_LOADING records are loaded.
-    delete+insert on the surrogate key makes a re-run of the same process date replace its rows
-    instead of duplicating them, and leaves other dates untouched.
+    A re-run of a process date replaces that date's rows (the pre-hook deletes them first, so keys that
+    dropped out of a corrected re-delivery go too); delete+insert on the surrogate key keeps a build
+    without a process date from duplicating rows. Other dates are untouched.
 #}
 {{ config(
     materialized='incremental',
     unique_key='plan_baln_segm_sk',
     incremental_strategy='delete+insert',
+    pre_hook="{{ delete_process_date('process_date') }}",
 ) }}
 
 {%- set process_date = var('run_stream_process_date', '') -%}
