@@ -122,8 +122,10 @@ def _break_fact_model(project, broken: bool) -> None:
     model = project / "models" / "marts" / "core" / "fct_plan_baln_segm_mstr.sql"
     original = project / "fct.sql.orig"
     if broken:
-        original.write_text(model.read_text())
-        model.write_text(model.read_text().replace("from ", "from no_such_relation_x, ", 1))
+        sql = model.read_text()
+        original.write_text(sql)
+        assert "from {{ ref(" in sql, "the break needs the model's FROM clause"
+        model.write_text(sql.replace("from {{ ref(", "from no_such_relation_x, {{ ref(", 1))
     else:
         model.write_text(original.read_text())
 
