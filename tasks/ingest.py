@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dcf.control import record_loaded_file
-from dcf.ingest import load_file, require_files
+from dcf.ingest import discover, load_file, require_files
 from dcf.run import StreamRun
 from tasks.stage import StageResult, stage
 from tasks.warehouse import connect
 
 
-@stage("ingest")
+def landing_changed(run: StreamRun, statistics: dict[str, Any]) -> str | None:
+    """Why an earlier ingest of this process instance no longer matches the landing files, or None.
+
+    Files no longer in the landing folder (archived by the lifecycle stage) are no change; a file that
+    is new, or has other content than the one ingested, is: resuming would build from the old rows.
+    """
+    landing = run.config.source.landing
+    if landing is None:
+        return None
+    ingested = {f["file"]: f["sha256"] for f in statistics.get("files", [])}
+    present = {f.name: f.sha256 for f in discover(landing, run.process_date)}
+    differing = sorted(name for name, sha256 in present.items() if ingested.get(name) != sha256)
+    if differing:
+        return f"landing file(s) {', '.join(differing)} for {run.process_date} differ from those it ingested"
+    return None
+
+
+@stage("ingest", changed_since=landing_changed)
 def ingest(run: StreamRun) -> StageResult:
     config = run.config
     landing = config.source.landing

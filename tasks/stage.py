@@ -60,8 +60,16 @@ def current_task_run_id() -> str | None:
     return str(context.task_run.id) if context else None
 
 
-def stage(name: str) -> Callable[[Callable[..., StageResult]], Task]:
-    """Wrap a stage function ``fn(run: StreamRun, ...) -> StageResult`` as a checkpointed Prefect task."""
+#: ``changed(run, statistics) -> reason | None``: why a stage's checkpointed result no longer holds.
+ChangedSince = Callable[[StreamRun, dict[str, Any]], str | None]
+
+
+def stage(name: str, *, changed_since: ChangedSince | None = None) -> Callable[[Callable[..., StageResult]], Task]:
+    """Wrap a stage function ``fn(run: StreamRun, ...) -> StageResult`` as a checkpointed Prefect task.
+
+    ``changed_since``: asked before a completed stage is restored; a reason fails the stage instead (a
+    resumed run must not carry on from a result its input no longer matches), telling to RESET.
+    """
 
     def decorate(fn: Callable[..., StageResult]) -> Task:
         @functools.wraps(fn)
@@ -71,13 +79,18 @@ def stage(name: str) -> Callable[[Callable[..., StageResult]], Task]:
             # One connection for the stage's own writes (the stage body opens what it needs itself).
             with connect(run.warehouse_block) as conn:
                 previous = checkpoint(conn, run, name)
-                if previous:
+                restored = _as_dict(previous["PRCS_STATISTICS"]) if previous else {}
+                changed = changed_since(run, restored) if previous and changed_since else None
+                if previous and not changed:
                     logger.info("stage %s: restored from checkpoint (completed in an earlier attempt)", name)
-                    return StageResult(_as_dict(previous["PRCS_STATISTICS"]),
+                    return StageResult(restored,
                                        ["restored with warnings"] if previous["PRCS_STATUS"] == WARNINGS else [],
                                        restored=True)
                 write_stage(conn, run.ref, name, "RUNNING", task_run_id=task_run_id)
                 try:
+                    if changed:
+                        raise StageFailed(f"stage {name} of process instance {run.prcs_inst_id} cannot be resumed: "
+                                          f"{changed}; run with mode=RESET to start over on the new input", restored)
                     result = fn(run, *args, **kwargs)
                 except BaseException as error:
                     write_stage(conn, run.ref, name, "FAILED", task_run_id=task_run_id, error=describe(error),

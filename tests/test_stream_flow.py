@@ -231,6 +231,32 @@ def test_bad_day_fails_the_run_when_the_stream_says_so(prefect_api, tmp_path, mo
     assert report["load_summary"]["load_execution_status"] == "SKIPPED"
 
 
+def test_a_resume_refuses_a_redelivered_landing_file_and_reset_loads_it(prefect_api, tmp_path, monkeypatch):
+    private_bcfinsg(tmp_path, monkeypatch, edit=lambda d: d["quality"].update(on_quality_issues="fail"))
+    land(DAY1, bad_day=True)
+    assert _run(process_date=DAY1).is_failed()  # QUALITY_ISSUES fails the run; the file stays in landing
+
+    land(DAY1)  # the source system re-delivers the day, corrected, under the same name
+    resumed = _run(process_date=DAY1)
+
+    assert resumed.is_failed()
+    [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert "differ from those it ingested" in instance["ERROR_MESSAGE"] and "mode=RESET" in instance["ERROR_MESSAGE"]
+    assert scalar("SELECT PRCS_STATUS FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'ingest'") == "FAILED"
+    assert scalar("SELECT COUNT(*) FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'dbt_build' "
+                  "AND PRCS_STATUS = 'RUNNING'") == 0, "nothing after ingest ran on the old rows"
+
+    reset = _run(process_date=DAY1, mode="RESET")
+
+    assert reset.is_completed(), reset.message
+    instances = query("SELECT PRCS_INST_ID, PRCS_STATUS, ERROR_MESSAGE FROM DCF.DCF_T_PRCS_INST ORDER BY 1")
+    assert [i["PRCS_STATUS"] for i in instances] == ["CANCELLED", "SUCCEEDED"]
+    assert "superseded" in instances[0]["ERROR_MESSAGE"]
+    ready = scalar("SELECT COUNT(*) FROM main.int_bcfinsg_validated "
+                   "WHERE final_processing_status = 'READY_FOR_LOADING'")
+    assert scalar(f"SELECT COUNT(*) FROM {fact_table()}") == ready > 1000
+
+
 def test_a_quality_model_that_is_not_upstream_of_the_target_is_a_clear_error(prefect_api, tmp_path, monkeypatch):
     private_bcfinsg(tmp_path, monkeypatch, edit=lambda d: d["quality"].update(model="fct_plan_baln_segm_mstr"))
     land(DAY1)
