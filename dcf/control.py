@@ -312,6 +312,20 @@ def lineage_rows(conn: Connection, ref: InstanceRef) -> list[dict[str, Any]]:
     )
 
 
+def archived_by_latest_instance(conn: Connection, strm_id: int, process_date: date) -> list[dict[str, Any]]:
+    """The date's landing files that its latest process instance loaded and already archived, with that
+    instance's status (a resumable one restores its ingest from the checkpoint and needs no landing file)."""
+    lineage, instances = conn.qualify(DCF_T_DATA_LINEAGE.name), conn.qualify(DCF_T_PRCS_INST.name)
+    return conn.fetch_dicts(
+        f"SELECT l.SOURCE_FILE_NAME, l.ARCHIVE_PATH, l.PRCS_INST_ID, i.PRCS_STATUS FROM {lineage} l "
+        f"JOIN {instances} i ON i.PRCS_INST_ID = l.PRCS_INST_ID "
+        "WHERE l.STRM_ID = :s AND l.PRCS_DATE = :d AND l.ARCHIVE_STATUS = 'COMPLETED' AND l.PRCS_INST_ID = "
+        f"(SELECT MAX(PRCS_INST_ID) FROM {instances} WHERE STRM_ID = :s AND PRCS_DATE = :d) "
+        "ORDER BY l.SOURCE_FILE_NAME",
+        {"s": strm_id, "d": process_date},
+    )
+
+
 def mark_archived(
     conn: Connection, ref: InstanceRef, file_name: str, archive_path: str, retention_expiry: date
 ) -> None:

@@ -49,11 +49,13 @@ def discover(landing: LandingFiles, process_date: date) -> list[LandingFile]:
 def require_files(landing: LandingFiles, process_date: date) -> list[LandingFile]:
     files = discover(landing, process_date)
     if not files:
-        raise RefusedError(
-            f"no landing file for {process_date}: nothing matches {landing.pattern_for(process_date)!r} "
-            f"in {landing_directory(landing)}"
-        )
+        raise RefusedError(missing_files_message(landing, process_date))
     return files
+
+
+def missing_files_message(landing: LandingFiles, process_date: date) -> str:
+    return (f"no landing file for {process_date}: nothing matches {landing.pattern_for(process_date)!r} "
+            f"in {landing_directory(landing)}")
 
 
 def _describe(path: Path) -> LandingFile:

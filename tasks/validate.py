@@ -10,10 +10,17 @@ from typing import Any
 from prefect import task
 
 from dcf.config import LoadedStream, parse_stream_file
-from dcf.control import register_streams, running_instances, stream_row, utcnow
+from dcf.control import (
+    RESUMABLE,
+    archived_by_latest_instance,
+    register_streams,
+    running_instances,
+    stream_row,
+    utcnow,
+)
 from dcf.db import Connection
 from dcf.errors import RefusedError
-from dcf.ingest import require_files
+from dcf.ingest import discover, missing_files_message
 from dcf.migrate import ensure_schema
 from dcf.run import StreamRun
 from dcf.sql import identifier
@@ -40,8 +47,7 @@ def validate(run: StreamRun) -> dict[str, Any]:
                 f"(flow run {other['FLOW_RUN_ID']}); one instance per stream at a time"
             )
         if config.source.landing:
-            files = [f.name for f in require_files(config.source.landing, run.process_date)]
-            source = {"landing_files": files}
+            source = _landing_source(run, conn)
         else:
             date_column = identifier(config.source.process_date_column)
             count = conn.scalar(f"SELECT COUNT(*) FROM {config.source.relation} WHERE {date_column} = :d",
@@ -50,6 +56,25 @@ def validate(run: StreamRun) -> dict[str, Any]:
                 raise RefusedError(f"no source rows in {config.source.relation} for {run.process_date}")
             source = {"source_rows": int(count)}
     return {"started_at": started.isoformat(sep=" "), "stream_status": "ACTIVE", **source}
+
+
+def _landing_source(run: StreamRun, conn: Connection) -> dict[str, Any]:
+    """The day's landing files; or, when a crash came after the lifecycle stage had archived them, the
+    archived files of the instance a NORMAL run resumes (its ingest is restored, not run again)."""
+    config = run.config
+    landing = config.source.landing
+    files = discover(landing, run.process_date)
+    if files:
+        return {"landing_files": [f.name for f in files]}
+    archived = archived_by_latest_instance(conn, config.stream.id, run.process_date)
+    if archived and archived[0]["PRCS_STATUS"] in RESUMABLE and not run.reset:
+        return {"landing_files": [], "archived_files_of_resumed_instance": [a["SOURCE_FILE_NAME"] for a in archived]}
+    hint = ""
+    if archived:
+        paths = ", ".join(a["ARCHIVE_PATH"] for a in archived)
+        hint = (f"; process instance {archived[0]['PRCS_INST_ID']} ({archived[0]['PRCS_STATUS']}) archived this "
+                f"day's files to {paths}: move them back to the landing folder to load the day again")
+    raise RefusedError(missing_files_message(landing, run.process_date) + hint)
 
 
 def _close_orphans(run: StreamRun, conn: Connection) -> None:

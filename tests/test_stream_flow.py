@@ -257,6 +257,34 @@ def test_a_resume_refuses_a_redelivered_landing_file_and_reset_loads_it(prefect_
     assert scalar(f"SELECT COUNT(*) FROM {fact_table()}") == ready > 1000
 
 
+def test_a_crash_after_the_files_were_archived_resumes_without_them(prefect_api):
+    from dcf.db import open_duckdb
+    from dcf.sql import Namespace
+
+    land(DAY1)
+    assert _run(process_date=DAY1).is_completed()
+    # What a worker killed during the report leaves once reconciled: files archived, the instance CRASHED.
+    with open_duckdb(warehouse_path(), Namespace("DCF")) as conn:
+        conn.execute("UPDATE DCF.DCF_T_PRCS_INST SET PRCS_STATUS = 'CRASHED'")
+        conn.execute("UPDATE DCF.DCF_T_PRCS_EXEC_LOG SET PRCS_STATUS = 'FAILED' WHERE PRCS_NAME = 'report'")
+
+    resumed = _run(process_date=DAY1)
+
+    assert resumed.is_completed(), resumed.message
+    [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert instance["PRCS_STATUS"] == "SUCCEEDED"
+    stages = {r["PRCS_NAME"]: r for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG")}
+    assert (stages["ingest"]["ATTEMPT"], stages["report"]["ATTEMPT"]) == (1, 2), "ingest restored, report re-run"
+    assert json.loads(stages["validate"]["PRCS_STATISTICS"])["archived_files_of_resumed_instance"]
+
+    reset = _run(process_date=DAY1, mode="RESET")  # starting over needs the files: say where they are
+
+    assert reset.is_failed()
+    assert "no landing file for 2024-03-01" in reset.message and "move them back to the landing folder" in \
+        reset.message
+    assert scalar("SELECT COUNT(*) FROM DCF.DCF_T_PRCS_INST") == 1
+
+
 def test_a_quality_model_that_is_not_upstream_of_the_target_is_a_clear_error(prefect_api, tmp_path, monkeypatch):
     private_bcfinsg(tmp_path, monkeypatch, edit=lambda d: d["quality"].update(model="fct_plan_baln_segm_mstr"))
     land(DAY1)
