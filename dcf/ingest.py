@@ -39,11 +39,15 @@ def landing_directory(landing: LandingFiles) -> Path:
     return resolve_under_home(landing.directory)
 
 
-def discover(landing: LandingFiles, process_date: date) -> list[LandingFile]:
-    """The landing files of a process date, sorted by name."""
+def landing_paths(landing: LandingFiles, process_date: date) -> list[Path]:
+    """The paths of a process date's landing files, sorted by name (no file is read)."""
     directory = landing_directory(landing)
-    pattern = landing.pattern_for(process_date)
-    return [_describe(path) for path in sorted(directory.glob(pattern)) if path.is_file()]
+    return [path for path in sorted(directory.glob(landing.pattern_for(process_date))) if path.is_file()]
+
+
+def discover(landing: LandingFiles, process_date: date) -> list[LandingFile]:
+    """The landing files of a process date, sorted by name, with size and SHA-256 (reads each file)."""
+    return [_describe(path) for path in landing_paths(landing, process_date)]
 
 
 def require_files(landing: LandingFiles, process_date: date) -> list[LandingFile]:

@@ -112,15 +112,16 @@ def _statistics(run: StreamRun, phases: dict[str, DbtBuildOutcome], gate: dict[s
     for outcome in phases.values():
         for key, value in outcome.counts.items():
             counts[key] = counts.get(key, 0) + value
-    target_loaded = "load" in phases or "build" in phases
+    success = all(outcome.success for outcome in phases.values())
     return {
         "invocation_ids": [outcome.invocation_id for outcome in phases.values()],
         "invocations": {phase: {"invocation_id": outcome.invocation_id, "success": outcome.success,
                                 "counts": outcome.counts} for phase, outcome in phases.items()},
-        "success": all(outcome.success for outcome in phases.values()),
+        "success": success,
         "counts": counts,
         "relations": {name: rel for name, rel in last.relations.items() if name in wanted},
-        "target_loaded": target_loaded and all(outcome.success for outcome in phases.values()),
+        # the target was built: by the single build, or by the gated build's load phase
+        "target_loaded": success and ("load" in phases or "build" in phases),
         "quality_gate": None if gate is None else {
             "orchestration_status": gate["orchestration_status"],
             "quality_score_avg": gate["quality_score_avg"],

@@ -20,7 +20,7 @@ from dcf.control import (
 )
 from dcf.db import Connection
 from dcf.errors import RefusedError
-from dcf.ingest import discover, missing_files_message
+from dcf.ingest import landing_paths, missing_files_message
 from dcf.migrate import ensure_schema
 from dcf.run import StreamRun
 from dcf.sql import identifier
@@ -63,9 +63,10 @@ def _landing_source(run: StreamRun, conn: Connection) -> dict[str, Any]:
     archived files of the instance a NORMAL run resumes (its ingest is restored, not run again)."""
     config = run.config
     landing = config.source.landing
-    files = discover(landing, run.process_date)
-    if files:
-        return {"landing_files": [f.name for f in files]}
+    # Presence is all validation needs: ingest hashes the files it loads.
+    paths = landing_paths(landing, run.process_date)
+    if paths:
+        return {"landing_files": [path.name for path in paths]}
     archived = archived_by_latest_instance(conn, config.stream.id, run.process_date)
     if archived and archived[0]["PRCS_STATUS"] in RESUMABLE and not run.reset:
         return {"landing_files": [], "archived_files_of_resumed_instance": [a["SOURCE_FILE_NAME"] for a in archived]}
