@@ -8,7 +8,7 @@
 On a synthetic project (:mod:`bench.synthetic_dbt`, chains + fan-ins, tests) against the local DuckDB default:
 
 * bare      — ``dbtRunner().invoke(["build", ...])``: what ``dbt build`` costs (partial parsing on), same flags;
-* ours      — :func:`dcf.dbt_runner.run_dbt_build` with ``log_to`` (JOB/MODEL rows, model executions, job
+* ours      — :func:`dcf.build.runner.run_dbt_build` with ``log_to`` (JOB/MODEL rows, model executions, job
   run), from a cold manifest cache like a fresh flow process: a (partial) parse plus the build;
 * ours/none — the same without ``log_to``: what the runner itself costs.
 
@@ -52,11 +52,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(project: SyntheticProject, rounds: int, task_per_node: bool) -> dict[str, Any]:
-    from dcf import dbt_runner
-    from dcf.db import open_duckdb
-    from dcf.migrate import ensure_schema
+    from dcf.build import runner
     from dcf.paths import warehouse_path
-    from dcf.sql import Namespace
+    from dcf.store.connection import open_duckdb
+    from dcf.store.dialect import Namespace
+    from dcf.store.migrate import ensure_schema
 
     warehouse = warehouse_path()
     env = {"DCF_WAREHOUSE_PATH": str(warehouse)}
@@ -68,9 +68,9 @@ def _measure(project: SyntheticProject, rounds: int, task_per_node: bool) -> dic
         _bare_build(project, env)
 
     def ours(log: bool = True, **kwargs: Any) -> None:
-        dbt_runner._MANIFESTS.clear()  # a stream run starts in a fresh process: parse (partially) again
+        runner._MANIFESTS.clear()  # a stream run starts in a fresh process: parse (partially) again
         before = conn.statements
-        outcome = dbt_runner.run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="local",
+        outcome = runner.run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="local",
                                            select=[], env=env, log_to=conn if log else None, **kwargs)
         assert outcome.success, outcome.error
         if log:
@@ -97,7 +97,7 @@ def _bare_build(project: SyntheticProject, env: dict[str, str]) -> None:
     """Plain ``dbt build`` in-process, with the flags our runner uses (minus callbacks and logging)."""
     from dbt.cli.main import dbtRunner
 
-    from dcf.dbt_runner import _environment, _file_log_level
+    from dcf.build.runner import _environment, _file_log_level
     from dcf.paths import dcf_home
 
     work = dcf_home() / "bare"

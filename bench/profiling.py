@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dcf.db import Connection, open_duckdb
 from dcf.profiling import ProfileOptions, TableProfile, profile_table, resolve_relation
 from dcf.profiling.engine import column_kind
-from dcf.sql import Namespace
+from dcf.store.connection import Connection, open_duckdb
+from dcf.store.dialect import Namespace
 
 #: Ten columns of the kinds a fact table has: keys, amounts, low-cardinality codes, text, dates, a flag.
 TABLE_SQL = """

@@ -6,7 +6,7 @@
 On a synthetic project (:mod:`bench.synthetic_dbt`, chains + fan-ins, tests) whose chains read
 ``--sources`` source tables (``raw.events_00`` ...) against the local DuckDB default, each round:
 
-* reuse off  — a tenth of the sources change, then :func:`dcf.dbt_runner.run_dbt_build` without reuse:
+* reuse off  — a tenth of the sources change, then :func:`dcf.build.runner.run_dbt_build` without reuse:
   every node runs (what a stream costs today);
 * fresh      — a build with reuse on right after it: nothing is reusable (another invocation wrote every
   relation since the records), so this is a full build plus the planning overhead;
@@ -74,7 +74,7 @@ def write_reuse_project(root: Path, n_models: int = 200, n_sources: int = 20, **
 
 
 def create_sources(conn: Any, project: ReuseProject, *, rows: int = 100, process_date: date | None = None) -> None:
-    """(Re)create every source table with ``rows`` rows (id, prcs_date) through a dcf.db Connection."""
+    """(Re)create every source table with ``rows`` rows (id, prcs_date) through a dcf.store.connection Connection."""
     conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for name in project.sources:
         conn.execute(f"CREATE OR REPLACE TABLE raw.{name} AS SELECT range::BIGINT AS id, "
@@ -107,11 +107,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(project: ReuseProject, rounds: int) -> dict[str, Any]:
-    from dcf.db import open_duckdb
-    from dcf.dbt_runner import RunContext, run_dbt_build
-    from dcf.migrate import ensure_schema
+    from dcf.build.runner import RunContext, run_dbt_build
     from dcf.paths import warehouse_path
-    from dcf.sql import Namespace
+    from dcf.store.connection import open_duckdb
+    from dcf.store.dialect import Namespace
+    from dcf.store.migrate import ensure_schema
 
     conn = open_duckdb(warehouse_path(), Namespace("DCF"))
     ensure_schema(conn)

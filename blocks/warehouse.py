@@ -30,9 +30,9 @@ from prefect.blocks.core import Block
 from prefect_snowflake import SnowflakeConnector
 from pydantic import Field
 
-from dcf.db import Connection, open_duckdb
 from dcf.paths import warehouse_path
-from dcf.sql import Dialect, Namespace
+from dcf.store.connection import Connection, open_duckdb
+from dcf.store.dialect import Dialect, Namespace
 
 
 class DcfWarehouse(Block):

@@ -1,4 +1,10 @@
-"""Prefect-free core of DCF Flows: stream configuration, control-table definitions, SQL per dialect.
+"""The core of DCF Flows: everything that is not Prefect.
 
-Nothing in this package imports Prefect, so it can be used from scripts, tests and notebooks alike.
+Subpackages, lowest first: ``store`` (the control tables: connection, dialects, schema, rows),
+``stream`` (a stream's definition and the stage logic of a run), ``build`` (dbt in-process, reuse, costs),
+``execlog`` (the dbt execution log), ``profiling`` (Great Expectations profiles), ``demo`` (synthetic data).
+
+Import rule (enforced by ``tests/test_architecture.py``): nothing here imports ``prefect``, ``prefect_dbt``,
+``flows``, ``tasks``, ``runtime`` or ``blocks``. Prefect-aware code passes what it knows in (a logger, the
+run's ids, an observer) instead.
 """

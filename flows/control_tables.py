@@ -15,11 +15,11 @@ import sys
 from prefect import flow
 
 from blocks.warehouse import load_warehouse
-from dcf.config import load_all_streams
-from dcf.control import register_streams
 from dcf.errors import DcfError
-from dcf.migrate import ensure_schema
-from flows._logging import flow_logger
+from dcf.store.migrate import ensure_schema
+from dcf.store.streams import register_streams
+from dcf.stream.definition import load_all_streams
+from runtime.log import flow_logger
 
 
 @flow(name="control-tables", log_prints=False)
@@ -30,7 +30,7 @@ def control_tables(warehouse_block: str | None = None) -> list[str]:
     warehouse = load_warehouse(warehouse_block)
     with warehouse.connect() as conn:
         changes = ensure_schema(conn)
-        changes += register_streams(conn, streams)
+        changes += register_streams(conn, [loaded.record() for loaded in streams])
     target = warehouse.database_path if warehouse.kind == "duckdb" else warehouse.control_database
     for change in changes:
         logger.info(change)

@@ -23,10 +23,10 @@ from typing import Any
 from prefect import flow
 
 from blocks.warehouse import load_warehouse
+from dcf.build.costs import CostSettings
 from dcf.errors import DcfError
-from dcf.model_costs import CostSettings
-from tasks.guard import file_lock, lock_path
-from tasks.model_costs import build_costs, publish_savings
+from runtime.locks import file_lock, lock_path
+from tasks.cost_reports import build_costs, publish_savings
 
 #: Suggested deployment schedule (UTC): daily, well after the morning loads and the 6-8 h attribution lag.
 SCHEDULE_CRON = "0 16 * * *"

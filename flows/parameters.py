@@ -10,7 +10,7 @@
   patterns but not ``format: date`` (it validates without a format checker), so "03/01/2024" or "today" is
   refused before a run exists. An impossible day (2024-02-30) passes the pattern and is refused by the
   flow's own parameter validation, before any stage runs.
-* :data:`BatchId` carries the batch-id rule of :func:`dcf.run.prepare_run` into the schema.
+* :data:`BatchId` carries the batch-id rule of :func:`dcf.stream.run.prepare_run` into the schema.
 * :class:`RunMode` is DataStage's ``dsjob -run -mode``, reduced to the modes that mean something here.
 """
 
@@ -23,8 +23,8 @@ from typing import Annotated, Any
 from pydantic import GetJsonSchemaHandler, StringConstraints
 from pydantic_core import CoreSchema
 
-from dcf.config import load_all_streams
-from dcf.run import BATCH_ID_PATTERN
+from dcf.stream.definition import load_all_streams
+from dcf.stream.run import BATCH_ID_PATTERN
 
 
 class _SchemaExtra:
@@ -47,13 +47,13 @@ class _KnownStreams:
         return json_schema
 
 
-#: A stream name (``stream.name`` of a configs/streams YAML); validated for real by ``dcf.config.load_stream``.
+#: A stream name (``stream.name`` of a configs/streams YAML); checked by ``load_stream``.
 StreamName = Annotated[str, _KnownStreams()]
 
 #: A business date; the UI shows a date picker, the server refuses text that is not YYYY-MM-DD.
 ProcessDate = Annotated[date, _SchemaExtra(pattern=r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 
-#: dcf.run.prepare_run's rule, in the schema so the server refuses a bad batch id before a run exists.
+#: dcf.stream.run.prepare_run's rule, in the schema so the server refuses a bad batch id before a run exists.
 BatchId = Annotated[str, StringConstraints(pattern=BATCH_ID_PATTERN)]
 
 

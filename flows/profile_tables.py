@@ -24,11 +24,11 @@ from prefect.artifacts import create_table_artifact
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from dcf.config import load_stream
 from dcf.errors import DcfError, RefusedError
 from dcf.profiling import METRIC_GROUPS, ProfileOptions
-from flows._logging import flow_logger
-from tasks.profile import profile_table_task, resolve_tables
+from dcf.stream.definition import load_stream
+from runtime.log import flow_logger
+from tasks.table_profiles import profile_table_task, resolve_tables
 
 #: Upper bound of tables profiled at once (the task runner's threads); ``max_concurrency`` picks lower.
 MAX_WORKERS = 8
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
 def _print_column(args: argparse.Namespace) -> int:
     if not args.tables or len(args.tables) != 1:
         raise RefusedError("--column needs exactly one --table")
-    from tasks.profile import profile_column_task
+    from tasks.table_profiles import profile_column_task
 
     options = ProfileOptions.build(None, metrics=args.metrics, sample_rate=args.sample_rate, seed=args.seed,
                                    approximate=args.approximate or None)

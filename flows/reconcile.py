@@ -7,7 +7,7 @@ The stream flow runs it for its own stream before it starts: ``from flows.reconc
 ``reconcile_stream(stream, warehouse_block=...)`` (or ``conn=`` an open connection), or the flow as a subflow.
 A run counts as dead when Prefect says it ended (crashed, cancelled, failed, completed) or no longer knows it,
 or when the process that wrote the rows is gone from this host (SIGKILL: Prefect still shows such a run
-RUNNING) — :mod:`dcf.reconcile` has the rules. Runs found dead that way are also set Crashed in Prefect, so
+RUNNING) — :mod:`dcf.execlog.sweep` has the rules. Runs found dead that way are also set Crashed in Prefect, so
 their concurrency slots and the UI agree with the control tables.
 """
 
@@ -26,11 +26,11 @@ from prefect.context import FlowRunContext
 from prefect.states import Crashed
 
 from blocks.warehouse import load_warehouse
-from dcf.db import Connection
 from dcf.errors import DcfError
-from dcf.reconcile import ReconcileReport
-from dcf.reconcile import reconcile as sweep
-from flows._logging import flow_logger
+from dcf.execlog.sweep import ReconcileReport
+from dcf.execlog.sweep import reconcile as sweep
+from dcf.store.connection import Connection
+from runtime.log import flow_logger
 
 
 def flow_run_states(ids: Collection[str]) -> dict[str, str]:

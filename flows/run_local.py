@@ -24,11 +24,11 @@ import argparse
 from datetime import date, timedelta
 
 from blocks.warehouse import load_warehouse
-from dcf.config import load_stream
+from dcf.demo.summary import last_loaded_date, summary_lines
+from dcf.demo.synthetic_landing import generate_landing_file
 from dcf.errors import DcfError
-from dcf.local_summary import last_loaded_date, summary_lines
 from dcf.paths import resolve_under_home
-from dcf.synthetic import generate_landing_file
+from dcf.stream.definition import load_stream
 
 FIRST_DATE = date(2024, 3, 1)
 DEFAULT_STREAM = "BCFINSG_PLAN_BALN_SEGM_LOAD"

@@ -15,16 +15,16 @@ import sys
 from prefect import flow
 from prefect.states import Completed, State
 
-from dcf.run import prepare_run
+from dcf.stream.run import prepare_run
 from flows.parameters import BatchId, ProcessDate, RunMode, StreamName
+from runtime.locks import stream_slot
 from tasks.dbt_build import dbt_build
-from tasks.guard import stream_slot
 from tasks.hooks import close_instance_hook
 from tasks.ingest import ingest
 from tasks.lifecycle import lifecycle
 from tasks.metadata import metadata
 from tasks.process_id import process_id
-from tasks.profile_stage import profile
+from tasks.profile import profile
 from tasks.report import close_instance, failure_report, report
 from tasks.stage import describe
 from tasks.validate import validate

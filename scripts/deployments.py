@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from dcf.config import LoadedStream, load_all_streams
 from dcf.paths import PROJECT_ROOT
+from dcf.stream.definition import LoadedStream, load_all_streams
 from scripts.work_pool import WORK_POOL
 
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"

@@ -15,12 +15,12 @@ from typing import Any
 
 from blocks.snowflake_env import snowflake_env
 from blocks.warehouse import load_warehouse
-from dcf.db import Connection
-from dcf.dbt_runner import DbtBuildOutcome, RunContext, run_dbt_build
-from dcf.load_stats import READY, quality_statistics
-from dcf.run import StreamRun
+from dcf.build.runner import DbtBuildOutcome, RunContext, run_dbt_build
+from dcf.store.connection import Connection
+from dcf.stream.load_statistics import READY, quality_statistics
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
 from tasks.stage import StageFailed, StageResult, stage
-from tasks.warehouse import connect
 
 
 @stage("dbt_build")

@@ -12,9 +12,10 @@ from typing import Any
 
 from prefect.context import TaskRunContext
 
-from dcf.control import close_stages_of_ended_instances, update_instance, write_stage
-from dcf.run import StreamRun
-from tasks.warehouse import connect
+from dcf.store.instances import close_stages_of_ended_instances, update_instance
+from dcf.store.stage_rows import write_stage
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
 
 
 def _run_of_task() -> StreamRun | None:
@@ -67,7 +68,7 @@ def close_instance_hook(status: str) -> Callable[..., None]:
 
     def hook(flow: Any, flow_run: Any, state: Any) -> None:
         from blocks.warehouse import load_warehouse
-        from dcf.control import instances_of_flow_run
+        from dcf.store.instances import instances_of_flow_run
 
         block = (flow_run.parameters or {}).get("warehouse_block")
         warehouse = load_warehouse(block)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcf.control import record_loaded_file
-from dcf.ingest import discover, load_file, require_files
-from dcf.run import StreamRun
+from dcf.store.lineage import record_loaded_file
+from dcf.stream.landing import discover, load_file, require_files
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
 from tasks.stage import StageResult, stage
-from tasks.warehouse import connect
 
 
 def landing_changed(run: StreamRun, statistics: dict[str, Any]) -> str | None:

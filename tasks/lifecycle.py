@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dcf.control import lineage_rows, mark_archived
-from dcf.lifecycle import archive_file, archive_folder, retention_expiry
-from dcf.run import StreamRun
+from dcf.store.lineage import lineage_rows, mark_archived
+from dcf.stream.archive import archive_file, archive_folder, retention_expiry
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
 from tasks.stage import StageResult, stage
-from tasks.warehouse import connect
 
 
 @stage("lifecycle")

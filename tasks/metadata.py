@@ -8,11 +8,12 @@ completes it with warnings otherwise.
 from __future__ import annotations
 
 from blocks.warehouse import load_warehouse
-from dcf.control import instance_row, update_instance, utcnow
-from dcf.load_stats import NO_DATA, QUALITY_ISSUES, load_statistics
-from dcf.run import StreamRun
+from dcf.store.clock import utcnow
+from dcf.store.instances import instance_row, update_instance
+from dcf.stream.load_statistics import NO_DATA, QUALITY_ISSUES, load_statistics
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
 from tasks.stage import StageFailed, StageResult, stage
-from tasks.warehouse import connect
 
 
 @stage("metadata")

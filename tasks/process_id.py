@@ -8,10 +8,12 @@ from typing import Any
 from prefect import task
 from prefect.runtime import deployment, flow_run
 
-from dcf.control import allocate_instance, utcnow, write_stage
-from dcf.run import StreamRun
+from dcf.store.clock import utcnow
+from dcf.store.instances import allocate_instance
+from dcf.store.stage_rows import write_stage
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
 from tasks.stage import current_task_run_id
-from tasks.warehouse import connect
 
 
 @task(name="process_id", task_run_name="process_id-{run.stream_name}", cache_policy=None, persist_result=False)

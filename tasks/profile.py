@@ -1,101 +1,31 @@
-"""Prefect tasks over :mod:`dcf.profiling`: resolve tables, profile one table (recorded), profile one column.
+"""The optional profile stage: after the dbt build, profile the tables the stream's YAML lists.
 
-    from tasks.profile import profile_column_task
-    profile_column_task("main.fct_plan_baln_segm_mstr", "plan_code")   # PROFILE_COLUMN: nothing written
-
-Each task opens its own warehouse connection (DuckDB connections in one process share the database;
-Snowflake connections are not shared between threads). On Snowflake, GE's datasource is built from the
-same DcfWarehouse block: its SnowflakeConnector credentials and non-secret connect arguments.
+Profiling observes the load; it does not gate it. A table that cannot be profiled makes the stage end
+with warnings (its PROFILE_RUNS row says FAILED and why), never the stream fail.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
-from prefect import task
-
-from blocks.warehouse import DcfWarehouse, load_warehouse
-from dcf.control import exec_user
-from dcf.profiling import ProfileOptions, RunContext, SnowflakeSource, profile_column, resolve_relation, run_profile
-from flows._logging import flow_logger
+from dcf.stream.load_statistics import dbt_relation
+from dcf.stream.run import StreamRun
+from tasks.stage import StageResult, stage
 
 
-def warehouse_source(warehouse: DcfWarehouse) -> SnowflakeSource | None:
-    """GE's Snowflake connection details from the block; None for DuckDB (GE reads the control connection's
-    own database)."""
-    if warehouse.kind != "snowflake":
-        return None
-    if warehouse.snowflake_connector is None:
-        raise ValueError("a snowflake DcfWarehouse needs snowflake_connector")
-    connector = warehouse.snowflake_connector
-    credentials = connector.credentials
-    return SnowflakeSource(
-        account=credentials.account,
-        user=credentials.user or "",
-        password=credentials.password.get_secret_value() if credentials.password else None,
-        private_key=credentials.resolve_private_key(),
-        warehouse=connector.warehouse,
-        role=credentials.role,
-        connect_args=dict(warehouse.snowflake_connect_args),
-    )
+@stage("profile")
+def profile(run: StreamRun, build: StageResult) -> StageResult:
+    from flows.profile_tables import profile_tables
 
-
-def run_context(note: str | None = None) -> RunContext:
-    """TRIGGERED_BY / JOB_NAME / REQUEST_ID from the current Prefect run (deployment, flow, flow run id)."""
-    from prefect.runtime import deployment, flow_run
-
-    deployment_name = deployment.name
-    triggered_by = f"deployment:{deployment_name}" if deployment_name else f"user:{exec_user()}"
-    return RunContext(
-        triggered_by=triggered_by,
-        job_name=flow_run.flow_name or None,
-        request_id=str(flow_run.id) if flow_run.id else None,
-        note=note,
-    )
-
-
-def profile_with(
-    warehouse: DcfWarehouse, table: str, options: ProfileOptions, context: RunContext
-) -> dict[str, Any]:
-    """Profile ``table`` through ``warehouse`` and record the run; a JSON-ready summary of it."""
-    with warehouse.connect() as conn:
-        outcome = run_profile(conn, table, options, source=warehouse_source(warehouse), context=context)
-    profile = outcome.profile
-    return {
-        "table": str(outcome.relation),
-        "run_id": outcome.run_id,
-        "status": "SUCCEEDED",
-        "row_count": profile.row_count,
-        "columns": profile.summary(),
-    }
-
-
-@task(name="resolve-tables", cache_policy=None, persist_result=False)
-def resolve_tables(tables: list[str], warehouse_block: str | None = None) -> list[str]:
-    """``database.schema.table`` of each name (a dbt model name is looked up); refuses unknown tables."""
-    with load_warehouse(warehouse_block).connect() as conn:
-        resolved = [str(resolve_relation(conn, name)) for name in tables]
-    return list(dict.fromkeys(resolved))  # the same table named twice is profiled once
-
-
-@task(name="profile-table", task_run_name="profile-{table}", cache_policy=None, persist_result=False)
-def profile_table_task(
-    table: str, options: ProfileOptions, warehouse_block: str | None = None, note: str | None = None
-) -> dict[str, Any]:
-    """One PROFILE_RUNS row (RUNNING, then SUCCEEDED or FAILED) and its PROFILE_RESULTS for ``table``."""
-    summary = profile_with(load_warehouse(warehouse_block), table, options, run_context(note))
-    flow_logger().info("profiled %s: %s rows, run %s", summary["table"], summary["row_count"], summary["run_id"])
-    return summary
-
-
-@task(name="profile-column", task_run_name="profile-column-{table}-{column}", cache_policy=None,
-      persist_result=False)
-def profile_column_task(
-    table: str, column: str, options: ProfileOptions | None = None, warehouse_block: str | None = None
-) -> dict[str, Any]:
-    """PROFILE_COLUMN: one column's profile, returned; nothing is written to PROFILE_RUNS / RESULTS."""
-    warehouse = load_warehouse(warehouse_block)
-    with warehouse.connect() as conn:
-        result = profile_column(conn, table, column, options, source=warehouse_source(warehouse))
-    return asdict(result)
+    config = run.config
+    if not build.statistics.get("target_loaded", True):
+        # The quality gate skipped the load: nothing this run wrote is there to observe.
+        return StageResult({"profiled": [], "skipped": "the quality gate skipped the load"})
+    relations = build.statistics.get("relations", {})
+    # dbt model names resolve to the relation the build just wrote; schema.table names pass through.
+    tables = [dbt_relation(relations[name]) if name in relations else name for name in config.profiling.tables]
+    state = profile_tables(tables=tables, stream=run.stream_name, warehouse_block=run.warehouse_block,
+                           note=f"stream {run.stream_name} process instance {run.prcs_inst_id}", return_state=True)
+    if state.is_completed():
+        outcomes = state.result()
+        return StageResult({"profiled": [{"table": o["table"], "run_id": o["run_id"], "rows": o["row_count"]}
+                                         for o in outcomes]})
+    return StageResult({"profiled": []}, [f"profiling did not complete: {state.message}"])

@@ -14,12 +14,15 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from blocks.warehouse import load_warehouse
-from dcf.control import finish_notification, instance_row, queue_notification, stage_rows, update_instance, utcnow
-from dcf.load_report import COMPLETION_REPORT, FAILURE_REPORT, build_report, report_markdown
-from dcf.run import StreamRun
-from flows._logging import flow_logger
+from dcf.store.clock import utcnow
+from dcf.store.instances import instance_row, update_instance
+from dcf.store.notifications import finish_notification, queue_notification
+from dcf.store.stage_rows import stage_rows
+from dcf.stream.load_report import COMPLETION_REPORT, FAILURE_REPORT, build_report, report_markdown
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
+from runtime.log import flow_logger
 from tasks.stage import StageResult, stage
-from tasks.warehouse import connect
 
 _STAGE_ORDER = ("validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report")
 

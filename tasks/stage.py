@@ -21,12 +21,13 @@ from typing import Any
 from prefect import Task, task
 from prefect.context import TaskRunContext
 
-from dcf.control import stage_rows, update_instance, write_stage
-from dcf.db import Connection
-from dcf.run import StreamRun
-from flows._logging import flow_logger
+from dcf.store.connection import Connection
+from dcf.store.instances import update_instance
+from dcf.store.stage_rows import stage_rows, write_stage
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
+from runtime.log import flow_logger
 from tasks.hooks import stage_completed_hook, stage_failed_hook, stage_running_hook
-from tasks.warehouse import connect
 
 COMPLETED, WARNINGS = "COMPLETED", "COMPLETED_WITH_WARNINGS"
 

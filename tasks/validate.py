@@ -9,22 +9,18 @@ from typing import Any
 
 from prefect import task
 
-from dcf.config import LoadedStream, parse_stream_file
-from dcf.control import (
-    RESUMABLE,
-    archived_by_latest_instance,
-    register_streams,
-    running_instances,
-    stream_row,
-    utcnow,
-)
-from dcf.db import Connection
 from dcf.errors import RefusedError
-from dcf.ingest import landing_paths, missing_files_message
-from dcf.migrate import ensure_schema
-from dcf.run import StreamRun
-from dcf.sql import identifier
-from tasks.warehouse import connect
+from dcf.store.clock import utcnow
+from dcf.store.connection import Connection
+from dcf.store.dialect import identifier
+from dcf.store.instances import RESUMABLE, running_instances
+from dcf.store.lineage import archived_by_latest_instance
+from dcf.store.migrate import ensure_schema
+from dcf.store.streams import register_streams, stream_row
+from dcf.stream.definition import LoadedStream, parse_stream_file
+from dcf.stream.landing import landing_paths, missing_files_message
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
 
 
 @task(name="validate", task_run_name="validate-{run.stream_name}", cache_policy=None, persist_result=False)
@@ -35,7 +31,7 @@ def validate(run: StreamRun) -> dict[str, Any]:
     config = loaded.config
     with connect(run.warehouse_block) as conn:
         ensure_schema(conn)
-        register_streams(conn, [loaded])
+        register_streams(conn, [loaded.record()])
         _close_orphans(run, conn)
         row = stream_row(conn, config.stream.id)
         if row is None or row["STRM_STATUS"] != "ACTIVE":

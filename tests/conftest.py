@@ -18,7 +18,7 @@ os.environ.pop("PREFECT_API_URL", None)
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from dcf.sql import Dialect, Namespace  # noqa: E402
+from dcf.store.dialect import Dialect, Namespace  # noqa: E402
 
 SNOWFLAKE_NAMESPACE = Namespace("PROVIDERPDM_CORE_TARGET", "DEV_PROVIDERPDM")
 
@@ -32,7 +32,7 @@ def dcf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def duckdb_conn(tmp_path: Path):
-    from dcf.db import open_duckdb
+    from dcf.store.connection import open_duckdb
 
     conn = open_duckdb(tmp_path / "control.duckdb", Namespace("DCF"))
     yield conn
@@ -45,7 +45,7 @@ def fakesnow_conn() -> Iterator:
     import fakesnow
     import snowflake.connector
 
-    from dcf.db import Connection
+    from dcf.store.connection import Connection
 
     with fakesnow.patch():
         raw = snowflake.connector.connect()
@@ -70,7 +70,7 @@ def fakesnow_server_conn(fakesnow_server: dict) -> Iterator:
 
     import snowflake.connector
 
-    from dcf.db import Connection
+    from dcf.store.connection import Connection
 
     # A database per test: the server is shared by the whole session.
     database = f"DB_{uuid.uuid4().hex[:8].upper()}"

@@ -17,11 +17,11 @@ from pathlib import Path
 from prefect import flow
 from prefect.context import FlowRunContext
 
-from dcf.control import utcnow
-from dcf.db import open_duckdb
-from dcf.dbt_runner import RunContext, run_dbt_build
-from dcf.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
-from dcf.sql import Namespace
+from dcf.build.runner import RunContext, run_dbt_build
+from dcf.store.clock import utcnow
+from dcf.store.connection import open_duckdb
+from dcf.store.dialect import Namespace
+from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
 
 
 @flow(name="exec-log-kill-test")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from dcf.db import open_duckdb
+from dcf.demo.synthetic_landing import generate_landing_file
 from dcf.paths import PROJECT_ROOT, dcf_home, warehouse_path
-from dcf.sql import Namespace
-from dcf.synthetic import generate_landing_file
+from dcf.store.connection import open_duckdb
+from dcf.store.dialect import Namespace
 
 BCFINSG_YAML = PROJECT_ROOT / "configs" / "streams" / "bcfinsg_plan_baln_segm_load.yaml"
 BCFINSG = "BCFINSG_PLAN_BALN_SEGM_LOAD"

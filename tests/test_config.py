@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dcf.config import load_all_streams, load_stream
 from dcf.errors import ConfigError
 from dcf.paths import PROJECT_ROOT
+from dcf.stream.definition import load_all_streams, load_stream
 
 BCFINSG = PROJECT_ROOT / "configs" / "streams" / "bcfinsg_plan_baln_segm_load.yaml"
 

@@ -6,10 +6,11 @@ from datetime import date
 
 import pytest
 
-from dcf.control import allocate_instance, instance_row, update_instance, utcnow
 from dcf.errors import RefusedError
-from dcf.migrate import ensure_schema
-from dcf.schema import DCF_T_STRM
+from dcf.store.clock import utcnow
+from dcf.store.instances import allocate_instance, instance_row, update_instance
+from dcf.store.migrate import ensure_schema
+from dcf.store.schema import DCF_T_STRM
 
 DAY = date(2024, 3, 1)
 
@@ -67,7 +68,8 @@ def test_an_ended_instance_is_not_reopened_by_a_late_update(duckdb_conn):
 @pytest.mark.parametrize("conn_fixture", ["duckdb_conn", "fakesnow_conn"])
 def test_stage_rows_of_an_ended_instance_do_not_stay_running(conn_fixture, request):
     """A killed process wrote no stage end: closing its instance later closes the stage row too."""
-    from dcf.control import InstanceRef, close_stages_of_ended_instances, stage_rows, write_stage
+    from dcf.store.instances import close_stages_of_ended_instances
+    from dcf.store.stage_rows import InstanceRef, stage_rows, write_stage
 
     conn = request.getfixturevalue(conn_fixture)
     ensure_schema(conn)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dcf.migrate import describe_table, ensure_schema
-from dcf.schema import PROCESS_EXECUTION_LOG, TABLES
-from dcf.sql import Dialect
+from dcf.store.dialect import Dialect
+from dcf.store.migrate import describe_table, ensure_schema
+from dcf.store.schema import PROCESS_EXECUTION_LOG, TABLES
 
 
 def _shape(conn) -> dict[str, list[tuple[str, bool]]]:
@@ -65,7 +65,7 @@ _LEGACY_COLUMNS = [c for c in PROCESS_EXECUTION_LOG.columns if c.name not in ("P
 @pytest.mark.parametrize("conn_fixture", ["duckdb_conn", "fakesnow_conn"])
 def test_legacy_execution_log_is_upgraded_without_losing_rows(conn_fixture, request):
     """The hierarchical spec's migration: add PARENT_STEP_ID / RECORD_TYPE, old rows become JOB rows."""
-    from dcf.sql import render_type
+    from dcf.store.dialect import render_type
 
     conn = request.getfixturevalue(conn_fixture)
     schema = conn.namespace.qualify("X").rsplit(".", 1)[0]
@@ -96,8 +96,8 @@ def test_legacy_execution_log_is_upgraded_without_losing_rows(conn_fixture, requ
 
 def test_merge_is_idempotent_and_binds_values(duckdb_conn, fakesnow_conn):
     """Values (even hostile-looking ones) are bound, and re-sending rows never duplicates them."""
-    from dcf.control import utcnow
-    from dcf.schema import DCF_T_STRM
+    from dcf.store.clock import utcnow
+    from dcf.store.schema import DCF_T_STRM
 
     now = utcnow()
     row = {

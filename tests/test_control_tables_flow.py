@@ -6,11 +6,11 @@ import os
 import subprocess
 import sys
 
-from dcf.db import open_duckdb
-from dcf.migrate import describe_table
 from dcf.paths import PROJECT_ROOT
-from dcf.schema import TABLES
-from dcf.sql import Namespace
+from dcf.store.connection import open_duckdb
+from dcf.store.dialect import Namespace
+from dcf.store.migrate import describe_table
+from dcf.store.schema import TABLES
 
 
 def _run(env: dict) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""Real dbt builds of dbt/gdw1 on a real DuckDB file, fed by dcf.synthetic landing files.
+"""Real dbt builds of dbt/gdw1 on a real DuckDB file, fed by dcf.demo.synthetic_landing landing files.
 
 The RAW load below follows the ingest contract of the source ``bcfinsg_raw.plan_baln_segm``:
 every CSV column as VARCHAR, plus SRC_FILE_NAME, SRC_ROW_NUM, PRCS_INST_ID, PRCS_DATE,
@@ -20,6 +20,7 @@ import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from dcf import synthetic
+from dcf.demo import synthetic_landing
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt" / "gdw1"
 ROWS = 2000
@@ -116,7 +117,7 @@ def snapshot(db: Path) -> DayLoad:
 
 
 def load_and_build(db: Path, work: Path, process_date: date, prcs_inst_id: int, *, bad_day: bool = False) -> DayLoad:
-    csv_path = synthetic.generate_landing_file(process_date, work / "landing", rows=ROWS, bad_day=bad_day)
+    csv_path = synthetic_landing.generate_landing_file(process_date, work / "landing", rows=ROWS, bad_day=bad_day)
     ingest(db, csv_path, process_date, prcs_inst_id)
     build_day(work, process_date, prcs_inst_id)
     return snapshot(db)
@@ -216,7 +217,7 @@ def test_a_corrected_redelivery_replaces_the_whole_day(tmp_path: Path, dbt_env: 
     dbt_env.setenv("DCF_WAREHOUSE_PATH", str(db))
     day1 = load_and_build(db, tmp_path, DAY_1, prcs_inst_id=301)
     first = load_and_build(db, tmp_path, DAY_2, prcs_inst_id=302)
-    csv_path = synthetic.generate_landing_file(DAY_2, tmp_path / "landing", rows=ROWS // 3, bad_day=True)
+    csv_path = synthetic_landing.generate_landing_file(DAY_2, tmp_path / "landing", rows=ROWS // 3, bad_day=True)
     ingest(db, csv_path, DAY_2, 303)
     build_day(tmp_path, DAY_2, 303)
     corrected = snapshot(db)
@@ -228,27 +229,27 @@ def test_a_corrected_redelivery_replaces_the_whole_day(tmp_path: Path, dbt_env: 
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:
-    first = synthetic.generate_landing_file(DAY_1, tmp_path / "a", rows=500)
-    second = synthetic.generate_landing_file(DAY_1, tmp_path / "b", rows=500)
+    first = synthetic_landing.generate_landing_file(DAY_1, tmp_path / "a", rows=500)
+    second = synthetic_landing.generate_landing_file(DAY_1, tmp_path / "b", rows=500)
     assert first.name == "BCFINSG_PLAN_BALN_SEGM_20240301.csv"
     assert first.read_bytes() == second.read_bytes()
-    other_day = synthetic.generate_landing_file(DAY_2, tmp_path / "c", rows=500)
-    bad = synthetic.generate_landing_file(DAY_1, tmp_path / "d", rows=500, bad_day=True)
-    seeded = synthetic.generate_landing_file(DAY_1, tmp_path / "e", rows=500, seed=42)
+    other_day = synthetic_landing.generate_landing_file(DAY_2, tmp_path / "c", rows=500)
+    bad = synthetic_landing.generate_landing_file(DAY_1, tmp_path / "d", rows=500, bad_day=True)
+    seeded = synthetic_landing.generate_landing_file(DAY_1, tmp_path / "e", rows=500, seed=42)
     assert len({first.read_bytes(), other_day.read_bytes(), bad.read_bytes(), seeded.read_bytes()}) == 4
 
 
 def test_generator_cli_writes_the_same_file(tmp_path: Path) -> None:
     synthetic.main(["--date", "2024-03-01", "--out", str(tmp_path / "cli"), "--rows", "300"])
-    api = synthetic.generate_landing_file(DAY_1, tmp_path / "api", rows=300)
+    api = synthetic_landing.generate_landing_file(DAY_1, tmp_path / "api", rows=300)
     assert (tmp_path / "cli" / api.name).read_bytes() == api.read_bytes()
 
 
 def test_generator_header_and_unique_record_ids(tmp_path: Path) -> None:
-    path = synthetic.generate_landing_file(DAY_1, tmp_path, rows=800, bad_day=True)
+    path = synthetic_landing.generate_landing_file(DAY_1, tmp_path, rows=800, bad_day=True)
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert tuple(rows[0]) == synthetic.COLUMNS
+    assert tuple(rows[0]) == synthetic_landing.COLUMNS
     assert len(rows) == 800
     assert len({row["RECORD_ID"] for row in rows}) == 800
 
@@ -256,17 +257,17 @@ def test_generator_header_and_unique_record_ids(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("seed_name", "codes"),
     [
-        ("ref_plan_type_cd", synthetic.PLAN_TYPES),
-        ("ref_segm_type_cd", synthetic.SEGM_TYPES),
-        ("ref_curr_cd", synthetic.CURRENCIES),
-        ("ref_segm_status_cd", synthetic.SEGM_STATUSES),
+        ("ref_plan_type_cd", synthetic_landing.PLAN_TYPES),
+        ("ref_segm_type_cd", synthetic_landing.SEGM_TYPES),
+        ("ref_curr_cd", synthetic_landing.CURRENCIES),
+        ("ref_segm_status_cd", synthetic_landing.SEGM_STATUSES),
     ],
 )
 def test_seed_code_lists_match_the_generator(seed_name: str, codes: dict[str, str]) -> None:
     with (PROJECT_DIR / "seeds" / f"{seed_name}.csv").open(encoding="utf-8", newline="") as handle:
         seed = {row[0]: row[1] for row in list(csv.reader(handle))[1:]}
     assert seed == codes
-    unknown = {code for values in synthetic.UNKNOWN_CODES.values() for code in values}
+    unknown = {code for values in synthetic_landing.UNKNOWN_CODES.values() for code in values}
     assert not unknown & set(seed)
 
 

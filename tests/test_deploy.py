@@ -33,10 +33,10 @@ from prefect.exceptions import PrefectHTTPStatusError
 
 from blocks.snowflake_env import snowflake_env
 from blocks.warehouse import DcfWarehouse
-from dcf.db import open_duckdb
+from dcf.demo.synthetic_landing import generate_landing_file
 from dcf.paths import PROJECT_ROOT
-from dcf.sql import Namespace
-from dcf.synthetic import generate_landing_file
+from dcf.store.connection import open_duckdb
+from dcf.store.dialect import Namespace
 from scripts.automations import AUTOMATION_NAME
 from scripts.work_pool import WORK_POOL
 from tests.prefect_server import prefect_server, stop_process_group

@@ -1,4 +1,4 @@
-"""Record building (dcf.execution_log) and the buffered writer (dcf.exec_log_writer), without dbt."""
+"""Record building (dcf.execlog.fold) and the buffered writer (dcf.execlog.writer), without dbt."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dcf.exec_log_writer import ExecutionLogWriter
-from dcf.execution_log import (
+from dcf.execlog.fold import (
     JobConfig,
     JobState,
     NodeEvent,
@@ -19,8 +18,9 @@ from dcf.execution_log import (
     job_step_id,
     model_step_id,
 )
-from dcf.log_queries import stale_renderings
-from dcf.migrate import ensure_schema
+from dcf.execlog.queries import stale_renderings
+from dcf.execlog.writer import ExecutionLogWriter
+from dcf.store.migrate import ensure_schema
 
 T0 = datetime(2025, 12, 11, 10, 30, 0, 123000)
 
@@ -191,8 +191,8 @@ def test_writer_keeps_rows_when_a_write_fails(duckdb_conn) -> None:
 
 @pytest.mark.parametrize("name", ["job_models", "model_timeline"])
 def test_duckdb_renderings_are_current(name: str) -> None:
-    from dcf.log_queries import query_sql
-    from dcf.sql import Dialect
+    from dcf.execlog.queries import query_sql
+    from dcf.store.dialect import Dialect
 
     assert stale_renderings() == []
     assert "getvariable('job_id')" in query_sql(name, Dialect.DUCKDB)

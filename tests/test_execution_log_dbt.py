@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from bench.synthetic_dbt import SyntheticProject, write_project
-from dcf.db import Connection, open_duckdb
-from dcf.dbt_runner import DbtBuildOutcome, RunContext, run_dbt_build
-from dcf.exec_log_writer import ExecutionLogWriter
-from dcf.log_queries import QUERIES, run_query
-from dcf.migrate import ensure_schema
-from dcf.sql import Namespace
+from dcf.build.runner import DbtBuildOutcome, RunContext, run_dbt_build
+from dcf.execlog.queries import QUERIES, run_query
+from dcf.execlog.writer import ExecutionLogWriter
+from dcf.store.connection import Connection, open_duckdb
+from dcf.store.dialect import Namespace
+from dcf.store.migrate import ensure_schema
 
 MATERIALIZED = {"m0001": "table", "m0002": "table", "m0003": "table", "m0004": "view", "m0005": "incremental",
                 "m0006": "table", "m0007": "table", "m0008": "table"}

@@ -10,11 +10,11 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from dcf.control import utcnow
-from dcf.dbt_runner import compile_sql, run_dbt_build
-from dcf.migrate import ensure_schema
-from dcf.model_costs import COSTS_PROJECT
-from dcf.schema import DBT_MODEL_EXECUTIONS
+from dcf.build.costs import COSTS_PROJECT
+from dcf.build.runner import compile_sql, run_dbt_build
+from dcf.store.clock import utcnow
+from dcf.store.migrate import ensure_schema
+from dcf.store.schema import DBT_MODEL_EXECUTIONS
 
 PRICE = 2.0
 ACCOUNT_USAGE_DDL = (

@@ -17,8 +17,8 @@ from prefect_snowflake import SnowflakeConnector, SnowflakeCredentials
 
 from blocks.snowflake_env import snowflake_env
 from blocks.warehouse import DcfWarehouse
-from dcf.config import load_all_streams, parse_stream_file
 from dcf.paths import PROJECT_ROOT
+from dcf.stream.definition import load_all_streams, parse_stream_file
 from flows.parameters import RunMode
 from flows.stream_load import stream_load
 from scripts.automations import reconcile_automation

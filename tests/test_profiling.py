@@ -14,9 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dcf.db import Connection, open_duckdb
 from dcf.errors import IllegalTransitionError, RefusedError
-from dcf.migrate import ensure_schema
 from dcf.paths import warehouse_path
 from dcf.profiling import (
     ProfileOptions,
@@ -31,9 +29,11 @@ from dcf.profiling import (
     run_profile,
     start_run,
 )
-from dcf.profiling.store import close_orphaned_runs, write_results
-from dcf.sql import Namespace
-from tasks.profile import profile_with, warehouse_source
+from dcf.profiling.records import close_orphaned_runs, write_results
+from dcf.store.connection import Connection, open_duckdb
+from dcf.store.dialect import Namespace
+from dcf.store.migrate import ensure_schema
+from tasks.table_profiles import profile_with, warehouse_source
 
 ROWS = 20_000
 TABLE_SQL = f"""
@@ -313,7 +313,7 @@ def test_bad_options_are_refused(options, message):
 
 
 def test_a_stream_profiling_section_gives_the_defaults():
-    from dcf.config import ProfilingSettings
+    from dcf.stream.definition import ProfilingSettings
 
     settings = ProfilingSettings(tables=["t"], sample_rate=0.5, seed=9, quantiles=[0.9, 0.1], approximate=True)
     options = ProfileOptions.build(settings, sample_rate=0.25, seed=None)

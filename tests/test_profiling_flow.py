@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dcf.db import open_duckdb
 from dcf.errors import RefusedError
-from dcf.migrate import ensure_schema
 from dcf.paths import PROJECT_ROOT, warehouse_path
-from dcf.sql import Namespace
+from dcf.store.connection import open_duckdb
+from dcf.store.dialect import Namespace
+from dcf.store.migrate import ensure_schema
 from flows.profile_tables import ProfilingFailed, artifact_key, main, profile_tables
 
 pytestmark = pytest.mark.e2e

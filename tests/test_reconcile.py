@@ -1,4 +1,4 @@
-"""Crash recovery: dcf.reconcile's rules on DuckDB and fakesnow, and the SIGKILL end-to-end test."""
+"""Crash recovery: dcf.execlog.sweep's rules on DuckDB and fakesnow, and the SIGKILL end-to-end test."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 
 from bench.synthetic_dbt import write_project
-from dcf.control import utcnow
-from dcf.db import Connection, open_duckdb
-from dcf.exec_log_writer import ExecutionLogWriter
-from dcf.execution_log import JobConfig, NodeEvent, NodeFacts, ProjectFacts, RunContext
-from dcf.migrate import ensure_schema
+from dcf.execlog.fold import JobConfig, NodeEvent, NodeFacts, ProjectFacts, RunContext
+from dcf.execlog.sweep import process_alive, process_identity, reconcile
+from dcf.execlog.writer import ExecutionLogWriter
 from dcf.paths import PROJECT_ROOT
-from dcf.reconcile import process_alive, process_identity, reconcile
-from dcf.schema import DCF_T_PRCS_INST
-from dcf.sql import Namespace
+from dcf.store.clock import utcnow
+from dcf.store.connection import Connection, open_duckdb
+from dcf.store.dialect import Namespace
+from dcf.store.migrate import ensure_schema
+from dcf.store.schema import DCF_T_PRCS_INST
 
 T = datetime(2025, 12, 11, 10, 0, 0)
 STATES = {"fr-crashed": "CRASHED", "fr-live": "RUNNING", "fr-killed": "RUNNING", "fr-cancelled": "CANCELLED"}

@@ -1,6 +1,6 @@
 """State-aware reuse: what is reused, what is rebuilt and why, on real dbt builds over a DuckDB file.
 
-The first test drives :func:`dcf.dbt_runner.run_dbt_build` directly through every reason to build. The
+The first test drives :func:`dcf.build.runner.run_dbt_build` directly through every reason to build. The
 module fixture runs a stream three times for one process date (issue 7, "what it must show" 1) plus a full
 refresh; the tests after it check the runs and the savings report the model-costs flow builds over them (2).
 """
@@ -16,13 +16,13 @@ import pytest
 import yaml
 
 from bench.reuse import ReuseProject, change_sources, create_sources, write_reuse_project
-from dcf.db import open_duckdb
-from dcf.dbt_runner import RunContext, run_dbt_build
-from dcf.migrate import ensure_schema
+from dcf.build.fingerprints import fingerprints
+from dcf.build.reuse import ReuseStore
+from dcf.build.runner import RunContext, run_dbt_build
 from dcf.paths import warehouse_path
-from dcf.reuse import ReuseStore
-from dcf.reuse_probe import fingerprints
-from dcf.sql import Namespace
+from dcf.store.connection import open_duckdb
+from dcf.store.dialect import Namespace
+from dcf.store.migrate import ensure_schema
 
 DAY = date(2024, 3, 1)
 #: small and fast: 20 models in chains of 5 over 4 sources, fan-ins, tests on every 5th model
@@ -143,9 +143,9 @@ def test_every_reason_to_build(tmp_path):
 def test_probes_on_duckdb_and_snowflake(duckdb_conn, fakesnow_conn):
     """The warehouse facts behind a decision: fingerprints (an unreadable input is None, the others still
     count), existence, and the last invocation that wrote a relation; rendered for both dialects."""
-    from dcf.control import utcnow
-    from dcf.reuse_probe import existing, last_builds
-    from dcf.schema import DBT_MODEL_EXECUTIONS
+    from dcf.build.fingerprints import existing, last_builds
+    from dcf.store.clock import utcnow
+    from dcf.store.schema import DBT_MODEL_EXECUTIONS
 
     duckdb_conn.execute("CREATE TABLE main.src AS SELECT range AS id FROM range(5)")
     before = fingerprints(duckdb_conn, {"a": "main.src", "b": '"control"."main"."src"', "gone": "main.nope"})
@@ -263,7 +263,7 @@ def test_savings_report_matches_a_hand_computation(three_runs, monkeypatch):
         rows = conn.fetch_dicts("SELECT NODE_ID, MODEL_NAME, STATUS, EXECUTION_TIME, RUN_STARTED_AT "
                                 "FROM DCF.DBT_MODEL_EXECUTIONS WHERE STREAM_NAME = :s", {"s": STREAM})
     from flows.model_costs import model_costs
-    from tasks.model_costs import SUMMARY_ARTIFACT
+    from tasks.cost_reports import SUMMARY_ARTIFACT
 
     state = model_costs(window_days=7, price_per_credit=PRICE, credits_per_hour=CREDITS_PER_HOUR, return_state=True)
     assert state.is_completed(), state.message

@@ -258,8 +258,8 @@ def test_a_resume_refuses_a_redelivered_landing_file_and_reset_loads_it(prefect_
 
 
 def test_a_crash_after_the_files_were_archived_resumes_without_them(prefect_api):
-    from dcf.db import open_duckdb
-    from dcf.sql import Namespace
+    from dcf.store.connection import open_duckdb
+    from dcf.store.dialect import Namespace
 
     land(DAY1)
     assert _run(process_date=DAY1).is_completed()
@@ -362,8 +362,8 @@ def _instances_exist() -> bool:
 def test_another_stream_on_another_dbt_project_runs_through_the_same_flow(prefect_api, tmp_path, monkeypatch):
     import shutil
 
-    from dcf.db import open_duckdb
-    from dcf.sql import Namespace
+    from dcf.store.connection import open_duckdb
+    from dcf.store.dialect import Namespace
 
     streams = tmp_path / "streams"
     streams.mkdir()
@@ -391,12 +391,13 @@ def test_another_stream_on_another_dbt_project_runs_through_the_same_flow(prefec
 
 def test_parallel_allocations_never_collide(dcf_home):
     """20 allocations at once: 20 distinct ids; for one stream only one instance may be RUNNING."""
-    from dcf.control import allocate_instance, utcnow
-    from dcf.db import open_duckdb
     from dcf.errors import RefusedError
-    from dcf.migrate import ensure_schema
-    from dcf.schema import DCF_T_STRM
-    from dcf.sql import Namespace
+    from dcf.store.clock import utcnow
+    from dcf.store.connection import open_duckdb
+    from dcf.store.dialect import Namespace
+    from dcf.store.instances import allocate_instance
+    from dcf.store.migrate import ensure_schema
+    from dcf.store.schema import DCF_T_STRM
 
     with open_duckdb(warehouse_path(), Namespace("DCF")) as conn:
         ensure_schema(conn)

@@ -16,22 +16,20 @@ Investigate one column without writing anything (the spec's PROFILE_COLUMN)::
     profile_column(conn, "main.fct_plan_baln_segm_mstr", "plan_code").metrics
     # {'null_count': 0, 'null_rate': 0.0, 'distinct_count': 12, 'min': 'P01', ..., 'top_values': [...]}
 
-On Snowflake pass ``source=SnowflakeSource(...)`` (``tasks.profile`` builds it from the warehouse block).
+On Snowflake pass ``source=SnowflakeSource(...)`` (``tasks.table_profiles`` builds it from the warehouse block).
 
 Modules: :mod:`~dcf.profiling.options` (what to compute, validated), :mod:`~dcf.profiling.relation`
 (which table, checked against INFORMATION_SCHEMA), :mod:`~dcf.profiling.engine` (GE computation and
 sampling), :mod:`~dcf.profiling.gx` (GE metrics and batches; imports GE lazily, it takes seconds),
-:mod:`~dcf.profiling.store` (the two tables, the RUNNING -> SUCCEEDED | FAILED state machine and
+:mod:`~dcf.profiling.records` (the two tables, the RUNNING -> SUCCEEDED | FAILED state machine and
 the sweeper of orphaned RUNNING runs),
-:mod:`~dcf.profiling.run` (one recorded run).
+:mod:`~dcf.profiling.profile_run` (one recorded run).
 """
 
 from dcf.profiling.engine import ColumnProfile, TableProfile, profile_column, profile_table
 from dcf.profiling.options import METRIC_GROUPS, ProfileOptions
-from dcf.profiling.relation import Relation, resolve_relation
-from dcf.profiling.run import ProfileRun, run_profile
-from dcf.profiling.source import DuckDBSource, SnowflakeSource
-from dcf.profiling.store import (
+from dcf.profiling.profile_run import ProfileRun, run_profile
+from dcf.profiling.records import (
     RunContext,
     RunStatus,
     check_transition,
@@ -40,6 +38,8 @@ from dcf.profiling.store import (
     get_run,
     start_run,
 )
+from dcf.profiling.relation import Relation, resolve_relation
+from dcf.profiling.source import DuckDBSource, SnowflakeSource
 
 __all__ = [
     "METRIC_GROUPS",

@@ -8,7 +8,7 @@
     # PROFILE_COLUMN: one column, computed and returned, nothing persisted
     profile_column(conn, "main.fct_plan_baln_segm_mstr", "segment_code").metrics["top_values"]
 
-``conn`` is the warehouse connection (:class:`dcf.db.Connection`). On DuckDB GE reads the same database;
+``conn`` is the warehouse connection (:class:`dcf.store.connection.Connection`). On DuckDB GE reads the same database;
 on Snowflake pass ``source=SnowflakeSource(...)`` (the tasks build it from the warehouse block).
 
 Sampling: with ``sample_rate`` < 1 the sample is materialised once, as a scratch table in the control
@@ -30,12 +30,12 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from dcf.db import Connection
 from dcf.errors import RefusedError
 from dcf.profiling.options import ProfileOptions
 from dcf.profiling.relation import Relation, current_database, relation_columns, resolve_relation
 from dcf.profiling.source import SnowflakeSource, Source, session_names, source_for
-from dcf.sql import Dialect
+from dcf.store.connection import Connection
+from dcf.store.dialect import Dialect
 
 #: COLUMN_NAME of table-level metrics in PROFILE_RESULTS.
 TABLE_LEVEL = "*"

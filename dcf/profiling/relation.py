@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dcf.db import Connection
 from dcf.errors import ConfigError, RefusedError
-from dcf.sql import Dialect, relation_name
+from dcf.store.connection import Connection
+from dcf.store.dialect import Dialect, relation_name
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dcf.db import Connection
 from dcf.errors import RefusedError
-from dcf.sql import Dialect
+from dcf.store.connection import Connection
+from dcf.store.dialect import Dialect
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
--- Generated from ../snowflake/failed_models.sql by `python -m dcf.log_queries --write`; do not edit.
+-- Generated from ../snowflake/failed_models.sql by `python -m dcf.execlog.queries --write`; do not edit.
 -- Every failed model across all jobs, newest first (hierarchical spec: "Get all failed models across all jobs").
 SELECT
     PARENT_STEP_ID AS job_id,

@@ -1,4 +1,4 @@
--- Generated from ../snowflake/job_models.sql by `python -m dcf.log_queries --write`; do not edit.
+-- Generated from ../snowflake/job_models.sql by `python -m dcf.execlog.queries --write`; do not edit.
 -- All models of one dbt job (hierarchical spec: "Get all models for a specific job").
 -- DuckDB: SET VARIABLE job_id = 'JOB_<invocation_id>';
 SELECT

@@ -1,4 +1,4 @@
--- Generated from ../snowflake/job_summary.sql by `python -m dcf.log_queries --write`; do not edit.
+-- Generated from ../snowflake/job_summary.sql by `python -m dcf.execlog.queries --write`; do not edit.
 -- Summary of one dbt job (hierarchical spec: "Get job summary").
 -- DuckDB: SET VARIABLE job_id = 'JOB_<invocation_id>';
 SELECT

@@ -1,4 +1,4 @@
--- Generated from ../snowflake/job_with_models.sql by `python -m dcf.log_queries --write`; do not edit.
+-- Generated from ../snowflake/job_with_models.sql by `python -m dcf.execlog.queries --write`; do not edit.
 -- One job and all its models side by side (hierarchical spec: "Get job and all its models").
 -- DuckDB: SET VARIABLE job_id = 'JOB_<invocation_id>';
 WITH job AS (

@@ -1,4 +1,4 @@
--- Generated from ../snowflake/model_lineage.sql by `python -m dcf.log_queries --write`; do not edit.
+-- Generated from ../snowflake/model_lineage.sql by `python -m dcf.execlog.queries --write`; do not edit.
 -- Direct dependencies (sources and refs) of one model in one job (hierarchical spec: "Get model lineage").
 -- DuckDB: SET VARIABLE job_id = 'JOB_<invocation_id>'; SET VARIABLE model_name = '<model>';
 SELECT

@@ -1,4 +1,4 @@
--- Generated from ../snowflake/model_timeline.sql by `python -m dcf.log_queries --write`; do not edit.
+-- Generated from ../snowflake/model_timeline.sql by `python -m dcf.execlog.queries --write`; do not edit.
 -- Execution timeline of one model in one job (hierarchical spec: "Get execution timeline for a model").
 -- DuckDB: SET VARIABLE job_id = 'JOB_<invocation_id>'; SET VARIABLE model_name = '<model>';
 SELECT

@@ -1,0 +1,74 @@
+"""The human summary ``make run`` prints after a stream run."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from dcf.store.connection import Connection
+from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST
+
+
+def last_loaded_date(conn: Connection, strm_id: int) -> date | None:
+    return conn.scalar(
+        f"SELECT MAX(PRCS_DATE) FROM {conn.qualify(DCF_T_PRCS_INST.name)} "
+        "WHERE STRM_ID = :id AND PRCS_STATUS IN ('SUCCEEDED', 'COMPLETED_WITH_WARNINGS')",
+        {"id": strm_id},
+    )
+
+
+def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse: Any, state: Any) -> list[str]:
+    instance = conn.fetch_dicts(
+        f"SELECT * FROM {conn.qualify(DCF_T_PRCS_INST.name)} WHERE STRM_ID = :id AND PRCS_DATE = :d "
+        "ORDER BY PRCS_INST_ID DESC LIMIT 1",
+        {"id": strm_id, "d": process_date},
+    )
+    lines = ["", f"flow run: {state.name} — {state.message or ''}".rstrip(" —")]
+    if not instance:
+        return [*lines, "no process instance was created (the run was refused before it started)"]
+    inst = instance[0]
+    lines.append(f"process instance {inst['PRCS_INST_ID']}: {inst['PRCS_STATUS']} "
+                 f"({inst['ORCHESTRATION_STATUS'] or 'not assessed'})")
+    if inst["ERROR_MESSAGE"]:
+        lines.append(f"error: {inst['ERROR_MESSAGE']}")
+    stages = conn.fetch_dicts(
+        f"SELECT PRCS_NAME, PRCS_STATUS, PRCS_START_TS, PRCS_END_TS, PRCS_STATISTICS "
+        f"FROM {conn.qualify(DCF_T_PRCS_EXEC_LOG.name)} WHERE PRCS_INST_ID = :id ORDER BY PRCS_START_TS",
+        {"id": inst["PRCS_INST_ID"]},
+    )
+    lines += ["", f"{'stage':<12} {'status':<26} {'seconds':>8}"]
+    stats: dict[str, Any] = {}
+    for row in stages:
+        seconds = (row["PRCS_END_TS"] - row["PRCS_START_TS"]).total_seconds() if row["PRCS_END_TS"] else None
+        lines.append(f"{row['PRCS_NAME']:<12} {row['PRCS_STATUS']:<26} "
+                     f"{f'{seconds:.2f}' if seconds is not None else '-':>8}")
+        if row["PRCS_NAME"] == "metadata" and row["PRCS_STATISTICS"]:
+            value = row["PRCS_STATISTICS"]
+            stats = value if isinstance(value, dict) else json.loads(value)
+    if stats:
+        lines += [
+            "",
+            f"records processed {stats['records_processed']}, loaded {stats['records_loaded']}"
+            f"{'' if stats.get('target_loaded', True) else ' (load skipped by the quality gate)'}, "
+            f"average quality {stats['quality_score_avg']} (min {stats['quality_score_min']})",
+            f"quality split: high {stats['high_quality_records']} / medium {stats['medium_quality_records']} / "
+            f"low {stats['low_quality_records']}",
+        ]
+    lines += ["", "where to look next:"]
+    if warehouse.kind == "duckdb":
+        lines += [
+            f"  duckdb {warehouse.database_path}",
+            f"    SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_INST_ID = {inst['PRCS_INST_ID']};",
+            "    SELECT RECORD_TYPE, PROCESS_STEP_ID, EXECUTION_STATUS_NAME FROM DCF.PROCESS_EXECUTION_LOG "
+            "ORDER BY EXECUTION_START_TWSTP DESC LIMIT 20;",
+        ]
+    import os
+
+    api = os.environ.get("PREFECT_API_URL")
+    if api:
+        lines.append(f"  Prefect UI: {api.removesuffix('/api')}/runs")
+    else:
+        lines.append("  Prefect: runs were recorded by an ephemeral server; start `prefect server start` and set "
+                     "PREFECT_API_URL to browse them in the UI")
+    return lines

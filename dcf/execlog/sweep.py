@@ -1,0 +1,237 @@
+"""Close what a dead run left RUNNING: PROCESS_EXECUTION_LOG rows and DCF_T_PRCS_INST rows.
+
+A SIGKILLed flow process runs no hook and no ``finally``: its rows stay RUNNING and, worse, the stream's
+one-instance guard would refuse every later run. The sweeper decides a row's run is dead when
+
+* its Prefect flow run is in a final state (crashed, cancelled, failed, completed) or no longer exists, or
+* the process that wrote it (host + pid + process start time, recorded in PROCESS_CONFIG_OBJ) is gone —
+  checked on the same host only; a SIGKILLed script's flow run stays RUNNING in Prefect forever, so this is
+  how a kill is seen (on other hosts Prefect's own zombie detection has to turn the run Crashed first).
+
+Prefect-free: the caller passes ``flow_run_states`` (``flows/reconcile.py`` asks the Prefect API)::
+
+    report = reconcile(conn, lambda ids: {"<id>": "CRASHED"}, stream="BCFINSG_PLAN_BALN_SEGM_LOAD")
+    report.closed_log_rows, report.closed_instances, report.dead_flow_runs
+
+Every write is a MERGE guarded by "still RUNNING", so a row its owner closes meanwhile is left alone, and a
+second sweep changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dcf.execlog.fold import fmt_ts
+from dcf.store.clock import utcnow
+from dcf.store.connection import Connection
+from dcf.store.instances import close_stages_of_ended_instances
+from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
+
+#: Prefect state types of a run that may still write.
+LIVE_STATES = frozenset({"RUNNING", "PENDING", "SCHEDULED", "PAUSED", "CANCELLING"})
+
+#: flow run ids -> Prefect state type (RUNNING, CRASHED, ...); an id missing from the answer no longer exists.
+FlowRunStates = Callable[[Collection[str]], Mapping[str, str]]
+
+_LOG_CLOSE_COLUMNS = ["EXECUTION_STATUS_NAME", "EXECUTION_COMPLETED_IND", "EXECUTION_END_TWSTP", "EXTRACT_END_TWSTP",
+                      "ERROR_MESSAGE_OBJ", "STEP_EXECUTION_OBJ", "UPDATE_TWSTP", "DESTINATION_DATA_CNT_OBJ",
+                      "SOURCE_DATA_CNT"]
+_INST_CLOSE_COLUMNS = ["PRCS_STATUS", "PRCS_END_TS", "ERROR_MESSAGE", "UPDATED_TS"]
+
+
+# -- process identity -------------------------------------------------------------------------------------------
+def process_identity(pid: int | None = None) -> tuple[str, int, str | None]:
+    """(host, pid, start) of a process; start (Linux: clock ticks since boot) tells a reused pid apart."""
+    pid = pid or os.getpid()
+    stat = _proc_stat(pid)
+    return socket.gethostname(), pid, stat[19] if stat else None
+
+
+def process_alive(host: str | None, pid: int | None, start: str | None) -> bool | None:
+    """True/False for a process of this host; None when it cannot be told (another host, no pid)."""
+    if not pid or not host or host != socket.gethostname():
+        return None
+    if Path("/proc/self/stat").exists():
+        stat = _proc_stat(int(pid))
+        if stat is None or stat[0] in ("Z", "X"):  # gone, or a zombie: dead either way
+            return False
+        return start is None or stat[19] == start
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
+    return text.rsplit(")", 1)[1].split()
+
+
+# -- the sweep --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Verdict:
+    reason: str
+    code: str  # CRASHED, CANCELLED, FAILED, COMPLETED, GONE (flow run deleted), KILLED (process gone)
+    flow_run_id: str | None
+    flow_run_state: str | None
+
+
+@dataclass
+class ReconcileReport:
+    closed_log_rows: list[str] = field(default_factory=list)
+    closed_instances: list[int] = field(default_factory=list)
+    #: flow runs whose process is gone although Prefect still shows them running: the caller may mark them Crashed
+    dead_flow_runs: dict[str, str] = field(default_factory=dict)
+    #: RUNNING rows nobody can judge (no flow run id and written on another host)
+    undecided: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"closed_log_rows": self.closed_log_rows, "closed_instances": self.closed_instances,
+                "dead_flow_runs": self.dead_flow_runs, "undecided": self.undecided}
+
+
+def reconcile(conn: Connection, flow_run_states: FlowRunStates, *, stream: str | None = None,
+              keep_flow_run_ids: Collection[str] = (), now: datetime | None = None) -> ReconcileReport:
+    """Close orphaned RUNNING log rows and process instances (of ``stream``, or all); see the module docstring.
+
+    ``keep_flow_run_ids``: instances owned by these flow runs stay open (the caller's own run, which may be
+    a retry of the very run that was killed) — their dead log rows are still closed.
+    """
+    now = now or utcnow()
+    log_table, inst_table = conn.qualify(PROCESS_EXECUTION_LOG.name), conn.qualify(DCF_T_PRCS_INST.name)
+    rows = [r for r in conn.fetch_dicts(f"SELECT * FROM {log_table} WHERE EXECUTION_STATUS_NAME = 'RUNNING'")
+            if stream is None or _json(r["PROCESS_CONFIG_OBJ"]).get("stream_name") == stream]
+    inst_sql = f"SELECT * FROM {inst_table} WHERE PRCS_STATUS = 'RUNNING'"
+    instances = conn.fetch_dicts(inst_sql + " AND STRM_NAME = :stream", {"stream": stream}) if stream \
+        else conn.fetch_dicts(inst_sql)
+    run_ids = {str(i["FLOW_RUN_ID"]) for i in instances if i["FLOW_RUN_ID"]}
+    run_ids |= {c["flow_run_id"] for c in (_json(r["PROCESS_CONFIG_OBJ"]) for r in rows) if c.get("flow_run_id")}
+    states = dict(flow_run_states(sorted(run_ids))) if run_ids else {}
+
+    report = ReconcileReport()
+    verdicts: dict[str, Verdict] = {}
+    for row in rows:
+        config = _json(row["PROCESS_CONFIG_OBJ"])
+        verdict = _judge(config, states)
+        if verdict is None:
+            if not config.get("flow_run_id") and \
+                    process_alive(config.get("host"), config.get("pid"), config.get("pid_start")) is None:
+                report.undecided.append(row["PROCESS_STEP_ID"])
+            continue
+        verdicts[row["PROCESS_STEP_ID"]] = verdict
+        if verdict.code == "KILLED" and verdict.flow_run_id and states.get(verdict.flow_run_id) in LIVE_STATES:
+            report.dead_flow_runs[verdict.flow_run_id] = verdict.reason
+    closed = [_close_log_row(row, verdicts[row["PROCESS_STEP_ID"]], now) for row in rows
+              if row["PROCESS_STEP_ID"] in verdicts]
+    _add_job_counts(conn, closed)
+    if closed:
+        conn.merge(PROCESS_EXECUTION_LOG, closed, update=_LOG_CLOSE_COLUMNS,
+                   matched_condition="t.EXECUTION_STATUS_NAME = 'RUNNING'")
+        report.closed_log_rows = [r["PROCESS_STEP_ID"] for r in closed]
+
+    dead_instances = {_json(r["PROCESS_CONFIG_OBJ"]).get("prcs_inst_id"): v for r in rows
+                      if (v := verdicts.get(r["PROCESS_STEP_ID"])) and v.code == "KILLED"}
+    closed_instances = []
+    for inst in instances:
+        run_id = str(inst["FLOW_RUN_ID"]) if inst["FLOW_RUN_ID"] else None
+        if run_id in keep_flow_run_ids:
+            continue
+        verdict = dead_instances.get(inst["PRCS_INST_ID"]) or _judge({"flow_run_id": run_id}, states) \
+            or next((v for v in dead_instances.values() if run_id and v.flow_run_id == run_id), None)
+        if verdict is None:
+            continue
+        status = {"CANCELLED": "CANCELLED", "CRASHED": "CRASHED", "KILLED": "CRASHED", "GONE": "CRASHED"}
+        closed_instances.append({**inst, "PRCS_STATUS": status.get(verdict.code, "FAILED"), "PRCS_END_TS": now,
+                                 "ERROR_MESSAGE": f"closed by reconcile: {verdict.reason}"[:4000], "UPDATED_TS": now})
+    if closed_instances:
+        conn.merge(DCF_T_PRCS_INST, closed_instances, update=_INST_CLOSE_COLUMNS,
+                   matched_condition="t.PRCS_STATUS = 'RUNNING'")
+        report.closed_instances = [int(i["PRCS_INST_ID"]) for i in closed_instances]
+    close_stages_of_ended_instances(conn, reason="reconcile found its process instance ended")
+    return report
+
+
+def _judge(config: Mapping[str, Any], states: Mapping[str, str]) -> Verdict | None:
+    run_id = config.get("flow_run_id")
+    if run_id:
+        if run_id not in states:
+            return Verdict(f"its flow run {run_id} no longer exists", "GONE", run_id, None)
+        state = states[run_id]
+        if state not in LIVE_STATES:
+            return Verdict(f"its flow run {run_id} is {state} while this was still RUNNING", state, run_id, state)
+    alive = process_alive(config.get("host"), config.get("pid"), config.get("pid_start"))
+    if alive is False:
+        return Verdict(f"the process that ran it (pid {config.get('pid')} on {config.get('host')}) is gone: "
+                       "killed or crashed without closing its rows", "KILLED", run_id, states.get(run_id or ""))
+    return None
+
+
+def _close_log_row(row: dict[str, Any], verdict: Verdict, now: datetime) -> dict[str, Any]:
+    steps = _json(row["STEP_EXECUTION_OBJ"])
+    timeline = list(steps.get("execution_timeline") or [])
+    is_job = row["RECORD_TYPE"] == "JOB"
+    timeline.append({"step_number": len(timeline) + 1, "timestamp": fmt_ts(now), "level": "Error",
+                     "step_type": "JOB_COMPLETE" if is_job else "MODEL_FAILED",
+                     "title": f"Closed by reconcile: {verdict.code}", "query_id": None,
+                     "query_result": {"execution_status": "FAILED"}, "content": {"reason": verdict.reason}})
+    steps.update(status="FAILED", current_step="JOB_COMPLETE" if is_job else "MODEL_FAILED",
+                 execution_timeline=timeline)
+    if is_job:
+        steps["job_status"] = "FAILED"
+    row = {k: v for k, v in row.items() if k != "PROCESS_EXECUTION_LOG_SK"}
+    return {**row, "EXECUTION_STATUS_NAME": "FAILED", "EXECUTION_COMPLETED_IND": "Y", "EXECUTION_END_TWSTP": now,
+            "EXTRACT_END_TWSTP": now, "UPDATE_TWSTP": now, "STEP_EXECUTION_OBJ": steps,
+            "ERROR_MESSAGE_OBJ": {"error_type": "ORPHANED_RUN", "message": f"closed by reconcile: {verdict.reason}",
+                                  "reason_code": verdict.code, "flow_run_id": verdict.flow_run_id,
+                                  "flow_run_state": verdict.flow_run_state, "closed_by": "reconcile",
+                                  "closed_at": fmt_ts(now)},
+            "DESTINATION_DATA_CNT_OBJ": _json(row["DESTINATION_DATA_CNT_OBJ"]) or None,
+            "SOURCE_OBJ": _json(row["SOURCE_OBJ"]) or None, "DESTINATION_OBJ": _json(row["DESTINATION_OBJ"]) or None,
+            "PROCESS_CONFIG_OBJ": _json(row["PROCESS_CONFIG_OBJ"]) or None}
+
+
+def _add_job_counts(conn: Connection, closed: list[dict[str, Any]]) -> None:
+    """A closed JOB row gets the summary its run never wrote, from its MODEL rows (one query for all jobs)."""
+    jobs = {r["PROCESS_STEP_ID"]: r for r in closed if r["RECORD_TYPE"] == "JOB"}
+    if not jobs:
+        return
+    params = {f"j{i}": job_id for i, job_id in enumerate(jobs)}
+    children = conn.fetch_dicts(
+        f"SELECT PROCESS_STEP_ID, PARENT_STEP_ID, EXECUTION_STATUS_NAME, SOURCE_DATA_CNT "
+        f"FROM {conn.qualify(PROCESS_EXECUTION_LOG.name)} "
+        f"WHERE PARENT_STEP_ID IN ({', '.join(':' + p for p in params)})", params)
+    closing = {r["PROCESS_STEP_ID"] for r in closed}
+    for job_id, job in jobs.items():
+        mine = [c for c in children if c["PARENT_STEP_ID"] == job_id]
+        statuses = ["FAILED" if c["PROCESS_STEP_ID"] in closing else c["EXECUTION_STATUS_NAME"] for c in mine]
+        rows = [int(c["SOURCE_DATA_CNT"]) for c in mine if c["SOURCE_DATA_CNT"] is not None]
+        job["DESTINATION_DATA_CNT_OBJ"] = {
+            "total_models": len(mine), "successful_models": statuses.count("SUCCESS"),
+            "failed_models": statuses.count("FAILED"), "skipped_models": statuses.count("SKIPPED"),
+            "total_rows": sum(rows) if rows else None, "incomplete": True,
+        }
+        job["SOURCE_DATA_CNT"] = sum(rows) if rows else None
+
+
+def _json(value: Any) -> dict[str, Any]:
+    """JSON columns come back as text (DuckDB JSON, Snowflake VARIANT); NULL becomes {}."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    parsed = json.loads(value)
+    return parsed if isinstance(parsed, dict) else {}

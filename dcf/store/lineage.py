@@ -1,0 +1,63 @@
+"""DCF_T_DATA_LINEAGE: the landing files a stream consumed (GetFileList / MvLoadFiles)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from dcf.store.clock import utcnow
+from dcf.store.connection import Connection
+from dcf.store.schema import DCF_T_DATA_LINEAGE, DCF_T_PRCS_INST
+from dcf.store.stage_rows import InstanceRef
+
+
+# -- lineage (GetFileList / MvLoadFiles) --------------------------------------------------------------------
+def record_loaded_file(conn: Connection, ref: InstanceRef, row: dict[str, Any]) -> None:
+    """A landing file was loaded: upsert its lineage row (LOADED, archive pending)."""
+    now = utcnow()
+    conn.merge(
+        DCF_T_DATA_LINEAGE,
+        [
+            {
+                "STRM_ID": ref.strm_id, "PRCS_DATE": ref.process_date, "PRCS_INST_ID": ref.prcs_inst_id,
+                "ODS_BATCH_ID": ref.batch_id, "LOADED_TS": now, "ARCHIVE_STATUS": "PENDING", "ARCHIVE_PATH": None,
+                "ARCHIVE_TS": None, "RETENTION_EXPIRY_DATE": None, "LIFECYCLE_STAGE": "LOADED", "UPDATED_TS": now,
+                **row,
+            }
+        ],
+    )
+
+
+def lineage_rows(conn: Connection, ref: InstanceRef) -> list[dict[str, Any]]:
+    return conn.fetch_dicts(
+        f"SELECT * FROM {conn.qualify(DCF_T_DATA_LINEAGE.name)} WHERE STRM_ID = :s AND PRCS_DATE = :d "
+        "ORDER BY SOURCE_FILE_NAME",
+        {"s": ref.strm_id, "d": ref.process_date},
+    )
+
+
+def archived_by_latest_instance(conn: Connection, strm_id: int, process_date: date) -> list[dict[str, Any]]:
+    """The date's landing files that its latest process instance loaded and already archived, with that
+    instance's status (a resumable one restores its ingest from the checkpoint and needs no landing file)."""
+    lineage, instances = conn.qualify(DCF_T_DATA_LINEAGE.name), conn.qualify(DCF_T_PRCS_INST.name)
+    return conn.fetch_dicts(
+        f"SELECT l.SOURCE_FILE_NAME, l.ARCHIVE_PATH, l.PRCS_INST_ID, i.PRCS_STATUS FROM {lineage} l "
+        f"JOIN {instances} i ON i.PRCS_INST_ID = l.PRCS_INST_ID "
+        "WHERE l.STRM_ID = :s AND l.PRCS_DATE = :d AND l.ARCHIVE_STATUS = 'COMPLETED' AND l.PRCS_INST_ID = "
+        f"(SELECT MAX(PRCS_INST_ID) FROM {instances} WHERE STRM_ID = :s AND PRCS_DATE = :d) "
+        "ORDER BY l.SOURCE_FILE_NAME",
+        {"s": strm_id, "d": process_date},
+    )
+
+
+def mark_archived(
+    conn: Connection, ref: InstanceRef, file_name: str, archive_path: str, retention_expiry: date
+) -> None:
+    now = utcnow()
+    conn.execute(
+        f"UPDATE {conn.qualify(DCF_T_DATA_LINEAGE.name)} SET ARCHIVE_STATUS = 'COMPLETED', ARCHIVE_PATH = :path, "
+        "ARCHIVE_TS = :now, RETENTION_EXPIRY_DATE = :expiry, LIFECYCLE_STAGE = 'ARCHIVED', UPDATED_TS = :now "
+        "WHERE STRM_ID = :s AND PRCS_DATE = :d AND SOURCE_FILE_NAME = :f",
+        {"path": archive_path, "now": now, "expiry": retention_expiry, "s": ref.strm_id, "d": ref.process_date,
+         "f": file_name},
+    )

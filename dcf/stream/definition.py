@@ -1,0 +1,388 @@
+"""The typed model of a stream YAML (``configs/streams/*.yaml``) and its loader.
+
+>>> from dcf.stream.definition import load_stream
+>>> stream = load_stream("BCFINSG_PLAN_BALN_SEGM_LOAD")
+>>> stream.stream.id, stream.lifecycle.retention_days
+(1490, 2555)
+
+Unknown keys are rejected. Any error comes out as one line that names the file, the field path, what is
+wrong and, where the YAML parser knows it, the line, e.g.::
+
+    configs/streams/x.yaml: dbt.selct: unknown key (line 14)
+
+Secrets never belong in a stream YAML: keys that look like secrets are refused; name a Prefect block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from dcf.errors import ConfigError
+from dcf.paths import PROJECT_ROOT, resolve_under_project
+from dcf.store.dialect import identifier, relation_name
+from dcf.store.streams import StreamRecord
+
+Stage = Literal["validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report"]
+#: Stage order of the generic stream flow (the DataStage sequence, activity by activity).
+STAGES: tuple[Stage, ...] = (
+    "validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report",
+)
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|private_key|api_key)", re.IGNORECASE)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StreamInfo(_Strict):
+    name: str = Field(description="Stream name, a plain identifier: BCFINSG_PLAN_BALN_SEGM_LOAD")
+    id: PositiveInt = Field(description="Stream id in DCF_T_STRM")
+    description: str = ""
+    status: Literal["ACTIVE", "INACTIVE"] = "ACTIVE"
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        return identifier(value, what="stream name")
+
+
+class DataStageOrigin(_Strict):
+    sequence: str
+    #: Each original DataStage activity and the stage that replaces it.
+    activities: dict[str, Stage]
+
+
+class DbtSettings(_Strict):
+    project_dir: str
+    profiles_dir: str | None = Field(None, description="Defaults to project_dir")
+    target: str = "local"
+    select: list[str] = Field(min_length=1)
+    exclude: list[str] = []
+    vars: dict[str, Any] = {}
+    threads: PositiveInt | None = None
+    #: One Prefect task run per dbt node (prefect-dbt style). Costs ~0.06-0.09 s per node.
+    task_per_node: bool = False
+    #: State-aware reuse of unchanged models (off by default; full_refresh disables it).
+    reuse: bool = False
+
+    @property
+    def project_path(self) -> Path:
+        return resolve_under_project(self.project_dir)
+
+    @property
+    def profiles_path(self) -> Path:
+        return resolve_under_project(self.profiles_dir) if self.profiles_dir else self.project_path
+
+
+class LandingFiles(_Strict):
+    directory: str = Field(description="Relative to DCF_HOME unless absolute")
+    #: File-name pattern; ``{process_date:%Y%m%d}`` is filled in with the run's process date.
+    glob: str
+    format: Literal["csv"] = "csv"
+    delimiter: str = Field(",", min_length=1, max_length=1)
+
+    def pattern_for(self, process_date: date) -> str:
+        try:
+            return self.glob.format(process_date=process_date)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ConfigError(f"landing.glob {self.glob!r}: only {{process_date:...}} may be used ({error})") from None
+
+
+class SourceSettings(_Strict):
+    #: Raw table the landing files are loaded into, schema.table in the warehouse.
+    relation: str
+    landing: LandingFiles | None = None
+    process_date_column: str = "PRCS_DATE"
+
+    @field_validator("relation")
+    @classmethod
+    def _relation(cls, value: str) -> str:
+        return relation_name(value, what="source.relation")
+
+    @field_validator("process_date_column")
+    @classmethod
+    def _column(cls, value: str) -> str:
+        return identifier(value, what="column")
+
+
+class QualitySettings(_Strict):
+    #: dbt model holding one quality score per record.
+    model: str
+    score_column: str = "data_quality_score"
+    status_column: str = "final_processing_status"
+    ready_status: str = "READY_FOR_LOADING"
+    load_threshold: float = Field(70, ge=0, le=100, description="average score needed to load")
+    high_threshold: float = Field(85, ge=0, le=100, description="records at or above are 'high'")
+    #: What QUALITY_ISSUES (average score below load_threshold) does. The gate is assessed between the build
+    #: of everything upstream of ``target.model`` and the build of the target:
+    #: ``skip_load`` (default, the BCFINSG sequence): the target is not loaded, the run completes with
+    #: warnings (DataStage status 2); ``fail``: the target is not loaded and the run fails (aborted);
+    #: ``load_with_warning``: the READY records are loaded anyway and the run completes with warnings.
+    on_quality_issues: Literal["skip_load", "fail", "load_with_warning"] = "skip_load"
+
+    @field_validator("model", "score_column", "status_column")
+    @classmethod
+    def _ident(cls, value: str) -> str:
+        identifier(value, what="quality column or model")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QualitySettings:
+        if self.high_threshold < self.load_threshold:
+            raise ValueError("high_threshold must be >= load_threshold")
+        return self
+
+
+class TargetSettings(_Strict):
+    #: dbt model the stream loads (the fact); records loaded are counted there.
+    model: str
+    process_date_column: str = "process_date"
+
+    @field_validator("model", "process_date_column")
+    @classmethod
+    def _ident(cls, value: str) -> str:
+        identifier(value, what="target model or column")
+        return value
+
+
+class LifecycleSettings(_Strict):
+    archive_dir: str = Field("archive", description="Relative to DCF_HOME unless absolute")
+    retention_days: PositiveInt = 2555
+
+
+class ReportSettings(_Strict):
+    #: Prefect notification blocks as ``<block-type-slug>/<block-name>``, e.g. ``slack-webhook/bcfinsg-ops``.
+    notification_blocks: list[str] = []
+
+    @field_validator("notification_blocks")
+    @classmethod
+    def _slugs(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[a-z0-9-]+/[a-zA-Z0-9_-]+", name):
+                raise ValueError(f"{name!r} must be '<block-type-slug>/<block-name>', e.g. 'slack-webhook/ops'")
+        return value
+
+
+class ProfilingSettings(_Strict):
+    #: dbt model names or schema.table relations to profile after the build.
+    tables: list[str] = []
+    sample_rate: float | None = Field(None, gt=0, le=1)
+    seed: int | None = None
+    quantiles: list[float] = [0.25, 0.5, 0.75]
+    top_values_max_distinct: PositiveInt = 50
+    approximate: bool = False
+    max_concurrency: PositiveInt = 4
+
+
+class ScheduleSettings(_Strict):
+    cron: str
+    timezone: str = "UTC"
+    active: bool = False
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("cron must have five fields, e.g. '0 6 * * 1-5'")
+        return value
+
+
+class StageOptions(_Strict):
+    #: Run again on a restart even if it finished before (DataStage "Do not checkpoint run").
+    always_rerun: bool = False
+    #: Stop the stream when this stage ends with warnings (a plain DataStage OK trigger).
+    stop_on_warnings: bool = False
+
+
+class StreamConfig(_Strict):
+    stream: StreamInfo
+    datastage: DataStageOrigin | None = None
+    dbt: DbtSettings
+    source: SourceSettings
+    quality: QualitySettings
+    target: TargetSettings
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    report: ReportSettings = ReportSettings()
+    profiling: ProfilingSettings = ProfilingSettings()
+    schedule: ScheduleSettings | None = None
+    stages: dict[Stage, StageOptions] = {}
+    #: Name of the DCF warehouse block; None means the embedded DuckDB default.
+    warehouse_block: str | None = None
+
+    def stage_options(self, stage: Stage) -> StageOptions:
+        return self.stages.get(stage, StageOptions())
+
+
+class LoadedStream(BaseModel):
+    """A validated stream config together with the file it came from."""
+
+    model_config = ConfigDict(frozen=True)
+    config: StreamConfig
+    path: Path
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.config.stream.name
+
+    def record(self) -> StreamRecord:
+        """The stream's DCF_T_STRM row content."""
+        info = self.config.stream
+        return StreamRecord(
+            strm_id=info.id, name=info.name, description=info.description or None, status=info.status,
+            datastage_sequence=self.config.datastage.sequence if self.config.datastage else None,
+            config_path=str(self.path), config_hash=self.sha256,
+        )
+
+
+def streams_dir() -> Path:
+    return Path(os.environ.get("DCF_STREAMS_DIR", PROJECT_ROOT / "configs" / "streams"))
+
+
+def parse_stream_file(path: Path) -> LoadedStream:
+    """Read and validate one stream YAML; raise :class:`ConfigError` with a one-line message."""
+    shown = shown_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{shown}: cannot read ({error.strerror})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{shown}: not valid YAML: {problem}{where}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{shown}: expected a mapping at the top level, found {type(data).__name__}")
+    secret = _find_secret_key(data)
+    if secret:
+        raise ConfigError(
+            f"{shown}: {secret}: secrets do not belong in a stream YAML; name a Prefect block instead"
+            f"{_line_suffix(node, secret.split('.'))}"
+        )
+    try:
+        config = StreamConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{shown}: " + "; ".join(_describe(e, node) for e in error.errors())) from None
+    except ConfigError as error:
+        raise ConfigError(f"{shown}: {error}") from None
+    return LoadedStream(config=config, path=path, sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def list_stream_files() -> list[Path]:
+    return sorted(streams_dir().glob("*.yaml"))
+
+
+def load_all_streams() -> list[LoadedStream]:
+    """Every stream YAML, validated; two files with the same stream name or id are an error."""
+    loaded = [parse_stream_file(path) for path in list_stream_files()]
+    for attribute in ("name", "id"):
+        seen: dict[Any, Path] = {}
+        for item in loaded:
+            value = getattr(item.config.stream, attribute)
+            if value in seen:
+                raise ConfigError(
+                    f"{shown_path(item.path)}: stream.{attribute}: {value!r} is already used by "
+                    f"{shown_path(seen[value])}"
+                )
+            seen[value] = item.path
+    return loaded
+
+
+def load_stream(name_or_path: str | Path) -> LoadedStream:
+    """A stream by name (case-insensitive), by file stem, or by path to its YAML."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.exists():
+            raise ConfigError(f"{candidate}: no such stream file")
+        return parse_stream_file(candidate)
+    wanted = str(name_or_path).upper()
+    for path in list_stream_files():
+        if path.stem.upper() == wanted:
+            return parse_stream_file(path)
+    for stream in load_all_streams():
+        if stream.name == wanted:
+            return stream
+    known = ", ".join(s.name for s in load_all_streams()) or "none"
+    raise ConfigError(f"unknown stream {str(name_or_path)!r}; known streams: {known} (in {shown_path(streams_dir())})")
+
+
+def shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _describe(error: dict[str, Any], node: yaml.Node | None) -> str:
+    loc = [str(part) for part in error["loc"]]
+    field = ".".join(loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        message = "unknown key"
+    elif kind == "missing":
+        message = "required field is missing"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+        if "input" in error and kind not in ("model_type", "dict_type"):
+            message += f" (got {error['input']!r})"
+    return f"{field}: {message}{_line_suffix(node, loc)}"
+
+
+def _line_suffix(node: yaml.Node | None, loc: list[str]) -> str:
+    line = _line_of(node, loc)
+    return f" (line {line})" if line else ""
+
+
+def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:
+    """The 1-based line of the deepest YAML node along ``loc`` (the key itself when it exists)."""
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    line, node = key_node.start_mark.line + 1, value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _find_secret_key(data: Any, prefix: str = "") -> str | None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if _SECRET_KEY.search(str(key)) and not str(key).endswith("_block"):
+                return path
+            found = _find_secret_key(value, path)
+            if found:
+                return found
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found = _find_secret_key(item, f"{prefix}.{index}")
+            if found:
+                return found
+    return None

@@ -1,0 +1,84 @@
+"""The context one stream run carries from stage to stage (serialisable, so Prefect can pass it)."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from dcf.store.stage_rows import InstanceRef
+from dcf.stream.definition import StreamConfig, parse_stream_file
+
+#: What a batch id may be: it lands in DCF rows and file names. flows.parameters puts it in the UI schema.
+BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+
+
+class StreamRun(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stream_name: str
+    config_path: Path
+    process_date: date
+    batch_id: str
+    warehouse_block: str | None = None
+    full_refresh: bool = False
+    reset: bool = False
+    prcs_inst_id: int | None = None
+    resumed: bool = False
+
+    @property
+    def config(self) -> StreamConfig:
+        return _cached_config(self.config_path, self.config_path.stat().st_mtime_ns)
+
+    @property
+    def ref(self) -> InstanceRef:
+        if self.prcs_inst_id is None:
+            raise RuntimeError("no process instance allocated yet")
+        return InstanceRef(self.prcs_inst_id, self.config.stream.id, self.stream_name, self.process_date,
+                           self.batch_id)
+
+
+@lru_cache(maxsize=32)
+def _cached_config(path: Path, mtime_ns: int) -> StreamConfig:
+    """Every stage reads the stream's config; parse the YAML once per version of the file."""
+    return parse_stream_file(path).config
+
+
+def prepare_run(
+    stream: str,
+    process_date: date | str | None,
+    batch_id: str | None,
+    *,
+    full_refresh: bool = False,
+    reset: bool = False,
+    warehouse_block: str | None = None,
+) -> StreamRun:
+    """Check a run's parameters before anything is written; raise RefusedError / ConfigError if bad."""
+    import re
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dcf.errors import RefusedError
+    from dcf.stream.definition import load_stream
+
+    loaded = load_stream(stream)
+    config = loaded.config
+    if isinstance(process_date, str):
+        try:
+            process_date = date.fromisoformat(process_date)
+        except ValueError:
+            raise RefusedError(f"process_date {process_date!r} is not a date (expected YYYY-MM-DD)") from None
+    if process_date is None:
+        timezone = ZoneInfo(config.schedule.timezone) if config.schedule else None
+        process_date = datetime.now(timezone).date()
+    if batch_id is None:
+        # Stable for a stream and date, so a restart without parameters keeps the instance's batch id.
+        batch_id = f"{config.stream.id}_{process_date:%Y%m%d}"
+    elif not re.fullmatch(BATCH_ID_PATTERN, batch_id):
+        raise RefusedError(f"batch_id {batch_id!r}: use 1-100 letters, digits, '_', '.', ':' or '-'")
+    if config.stream.status != "ACTIVE":
+        raise RefusedError(f"stream {loaded.name} is {config.stream.status} in {loaded.path.name}")
+    return StreamRun(stream_name=loaded.name, config_path=loaded.path, process_date=process_date,
+                     batch_id=batch_id, warehouse_block=warehouse_block, full_refresh=full_refresh, reset=reset)
