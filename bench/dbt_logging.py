@@ -53,10 +53,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _measure(project: SyntheticProject, rounds: int, task_per_node: bool) -> dict[str, Any]:
     from dcf.build import runner
+    from dcf.build.request import BuildRequest
     from dcf.paths import warehouse_path
     from dcf.store.connection import open_duckdb
     from dcf.store.dialect import Namespace
     from dcf.store.migrate import ensure_schema
+    from runtime.build_observer import PrefectBuildObserver
 
     warehouse = warehouse_path()
     env = {"DCF_WAREHOUSE_PATH": str(warehouse)}
@@ -67,11 +69,12 @@ def _measure(project: SyntheticProject, rounds: int, task_per_node: bool) -> dic
     def bare() -> None:
         _bare_build(project, env)
 
-    def ours(log: bool = True, **kwargs: Any) -> None:
+    def ours(log: bool = True, task_per_node: bool = False) -> None:
         runner._MANIFESTS.clear()  # a stream run starts in a fresh process: parse (partially) again
         before = conn.statements
-        outcome = runner.run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="local",
-                                           select=[], env=env, log_to=conn if log else None, **kwargs)
+        request = BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local", env=env)
+        outcome = runner.run_dbt_build(request, log_to=conn if log else None,
+                                       observer=PrefectBuildObserver(task_per_node=task_per_node))
         assert outcome.success, outcome.error
         if log:
             statements.append(conn.statements - before)

@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(project: ReuseProject, rounds: int) -> dict[str, Any]:
+    from dcf.build.request import BuildRequest
     from dcf.build.runner import RunContext, run_dbt_build
     from dcf.paths import warehouse_path
     from dcf.store.connection import open_duckdb
@@ -123,9 +124,9 @@ def _measure(project: ReuseProject, rounds: int) -> dict[str, Any]:
 
     def build(variant: str | None, *, reuse: bool) -> None:
         started = time.perf_counter()
-        outcome = run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="local", select=[],
-                                env={"DCF_WAREHOUSE_PATH": str(warehouse_path())}, log_to=conn,
-                                context=RunContext(stream_name="BENCH_REUSE"), reuse=reuse)
+        outcome = run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local",
+                                select=[], env={"DCF_WAREHOUSE_PATH": str(warehouse_path())},
+                                context=RunContext(stream_name="BENCH_REUSE"), reuse=reuse), log_to=conn)
         elapsed = time.perf_counter() - started
         assert outcome.success, outcome.error
         if variant:

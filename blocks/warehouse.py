@@ -31,6 +31,7 @@ from prefect_snowflake import SnowflakeConnector
 from pydantic import Field
 
 from dcf.paths import warehouse_path
+from dcf.profiling.source import SnowflakeSource
 from dcf.store.connection import Connection, open_duckdb
 from dcf.store.dialect import Dialect, Namespace
 
@@ -71,17 +72,72 @@ class DcfWarehouse(Block):
         """The DuckDB file (local kind only)."""
         return Path(self.duckdb_path) if self.duckdb_path else warehouse_path()
 
+    @property
+    def single_writer(self) -> bool:
+        """One process at a time may open the store (a DuckDB file): runs that write it queue for it."""
+        return self.kind == "duckdb"
+
+    @property
+    def local_file(self) -> Path | None:
+        """The DuckDB file a person can open locally; None on Snowflake."""
+        return self.database_path if self.kind == "duckdb" else None
+
+    def exists(self) -> bool:
+        """Whether the store is there at all (a DuckDB file is created by the first write)."""
+        return self.kind != "duckdb" or self.database_path.exists()
+
+    def describe(self) -> str:
+        """A short name for reports: the DuckDB file's name, or ``snowflake``."""
+        return self.database_path.name if self.kind == "duckdb" else self.kind
+
+    def location(self) -> str:
+        """Where the control tables are: the DuckDB file, or the Snowflake control database."""
+        return str(self.database_path) if self.kind == "duckdb" else str(self.control_database)
+
+    @property
+    def dbt_target(self) -> str:
+        """The target of the shipped dbt projects that writes to this warehouse (``local`` or ``snowflake``)."""
+        return "local" if self.kind == "duckdb" else "snowflake"
+
+    def dbt_env(self) -> dict[str, str]:
+        """The environment dbt's profile reads while it runs: the DuckDB path, or Snowflake's secrets."""
+        if self.kind == "duckdb":
+            return {"DCF_WAREHOUSE_PATH": str(self.database_path)}
+        from blocks.snowflake_env import snowflake_env
+
+        return snowflake_env(self)
+
+    def profiling_source(self) -> SnowflakeSource | None:
+        """GE's Snowflake connection details; None for DuckDB (GE reads the control connection's database)."""
+        if self.kind == "duckdb":
+            return None
+        connector = self._connector()
+        credentials = connector.credentials
+        return SnowflakeSource(
+            account=credentials.account,
+            user=credentials.user or "",
+            password=credentials.password.get_secret_value() if credentials.password else None,
+            private_key=credentials.resolve_private_key(),
+            warehouse=connector.warehouse,
+            role=credentials.role,
+            connect_args=dict(self.snowflake_connect_args),
+        )
+
+    def _connector(self) -> SnowflakeConnector:
+        if self.snowflake_connector is None:
+            raise ValueError("a snowflake DcfWarehouse needs snowflake_connector")
+        return self.snowflake_connector
+
     def connect(self) -> Connection:
         """A new connection; close it (or use ``with``) when done."""
         if self.kind == "duckdb":
             return open_duckdb(self.database_path, self.namespace, wait_seconds=self.lock_wait_seconds)
-        if self.snowflake_connector is None:
-            raise ValueError("a snowflake DcfWarehouse needs snowflake_connector")
+        connector = self._connector()
         # A fresh connection each time: the connector block caches one, which threads must not share.
-        raw = self.snowflake_connector.credentials.get_client(
-            database=self.snowflake_connector.database,
-            warehouse=self.snowflake_connector.warehouse,
-            schema=self.snowflake_connector.schema_,
+        raw = connector.credentials.get_client(
+            database=connector.database,
+            warehouse=connector.warehouse,
+            schema=connector.schema_,
             **self.snowflake_connect_args,
         )
         return Connection(raw, Dialect.SNOWFLAKE, self.namespace)

@@ -31,10 +31,9 @@ def control_tables(warehouse_block: str | None = None) -> list[str]:
     with warehouse.connect() as conn:
         changes = ensure_schema(conn)
         changes += register_streams(conn, [loaded.record() for loaded in streams])
-    target = warehouse.database_path if warehouse.kind == "duckdb" else warehouse.control_database
     for change in changes:
         logger.info(change)
-    logger.info("control schema %s in %s: %s", warehouse.control_schema, target,
+    logger.info("control schema %s in %s: %s", warehouse.control_schema, warehouse.location(),
                 f"{len(changes)} change(s)" if changes else "no change")
     return changes
 

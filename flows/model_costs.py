@@ -49,7 +49,7 @@ def model_costs(
     """
     settings = CostSettings(window_days=window_days, price_per_credit=price_per_credit,
                             credits_per_hour=credits_per_hour)
-    local = load_warehouse(warehouse_block).kind == "duckdb"
+    local = load_warehouse(warehouse_block).single_writer
     with file_lock(lock_path("local-warehouse"), wait_seconds=3600, what="the local DuckDB warehouse") if local \
             else nullcontext():
         result = build_costs(settings, warehouse_block)

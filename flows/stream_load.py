@@ -15,27 +15,27 @@ import sys
 from prefect import flow
 from prefect.states import Completed, State
 
+from dcf.store.schema import InstanceStatus
 from dcf.stream.run import prepare_run
 from flows.parameters import BatchId, ProcessDate, RunMode, StreamName
 from runtime.locks import stream_slot
 from tasks.dbt_build import dbt_build
-from tasks.hooks import close_instance_hook
 from tasks.ingest import ingest
 from tasks.lifecycle import lifecycle
 from tasks.metadata import metadata
 from tasks.process_id import process_id
 from tasks.profile import profile
 from tasks.report import close_instance, failure_report, report
-from tasks.stage import describe
+from tasks.stage import close_instance_hook, describe
 from tasks.validate import validate
 
 
 @flow(
     name="stream-load",
     flow_run_name="{stream}-{process_date}",
-    on_failure=[close_instance_hook("FAILED")],
-    on_crashed=[close_instance_hook("CRASHED")],
-    on_cancellation=[close_instance_hook("CANCELLED")],
+    on_failure=[close_instance_hook(InstanceStatus.FAILED)],
+    on_crashed=[close_instance_hook(InstanceStatus.CRASHED)],
+    on_cancellation=[close_instance_hook(InstanceStatus.CANCELLED)],
 )
 def stream_load(
     stream: StreamName,
@@ -68,12 +68,12 @@ def stream_load(
                 profile(run, build)
             statistics = metadata(run, build)
             lifecycle(run)
-            status = "COMPLETED_WITH_WARNINGS" if statistics.warnings else "SUCCEEDED"
+            status = InstanceStatus.COMPLETED_WITH_WARNINGS if statistics.warnings else InstanceStatus.SUCCEEDED
             report(run, status)
         except BaseException as error:
             # DataStage's exception handler: record and report, then end aborted (and restartable).
             failure_report(run, describe(error))
-            close_instance(run, "FAILED", describe(error))
+            close_instance(run, InstanceStatus.FAILED, describe(error))
             raise
         close_instance(run, status)
     message = f"{run.stream_name} {run.process_date}: process instance {run.prcs_inst_id} {status}"

@@ -63,7 +63,7 @@ def file_lock(path: Path, *, wait_seconds: float, what: str) -> Iterator[None]:
 @contextmanager
 def stream_slot(run: StreamRun, *, warehouse_wait_seconds: float = 3600.0) -> Iterator[None]:
     """Refuse a second instance of the stream; locally, also queue for the warehouse file."""
-    if load_warehouse(run.warehouse_block).kind != "duckdb":
+    if not load_warehouse(run.warehouse_block).single_writer:
         yield
         return
     with ExitStack() as stack:

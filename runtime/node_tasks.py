@@ -12,6 +12,7 @@ cost of a task run per node (see ``bench/dbt_logging.py``). Only meaningful insi
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from dcf.execlog.fold import NodeFacts
@@ -40,7 +41,6 @@ class NodeTasks:
         if facts.resource_type not in _RUNNABLE or facts.unique_id in self._started:
             return
         from prefect import Task
-        from prefect._internal.uuid7 import uuid7
         from prefect.cache_policies import NO_CACHE
         from prefect_dbt.core.runner import execute_dbt_node
 
@@ -49,7 +49,7 @@ class NodeTasks:
                     task_run_name=f"{facts.resource_type} {facts.name}", cache_policy=NO_CACHE)
         self._tracker.start_task(facts.unique_id, task)
         self._tracker.set_node_dependencies(facts.unique_id, [node_id for _, _, node_id in facts.depends_on])
-        task_run_id = uuid7()
+        task_run_id = uuid.uuid4()
         self._tracker.set_task_run_id(facts.unique_id, task_run_id)
         self._tracker.run_task_in_thread(
             facts.unique_id, task, task_run_id=task_run_id,

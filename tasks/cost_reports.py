@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from blocks.warehouse import load_warehouse
 from dcf.build.costs import CostSettings, build_cost_models, read_summary, read_top_savings
+from runtime.build_observer import PrefectBuildObserver
 from runtime.connections import connect
 
 #: Artifact keys (lowercase letters, digits and dashes): the latest version shows on the flow run and in the UI.
@@ -20,14 +21,9 @@ REPORT_ARTIFACT = "model-costs-savings-report"
 def build_costs(settings: CostSettings, warehouse_block: str | None) -> dict[str, Any]:
     """Build dbt/dcf_costs on the warehouse; return the summary row and the models that saved most."""
     warehouse = load_warehouse(warehouse_block)
-    if warehouse.kind == "duckdb":
-        target, env = "local", {"DCF_WAREHOUSE_PATH": str(warehouse.database_path)}
-    else:
-        from blocks.snowflake_env import snowflake_env
-
-        target, env = "snowflake", snowflake_env(warehouse)
     with connect(warehouse_block) as conn:
-        outcome = build_cost_models(conn, settings, target=target, env=env)
+        outcome = build_cost_models(conn, settings, target=warehouse.dbt_target, env=warehouse.dbt_env(),
+                                    observer=PrefectBuildObserver())
         return {"summary": read_summary(conn, outcome), "top": read_top_savings(conn, outcome),
                 "invocation_id": outcome.invocation_id}
 

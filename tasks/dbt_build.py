@@ -10,15 +10,16 @@ has its own JOB row in the execution log.
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
 from typing import Any
 
-from blocks.snowflake_env import snowflake_env
 from blocks.warehouse import load_warehouse
+from dcf.build.request import BuildRequest
 from dcf.build.runner import DbtBuildOutcome, RunContext, run_dbt_build
 from dcf.store.connection import Connection
 from dcf.stream.load_statistics import READY, quality_statistics
 from dcf.stream.run import StreamRun
+from runtime.build_observer import PrefectBuildObserver
 from runtime.connections import connect
 from tasks.stage import StageFailed, StageResult, stage
 
@@ -26,10 +27,8 @@ from tasks.stage import StageFailed, StageResult, stage
 @stage("dbt_build")
 def dbt_build(run: StreamRun) -> StageResult:
     config = run.config
-    warehouse = load_warehouse(run.warehouse_block)
     # Snowflake: the profile's secrets come from the warehouse block, set only while dbt runs.
-    env = {"DCF_WAREHOUSE_PATH": str(warehouse.database_path)} if warehouse.kind == "duckdb" \
-        else snowflake_env(warehouse)
+    env = load_warehouse(run.warehouse_block).dbt_env()
     dbt_vars = {
         **config.dbt.vars,
         "stream_name": run.stream_name,
@@ -38,23 +37,23 @@ def dbt_build(run: StreamRun) -> StageResult:
         "ods_batch_id": run.batch_id,
         "prcs_inst_id": run.prcs_inst_id,
     }
-    # The runner fills in the Prefect flow run, deployment and parameters itself.
-    context = RunContext(stream_name=run.stream_name, prcs_inst_id=run.prcs_inst_id)
+    # The observer fills in the Prefect flow run, deployment and parameters.
+    request = BuildRequest(
+        project_dir=config.dbt.project_path,
+        profiles_dir=config.dbt.profiles_path,
+        target=config.dbt.target,
+        vars=dbt_vars,
+        full_refresh=run.full_refresh,
+        threads=config.dbt.threads,
+        env=env,
+        context=RunContext(stream_name=run.stream_name, prcs_inst_id=run.prcs_inst_id),
+        reuse=config.dbt.reuse,
+    )
+    observer = PrefectBuildObserver(task_per_node=config.dbt.task_per_node)
     with connect(run.warehouse_block) as conn:
-        build = partial(
-            run_dbt_build,
-            project_dir=config.dbt.project_path,
-            profiles_dir=config.dbt.profiles_path,
-            target=config.dbt.target,
-            vars=dbt_vars,
-            full_refresh=run.full_refresh,
-            threads=config.dbt.threads,
-            env=env,
-            log_to=conn,
-            context=context,
-            task_per_node=config.dbt.task_per_node,
-            reuse=config.dbt.reuse,
-        )
+        def build(*, select: list[str], exclude: list[str]) -> DbtBuildOutcome:
+            return run_dbt_build(request.narrowed(select=select, exclude=exclude), log_to=conn, observer=observer)
+
         if config.quality.on_quality_issues == "load_with_warning":
             phases = {"build": build(select=config.dbt.select, exclude=config.dbt.exclude)}
             gate = None
@@ -76,7 +75,7 @@ def _require_named_models(run: StreamRun, outcome: DbtBuildOutcome, statistics: 
                           statistics)
 
 
-def _gated_build(run: StreamRun, build: partial[DbtBuildOutcome],
+def _gated_build(run: StreamRun, build: Callable[..., DbtBuildOutcome],
                  conn: Connection) -> tuple[dict[str, DbtBuildOutcome], dict[str, Any] | None]:
     """Upstream of the target, the quality verdict, then the target and its children if the day may load."""
     config = run.config

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dcf.store.lineage import lineage_rows, mark_archived
+from dcf.store.schema import LifecycleStage
 from dcf.stream.archive import archive_file, archive_folder, retention_expiry
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
@@ -20,7 +21,7 @@ def lifecycle(run: StreamRun) -> StageResult:
     with connect(run.warehouse_block) as conn:
         # Only files recorded as loaded are moved: a file nobody loaded is never touched.
         for row in lineage_rows(conn, run.ref):
-            if row["LIFECYCLE_STAGE"] not in ("LOADED", "ARCHIVED"):
+            if row["LIFECYCLE_STAGE"] not in (LifecycleStage.LOADED, LifecycleStage.ARCHIVED):
                 continue
             target = archive_file(Path(row["SOURCE_FILE_PATH"]), folder, row["FILE_SHA256"])
             mark_archived(conn, run.ref, row["SOURCE_FILE_NAME"], str(target), expiry)

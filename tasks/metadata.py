@@ -34,7 +34,7 @@ def metadata(run: StreamRun, build: StageResult) -> StageResult:
         started = instance_row(conn, run.prcs_inst_id)["PRCS_START_TS"]
         statistics.update({
             "load_duration_seconds": round((utcnow() - started).total_seconds(), 3),
-            "warehouse_used": warehouse.database_path.name if warehouse.kind == "duckdb" else warehouse.kind,
+            "warehouse_used": warehouse.describe(),
             "processing_date": run.process_date.isoformat(),
             "batch_id": run.batch_id,
             "dbt_invocation_ids": build.statistics.get("invocation_ids", []),

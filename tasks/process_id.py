@@ -10,6 +10,7 @@ from prefect.runtime import deployment, flow_run
 
 from dcf.store.clock import utcnow
 from dcf.store.instances import allocate_instance
+from dcf.store.schema import StageStatus
 from dcf.store.stage_rows import write_stage
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
@@ -35,8 +36,9 @@ def process_id(run: StreamRun, validated: dict[str, Any]) -> StreamRun:
         attached = run.model_copy(update={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
         task_run_id = current_task_run_id()
         # Both rows only now: a refused run must not leave a process instance or its rows behind.
-        write_stage(conn, attached.ref, "validate", "COMPLETED", task_run_id=task_run_id, statistics=validated,
-                    started_at=datetime.fromisoformat(validated["started_at"]))
-        write_stage(conn, attached.ref, "process_id", "COMPLETED", task_run_id=task_run_id, started_at=started,
+        write_stage(conn, attached.ref, "validate", StageStatus.COMPLETED, task_run_id=task_run_id,
+                    statistics=validated, started_at=datetime.fromisoformat(validated["started_at"]))
+        write_stage(conn, attached.ref, "process_id", StageStatus.COMPLETED, task_run_id=task_run_id,
+                    started_at=started,
                     statistics={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
     return attached

@@ -14,9 +14,11 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from blocks.warehouse import load_warehouse
+from dcf.store import instances
 from dcf.store.clock import utcnow
-from dcf.store.instances import instance_row, update_instance
+from dcf.store.instances import instance_row
 from dcf.store.notifications import finish_notification, queue_notification
+from dcf.store.schema import InstanceStatus
 from dcf.store.stage_rows import stage_rows
 from dcf.stream.load_report import COMPLETION_REPORT, FAILURE_REPORT, build_report, report_markdown
 from dcf.stream.run import StreamRun
@@ -39,14 +41,14 @@ def report(run: StreamRun, status: str) -> StageResult:
       persist_result=False)
 def failure_report(run: StreamRun, error: str) -> dict[str, Any]:
     """The exception path: record and report the failure (the flow fails right after)."""
-    return _publish(run, FAILURE_REPORT, "FAILED", error=error)
+    return _publish(run, FAILURE_REPORT, InstanceStatus.FAILED, error=error)
 
 
 @task(name="close_instance", task_run_name="close_instance-{run.stream_name}", cache_policy=None,
       persist_result=False)
-def close_instance(run: StreamRun, status: str, error: str | None = None) -> None:
+def close_instance(run: StreamRun, status: InstanceStatus, error: str | None = None) -> None:
     with connect(run.warehouse_block) as conn:
-        update_instance(conn, run.prcs_inst_id, status=status, error=error)
+        instances.close_instance(conn, run.prcs_inst_id, status, error)
 
 
 def _publish(run: StreamRun, kind: str, status: str, error: str | None) -> dict[str, Any]:

@@ -7,8 +7,10 @@
 * writes the stage row RUNNING, then COMPLETED / COMPLETED_WITH_WARNINGS with the result as
   PRCS_STATISTICS, or FAILED with the error; and moves the instance's LAST_GOOD_STAGE.
 
-The task's state hooks write the same row too (see :mod:`tasks.hooks`): the task body is the first
-writer, the hooks the second line, since Prefect swallows a hook's exceptions.
+The task's state hooks (below) write the same row too: the task body is the first writer, the hooks the
+second line, since Prefect runs hooks in the same process and swallows their exceptions, and a SIGKILLed
+process runs none — ``flows/reconcile.py`` closes what a crash leaves behind. Hook signatures must be
+``(task, task_run, state)`` / ``(flow, flow_run, state)``.
 """
 
 from __future__ import annotations
@@ -21,15 +23,21 @@ from typing import Any
 from prefect import Task, task
 from prefect.context import TaskRunContext
 
+from blocks.warehouse import load_warehouse
 from dcf.store.connection import Connection
-from dcf.store.instances import update_instance
+from dcf.store.instances import (
+    close_instance,
+    close_stages_of_ended_instances,
+    instances_of_flow_run,
+    update_instance,
+)
+from dcf.store.schema import STAGE_DONE, InstanceStatus, StageStatus
 from dcf.store.stage_rows import stage_rows, write_stage
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
 from runtime.log import flow_logger
-from tasks.hooks import stage_completed_hook, stage_failed_hook, stage_running_hook
 
-COMPLETED, WARNINGS = "COMPLETED", "COMPLETED_WITH_WARNINGS"
+COMPLETED, WARNINGS = StageStatus.COMPLETED, StageStatus.COMPLETED_WITH_WARNINGS
 
 
 @dataclass
@@ -87,14 +95,14 @@ def stage(name: str, *, changed_since: ChangedSince | None = None) -> Callable[[
                     return StageResult(restored,
                                        ["restored with warnings"] if previous["PRCS_STATUS"] == WARNINGS else [],
                                        restored=True)
-                write_stage(conn, run.ref, name, "RUNNING", task_run_id=task_run_id)
+                write_stage(conn, run.ref, name, StageStatus.RUNNING, task_run_id=task_run_id)
                 try:
                     if changed:
                         raise StageFailed(f"stage {name} of process instance {run.prcs_inst_id} cannot be resumed: "
                                           f"{changed}; run with mode=RESET to start over on the new input", restored)
                     result = fn(run, *args, **kwargs)
                 except BaseException as error:
-                    write_stage(conn, run.ref, name, "FAILED", task_run_id=task_run_id, error=describe(error),
+                    write_stage(conn, run.ref, name, StageStatus.FAILED, task_run_id=task_run_id, error=describe(error),
                                 statistics=getattr(error, "statistics", None))
                     raise
                 write_stage(conn, run.ref, name, result.status, task_run_id=task_run_id,
@@ -127,7 +135,7 @@ def checkpoint(conn: Connection, run: StreamRun, name: str) -> dict[str, Any] | 
     if not run.resumed or run.config.stage_options(name).always_rerun:
         return None
     previous = stage_rows(conn, run.prcs_inst_id).get(name)
-    return previous if previous and previous["PRCS_STATUS"] in (COMPLETED, WARNINGS) else None
+    return previous if previous and previous["PRCS_STATUS"] in STAGE_DONE else None
 
 
 def describe(error: BaseException) -> str:
@@ -142,3 +150,65 @@ def _as_dict(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     return value if isinstance(value, dict) else json.loads(value)
+
+
+# -- state hooks: the second writer ---------------------------------------------------------------------
+def _run_of_task() -> StreamRun | None:
+    context = TaskRunContext.get()
+    run = context.parameters.get("run") if context else None
+    return run if isinstance(run, StreamRun) and run.prcs_inst_id is not None else None
+
+
+def stage_running_hook(stage: str) -> Callable[..., None]:
+    def hook(task: Any, task_run: Any, state: Any) -> None:
+        run = _run_of_task()
+        if run:
+            with connect(run.warehouse_block) as conn:
+                if checkpoint(conn, run, stage) is None:  # a restored stage does not run again
+                    write_stage(conn, run.ref, stage, StageStatus.RUNNING, task_run_id=str(task_run.id))
+
+    hook.__name__ = f"dcf-{stage}-running"
+    return hook
+
+
+def stage_completed_hook(stage: str) -> Callable[..., None]:
+    def hook(task: Any, task_run: Any, state: Any) -> None:
+        run = _run_of_task()
+        result = state.result(raise_on_failure=False) if state.is_completed() else None
+        if run and result is not None and not getattr(result, "restored", False):
+            with connect(run.warehouse_block) as conn:
+                write_stage(conn, run.ref, stage, result.status, task_run_id=str(task_run.id),
+                            statistics=result.statistics)
+
+    hook.__name__ = f"dcf-{stage}-completed"
+    return hook
+
+
+def stage_failed_hook(stage: str) -> Callable[..., None]:
+    def hook(task: Any, task_run: Any, state: Any) -> None:
+        run = _run_of_task()
+        if run:
+            with connect(run.warehouse_block) as conn:
+                write_stage(conn, run.ref, stage, StageStatus.FAILED, task_run_id=str(task_run.id),
+                            error=(state.message or "failed")[:4000])
+
+    hook.__name__ = f"dcf-{stage}-failed"
+    return hook
+
+
+def close_instance_hook(status: InstanceStatus) -> Callable[..., None]:
+    """Flow hook: end the flow run's process instance as ``status`` if it is still RUNNING."""
+
+    def hook(flow: Any, flow_run: Any, state: Any) -> None:
+        block = (flow_run.parameters or {}).get("warehouse_block")
+        warehouse = load_warehouse(block)
+        if not warehouse.exists():
+            return  # refused before anything was written: do not create the warehouse now
+        with connect(block) as conn:
+            for prcs_inst_id in instances_of_flow_run(conn, str(flow_run.id)):
+                close_instance(conn, prcs_inst_id, status,
+                               f"flow run {flow_run.name} ended {state.name}: {state.message or ''}".strip())
+            close_stages_of_ended_instances(conn, reason=f"flow run ended {state.name}")
+
+    hook.__name__ = f"dcf-close-instance-{status.lower()}"
+    return hook

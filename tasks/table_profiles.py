@@ -16,29 +16,9 @@ from typing import Any
 from prefect import task
 
 from blocks.warehouse import DcfWarehouse, load_warehouse
-from dcf.profiling import ProfileOptions, RunContext, SnowflakeSource, profile_column, resolve_relation, run_profile
+from dcf.profiling import ProfileOptions, RunContext, profile_column, resolve_relation, run_profile
 from dcf.store.clock import exec_user
 from runtime.log import flow_logger
-
-
-def warehouse_source(warehouse: DcfWarehouse) -> SnowflakeSource | None:
-    """GE's Snowflake connection details from the block; None for DuckDB (GE reads the control connection's
-    own database)."""
-    if warehouse.kind != "snowflake":
-        return None
-    if warehouse.snowflake_connector is None:
-        raise ValueError("a snowflake DcfWarehouse needs snowflake_connector")
-    connector = warehouse.snowflake_connector
-    credentials = connector.credentials
-    return SnowflakeSource(
-        account=credentials.account,
-        user=credentials.user or "",
-        password=credentials.password.get_secret_value() if credentials.password else None,
-        private_key=credentials.resolve_private_key(),
-        warehouse=connector.warehouse,
-        role=credentials.role,
-        connect_args=dict(warehouse.snowflake_connect_args),
-    )
 
 
 def run_context(note: str | None = None) -> RunContext:
@@ -60,7 +40,7 @@ def profile_with(
 ) -> dict[str, Any]:
     """Profile ``table`` through ``warehouse`` and record the run; a JSON-ready summary of it."""
     with warehouse.connect() as conn:
-        outcome = run_profile(conn, table, options, source=warehouse_source(warehouse), context=context)
+        outcome = run_profile(conn, table, options, source=warehouse.profiling_source(), context=context)
     profile = outcome.profile
     return {
         "table": str(outcome.relation),
@@ -97,5 +77,5 @@ def profile_column_task(
     """PROFILE_COLUMN: one column's profile, returned; nothing is written to PROFILE_RUNS / RESULTS."""
     warehouse = load_warehouse(warehouse_block)
     with warehouse.connect() as conn:
-        result = profile_column(conn, table, column, options, source=warehouse_source(warehouse))
+        result = profile_column(conn, table, column, options, source=warehouse.profiling_source())
     return asdict(result)

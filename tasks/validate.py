@@ -16,11 +16,13 @@ from dcf.store.dialect import identifier
 from dcf.store.instances import RESUMABLE, running_instances
 from dcf.store.lineage import archived_by_latest_instance
 from dcf.store.migrate import ensure_schema
+from dcf.store.schema import StreamStatus
 from dcf.store.streams import register_streams, stream_row
 from dcf.stream.definition import LoadedStream, parse_stream_file
 from dcf.stream.landing import landing_paths, missing_files_message
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
+from runtime.flow_runs import reconcile_stream
 
 
 @task(name="validate", task_run_name="validate-{run.stream_name}", cache_policy=None, persist_result=False)
@@ -34,7 +36,7 @@ def validate(run: StreamRun) -> dict[str, Any]:
         register_streams(conn, [loaded.record()])
         _close_orphans(run, conn)
         row = stream_row(conn, config.stream.id)
-        if row is None or row["STRM_STATUS"] != "ACTIVE":
+        if row is None or row["STRM_STATUS"] != StreamStatus.ACTIVE:
             raise RefusedError(f"stream {run.stream_name} is {row['STRM_STATUS'] if row else 'not registered'} in "
                                "DCF_T_STRM; only ACTIVE streams run")
         for other in running_instances(conn, config.stream.id):
@@ -51,7 +53,7 @@ def validate(run: StreamRun) -> dict[str, Any]:
             if not count:
                 raise RefusedError(f"no source rows in {config.source.relation} for {run.process_date}")
             source = {"source_rows": int(count)}
-    return {"started_at": started.isoformat(sep=" "), "stream_status": "ACTIVE", **source}
+    return {"started_at": started.isoformat(sep=" "), "stream_status": StreamStatus.ACTIVE.value, **source}
 
 
 def _landing_source(run: StreamRun, conn: Connection) -> dict[str, Any]:
@@ -76,6 +78,4 @@ def _landing_source(run: StreamRun, conn: Connection) -> dict[str, Any]:
 
 def _close_orphans(run: StreamRun, conn: Connection) -> None:
     """Close instances and log rows a crashed run of this stream left RUNNING (see flows/reconcile.py)."""
-    from flows.reconcile import reconcile_stream  # asks the Prefect API, so it lives beside the flow
-
     reconcile_stream(run.stream_name, conn=conn)

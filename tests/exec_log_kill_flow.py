@@ -17,11 +17,13 @@ from pathlib import Path
 from prefect import flow
 from prefect.context import FlowRunContext
 
+from dcf.build.request import BuildRequest
 from dcf.build.runner import RunContext, run_dbt_build
 from dcf.store.clock import utcnow
 from dcf.store.connection import open_duckdb
 from dcf.store.dialect import Namespace
 from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
+from runtime.build_observer import PrefectBuildObserver
 
 
 @flow(name="exec-log-kill-test")
@@ -36,9 +38,10 @@ def stream_like(project_dir: str, warehouse: str, marker: str, stream: str, prcs
         "ERROR_MESSAGE": None, "EXEC_USER_ID": "test", "UPDATED_TS": now,
     }])
     threading.Thread(target=_signal_when_running, args=(warehouse, marker, flow_run_id), daemon=True).start()
-    run_dbt_build(project_dir=Path(project_dir), profiles_dir=Path(project_dir), target="local", select=[],
-                  env={"DCF_WAREHOUSE_PATH": warehouse}, log_to=conn,
-                  context=RunContext(stream_name=stream, prcs_inst_id=prcs_inst_id))
+    run_dbt_build(BuildRequest(project_dir=Path(project_dir), profiles_dir=Path(project_dir), target="local", select=[],
+                  env={"DCF_WAREHOUSE_PATH": warehouse},
+                  context=RunContext(stream_name=stream, prcs_inst_id=prcs_inst_id)), log_to=conn,
+                  observer=PrefectBuildObserver())
 
 
 def _signal_when_running(warehouse: str, marker: str, flow_run_id: str) -> None:

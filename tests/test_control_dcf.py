@@ -8,9 +8,9 @@ import pytest
 
 from dcf.errors import RefusedError
 from dcf.store.clock import utcnow
-from dcf.store.instances import allocate_instance, instance_row, update_instance
+from dcf.store.instances import allocate_instance, close_instance, instance_row
 from dcf.store.migrate import ensure_schema
-from dcf.store.schema import DCF_T_STRM
+from dcf.store.schema import DCF_T_STRM, InstanceStatus
 
 DAY = date(2024, 3, 1)
 
@@ -40,7 +40,7 @@ def test_allocate_refuse_resume_reset(conn_fixture, request):
     # `prefect flow-run retry` keeps the flow run id: the RUNNING instance is re-attached, not refused.
     assert _allocate(conn, "run-a") == first.__class__(first.prcs_inst_id, resumed=True)
 
-    update_instance(conn, first.prcs_inst_id, status="FAILED", error="boom")
+    close_instance(conn, first.prcs_inst_id, InstanceStatus.FAILED, "boom")
     failed = instance_row(conn, first.prcs_inst_id)
     assert failed["PRCS_STATUS"] == "FAILED" and failed["ERROR_MESSAGE"] == "boom"
     assert failed["PRCS_END_TS"] is not None
@@ -50,7 +50,7 @@ def test_allocate_refuse_resume_reset(conn_fixture, request):
     again = instance_row(conn, first.prcs_inst_id)
     assert (again["PRCS_STATUS"], again["FLOW_RUN_ID"], again["ERROR_MESSAGE"]) == ("RUNNING", "run-c", None)
 
-    update_instance(conn, first.prcs_inst_id, status="CRASHED", error="killed")
+    close_instance(conn, first.prcs_inst_id, InstanceStatus.CRASHED, "killed")
     fresh = _allocate(conn, "run-d", reset=True)
     assert fresh.prcs_inst_id != first.prcs_inst_id and not fresh.resumed
     assert instance_row(conn, first.prcs_inst_id)["PRCS_STATUS"] == "CANCELLED"
@@ -60,8 +60,8 @@ def test_an_ended_instance_is_not_reopened_by_a_late_update(duckdb_conn):
     ensure_schema(duckdb_conn)
     _register(duckdb_conn, 7)
     inst = _allocate(duckdb_conn, "run-a").prcs_inst_id
-    update_instance(duckdb_conn, inst, status="SUCCEEDED")
-    update_instance(duckdb_conn, inst, status="FAILED", error="late hook")
+    close_instance(duckdb_conn, inst, InstanceStatus.SUCCEEDED)
+    close_instance(duckdb_conn, inst, InstanceStatus.FAILED, "late hook")
     assert instance_row(duckdb_conn, inst)["PRCS_STATUS"] == "SUCCEEDED"
 
 
@@ -79,7 +79,7 @@ def test_stage_rows_of_an_ended_instance_do_not_stay_running(conn_fixture, reque
     write_stage(conn, ref, "dbt_build", "RUNNING", task_run_id="t1")
     assert close_stages_of_ended_instances(conn) == 0, "a running instance keeps its running stage"
 
-    update_instance(conn, live, status="CRASHED", error="SIGKILL")
+    close_instance(conn, live, InstanceStatus.CRASHED, "SIGKILL")
     assert close_stages_of_ended_instances(conn, reason="flow run ended Crashed") == 1
     row = stage_rows(conn, live)["dbt_build"]
     assert (row["PRCS_STATUS"], row["ERROR_MESSAGE"]) == ("FAILED", "closed: flow run ended Crashed")

@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 
 from bench.synthetic_dbt import SyntheticProject, write_project
+from dcf.build.request import BuildRequest
 from dcf.build.runner import DbtBuildOutcome, RunContext, run_dbt_build
 from dcf.execlog.queries import QUERIES, run_query
 from dcf.execlog.writer import ExecutionLogWriter
 from dcf.store.connection import Connection, open_duckdb
 from dcf.store.dialect import Namespace
 from dcf.store.migrate import ensure_schema
+from runtime.build_observer import PrefectBuildObserver
 
 MATERIALIZED = {"m0001": "table", "m0002": "table", "m0003": "table", "m0004": "view", "m0005": "incremental",
                 "m0006": "table", "m0007": "table", "m0008": "table"}
@@ -79,11 +81,11 @@ def build(tmp_path_factory: pytest.TempPathFactory):
         home.mkdir(parents=True)
         conn = open_duckdb(home / "warehouse.duckdb", Namespace("DCF"))
         ensure_schema(conn)
-        outcome = run_dbt_build(
-            project_dir=project.root, profiles_dir=project.root, target="local", select=[],
-            env={"DCF_WAREHOUSE_PATH": str(home / "warehouse.duckdb"), "DBT_LOG_LEVEL_FILE": "debug"},
-            log_to=conn, context=RunContext(stream_name="S1", prcs_inst_id=7, parameters={"p": 1}),
-        )
+        outcome = run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local",
+                                select=[], env={"DCF_WAREHOUSE_PATH": str(home / "warehouse.duckdb"),
+                                                "DBT_LOG_LEVEL_FILE": "debug"},
+                                context=RunContext(stream_name="S1", prcs_inst_id=7, parameters={"p": 1})),
+                                log_to=conn)
     yield Build(project, conn, outcome, home, recorded)
     conn.close()
 
@@ -296,9 +298,9 @@ def test_a_running_model_is_visible_as_running(tmp_path: Path, dcf_home: Path) -
 
     def build() -> None:
         try:
-            result["outcome"] = run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="local",
-                                              select=[], env={"DCF_WAREHOUSE_PATH": str(warehouse)},
-                                              log_to=writer_conn, context=RunContext(stream_name="LIVE"))
+            result["outcome"] = run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root,
+                                              target="local", select=[], env={"DCF_WAREHOUSE_PATH": str(warehouse)},
+                                              context=RunContext(stream_name="LIVE")), log_to=writer_conn)
         finally:
             gate.touch()  # never leave the model blocked
 
@@ -347,9 +349,10 @@ def test_in_a_flow_ids_are_filled_and_each_node_gets_a_task_run(prefect_api: str
 
     @flow(name="exec-log-task-per-node")
     def stage() -> tuple[DbtBuildOutcome, str]:
-        outcome = run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="local", select=[],
-                                env={"DCF_WAREHOUSE_PATH": str(warehouse)}, log_to=conn, task_per_node=True,
-                                context=RunContext(stream_name="S", prcs_inst_id=9))
+        outcome = run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local",
+                                select=[], env={"DCF_WAREHOUSE_PATH": str(warehouse)},
+                                context=RunContext(stream_name="S", prcs_inst_id=9)), log_to=conn,
+                                observer=PrefectBuildObserver(task_per_node=True))
         return outcome, str(FlowRunContext.get().flow_run.id)
 
     outcome, flow_run_id = stage()
@@ -407,8 +410,8 @@ def test_an_interrupted_build_still_writes_its_final_state(tmp_path: Path, dcf_h
     building.set()
     try:
         with pytest.raises(KeyboardInterrupt):
-            run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="local", select=[],
-                          env={"DCF_WAREHOUSE_PATH": str(warehouse)}, log_to=conn)
+            run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local", select=[],
+                          env={"DCF_WAREHOUSE_PATH": str(warehouse)}), log_to=conn)
     finally:
         building.clear()
         gate.touch()
@@ -426,8 +429,8 @@ def test_a_broken_project_or_profile_raises_a_clear_error(tmp_path: Path) -> Non
     from dcf.errors import DcfError
 
     with pytest.raises(DcfError, match="no readable dbt project"):
-        run_dbt_build(project_dir=tmp_path / "nowhere", profiles_dir=tmp_path, target="local", select=[])
+        run_dbt_build(BuildRequest(project_dir=tmp_path / "nowhere", profiles_dir=tmp_path, target="local", select=[]))
     project = write_project(tmp_path / "project", 2, tests_every=0)
     with pytest.raises(DcfError, match="does not parse"):
-        run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="no_such_target", select=[],
-                      env={"DCF_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")})
+        run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root, target="no_such_target",
+                      select=[], env={"DCF_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}))

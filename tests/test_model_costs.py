@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from dcf.build.costs import COSTS_PROJECT
+from dcf.build.request import BuildRequest
 from dcf.build.runner import compile_sql, run_dbt_build
 from dcf.store.clock import utcnow
 from dcf.store.migrate import ensure_schema
@@ -80,9 +81,9 @@ def test_snowflake_fct_model_queries_joins_queries_and_credits(fakesnow_server_c
                      {"q": query_id, "s": old, "c": credits, "a": acceleration})
 
     control = {"dcf_control_database": conn.namespace.database, "dcf_control_schema": conn.namespace.schema}
-    sql = compile_sql(project_dir=COSTS_PROJECT, profiles_dir=COSTS_PROJECT, target="snowflake",
-                      select=["fct_model_queries"], vars={**control, "dcf_costs_price_per_credit": PRICE},
-                      )["fct_model_queries"]
+    sql = compile_sql(BuildRequest(project_dir=COSTS_PROJECT, profiles_dir=COSTS_PROJECT, target="snowflake",
+                                   select=["fct_model_queries"],
+                                   vars={**control, "dcf_costs_price_per_credit": PRICE}))["fct_model_queries"]
     assert "SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY" in sql and "QUERY_ATTRIBUTION_HISTORY" in sql
     rows = conn.fetch_dicts(sql)
 
@@ -127,7 +128,8 @@ def test_the_package_can_be_included_by_another_project(tmp_path, duckdb_conn):
                                "--log-level", "none"])
     assert deps.success, deps.exception
 
-    outcome = run_dbt_build(project_dir=project, profiles_dir=project, target="local", select=["package:dcf_costs"])
+    outcome = run_dbt_build(BuildRequest(project_dir=project, profiles_dir=project, target="local",
+                            select=["package:dcf_costs"]))
 
     assert outcome.success, outcome.error
     assert {n.name for n in outcome.nodes if n.resource_type == "model"} == {

@@ -33,7 +33,7 @@ from dcf.profiling.records import close_orphaned_runs, write_results
 from dcf.store.connection import Connection, open_duckdb
 from dcf.store.dialect import Namespace
 from dcf.store.migrate import ensure_schema
-from tasks.table_profiles import profile_with, warehouse_source
+from tasks.table_profiles import profile_with
 
 ROWS = 20_000
 TABLE_SQL = f"""
@@ -375,7 +375,7 @@ def test_snowflake_path_writes_the_same_rows_as_duckdb(fakesnow_server, fakesnow
     local.raw.register("snowflake_rows", pd.DataFrame(SNOWFLAKE_ROWS, columns=list("abcde")))
     local.execute("INSERT INTO main.PROFILED SELECT a, b, c, d, CAST(e AS DATE) FROM snowflake_rows")
     block = snowflake_block(fakesnow_server, database)
-    source = warehouse_source(block)
+    source = block.profiling_source()
     assert isinstance(source, SnowflakeSource) and (source.warehouse, source.role) == ("WH_XS", "PROFILER")
     assert "password" not in repr(source)  # secrets stay out of logs
 
@@ -397,7 +397,7 @@ def test_snowflake_approximate_quantiles_within_two_percent_of_rank(fakesnow_ser
     snow.execute(f"CREATE SCHEMA {database}.DATA")
     snow.execute(SNOWFLAKE_DDL.format(schema=f"{database}.DATA"))
     snow.raw.cursor().executemany(f"INSERT INTO {database}.DATA.PROFILED VALUES (%s, %s, %s, %s, %s)", SNOWFLAKE_ROWS)
-    source = warehouse_source(snowflake_block(fakesnow_server, database))
+    source = snowflake_block(fakesnow_server, database).profiling_source()
 
     column = profile_column(snow, "DATA.PROFILED", "AMOUNT_INT", ProfileOptions(approximate=True), source=source)
 

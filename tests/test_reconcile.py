@@ -15,7 +15,7 @@ import pytest
 
 from bench.synthetic_dbt import write_project
 from dcf.execlog.fold import JobConfig, NodeEvent, NodeFacts, ProjectFacts, RunContext
-from dcf.execlog.sweep import process_alive, process_identity, reconcile
+from dcf.execlog.sweep import process_alive, process_identity, sweep
 from dcf.execlog.writer import ExecutionLogWriter
 from dcf.paths import PROJECT_ROOT
 from dcf.store.clock import utcnow
@@ -97,7 +97,7 @@ def test_sweep_closes_rows_of_ended_and_killed_runs(duckdb_conn: Connection) -> 
     for prcs_inst_id, run in ((1, "fr-crashed"), (2, "fr-live"), (3, "fr-killed"), (4, "fr-cancelled"), (5, None)):
         _instance(conn, prcs_inst_id, "S", run)
 
-    report = reconcile(conn, lookup, stream="S")
+    report = sweep(conn, lookup, stream="S")
 
     statuses = _statuses(conn)
     assert {k: v for k, v in statuses.items() if "crashed" in k or "killed" in k} == {
@@ -126,9 +126,9 @@ def test_sweep_closes_rows_of_ended_and_killed_runs(duckdb_conn: Connection) -> 
     assert inst["ERROR_MESSAGE"].startswith("closed by reconcile: its flow run fr-crashed is CRASHED")
     assert inst["PRCS_END_TS"] is not None
 
-    everything = reconcile(conn, lookup)  # all streams: fr-gone no longer exists in Prefect
+    everything = sweep(conn, lookup)  # all streams: fr-gone no longer exists in Prefect
     assert sorted(everything.closed_log_rows) == ["JOB_other", "JOB_other_MODEL_b"]
-    again = reconcile(conn, lookup)
+    again = sweep(conn, lookup)
     assert (again.closed_log_rows, again.closed_instances) == ([], [])
 
 
@@ -137,7 +137,7 @@ def test_the_callers_own_instance_stays_open(duckdb_conn: Connection) -> None:
     ensure_schema(duckdb_conn)
     _running_job(duckdb_conn, "killed", stream="S", flow_run_id="fr-killed", pid=_dead_pid(), prcs_inst_id=3)
     _instance(duckdb_conn, 3, "S", "fr-killed")
-    report = reconcile(duckdb_conn, lookup, stream="S", keep_flow_run_ids={"fr-killed"})
+    report = sweep(duckdb_conn, lookup, stream="S", keep_flow_run_ids={"fr-killed"})
     assert sorted(report.closed_log_rows) == ["JOB_killed", "JOB_killed_MODEL_b"]
     assert _instances(duckdb_conn) == {3: "RUNNING"}
 
@@ -147,7 +147,7 @@ def test_sweep_on_fakesnow_server(fakesnow_server_conn: Connection) -> None:
     ensure_schema(conn)
     _running_job(conn, "crashed", stream="S", flow_run_id="fr-crashed", pid=os.getpid(), prcs_inst_id=1)
     _instance(conn, 1, "S", "fr-crashed")
-    report = reconcile(conn, lookup, stream="S")
+    report = sweep(conn, lookup, stream="S")
     assert sorted(report.closed_log_rows) == ["JOB_crashed", "JOB_crashed_MODEL_b"]
     assert _statuses(conn) == {"JOB_crashed": "FAILED", "JOB_crashed_MODEL_a": "SUCCESS",
                                "JOB_crashed_MODEL_b": "FAILED"}

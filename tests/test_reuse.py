@@ -17,6 +17,7 @@ import yaml
 
 from bench.reuse import ReuseProject, change_sources, create_sources, write_reuse_project
 from dcf.build.fingerprints import fingerprints
+from dcf.build.request import BuildRequest
 from dcf.build.reuse import ReuseStore
 from dcf.build.runner import RunContext, run_dbt_build
 from dcf.paths import warehouse_path
@@ -71,9 +72,9 @@ def test_every_reason_to_build(tmp_path):
     create_sources(conn, project)
 
     def build(stream: str = "S", **kwargs):
-        outcome = run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="local", select=[],
-                                env={"DCF_WAREHOUSE_PATH": str(warehouse_path())}, log_to=conn,
-                                context=RunContext(stream_name=stream), **{"reuse": True, **kwargs})
+        outcome = run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local",
+                                select=[], env={"DCF_WAREHOUSE_PATH": str(warehouse_path())},
+                                context=RunContext(stream_name=stream), **{"reuse": True, **kwargs}), log_to=conn)
         built = {n.name for n in outcome.nodes if n.resource_type == "model" and n.status != "reused"}
         reused = {n.name for n in outcome.nodes if n.resource_type == "model" and n.status == "reused"}
         reasons = {n.name: n.message for n in outcome.nodes if n.status == "reused"}
@@ -113,9 +114,9 @@ def test_every_reason_to_build(tmp_path):
     _, built, _, _ = build()
     assert built == {"audit_clock", *_downstream(project, "m0012")}
 
-    other = run_dbt_build(project_dir=project.root, profiles_dir=project.root, target="local", select=["m0016"],
-                          env={"DCF_WAREHOUSE_PATH": str(warehouse_path())}, log_to=conn,
-                          context=RunContext(stream_name="OTHER"))  # another stream writes m0016
+    other = run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local",
+                          select=["m0016"], env={"DCF_WAREHOUSE_PATH": str(warehouse_path())},
+                          context=RunContext(stream_name="OTHER")), log_to=conn)  # another stream writes m0016
     assert other.success
     outcome, built, _, _ = build()
     assert built == {"audit_clock", *_downstream(project, "m0016")}

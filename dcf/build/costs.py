@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dcf.build.fingerprints import checked_relation
+from dcf.build.request import BuildObserver, BuildRequest
 from dcf.build.runner import DbtBuildOutcome, RunContext, run_dbt_build
 from dcf.errors import DcfError
 from dcf.paths import PROJECT_ROOT
@@ -48,11 +49,12 @@ class CostSettings:
 
 
 def build_cost_models(conn: Connection, settings: CostSettings, *, target: str,
-                      env: Mapping[str, str] | None = None) -> DbtBuildOutcome:
+                      env: Mapping[str, str] | None = None, observer: BuildObserver | None = None) -> DbtBuildOutcome:
     """``dbt build`` of the package against ``target`` (``local`` DuckDB or ``snowflake``), logged to ``conn``."""
-    outcome = run_dbt_build(project_dir=COSTS_PROJECT, profiles_dir=COSTS_PROJECT, target=target,
-                            select=["package:dcf_costs"], vars=settings.dbt_vars(conn), env=env, log_to=conn,
-                            context=RunContext(stream_name=COSTS_RUN_NAME))
+    request = BuildRequest(project_dir=COSTS_PROJECT, profiles_dir=COSTS_PROJECT, target=target,
+                           select=["package:dcf_costs"], vars=settings.dbt_vars(conn), env=dict(env or {}),
+                           context=RunContext(stream_name=COSTS_RUN_NAME))
+    outcome = run_dbt_build(request, log_to=conn, observer=observer)
     if not outcome.success:
         raise DcfError(f"the cost models did not build: {outcome.error}")
     return outcome

@@ -1,7 +1,7 @@
 """The dbt side of state-aware reuse: resolve the selection, plan (:mod:`dcf.build.reuse`), select exactly the nodes
 to build, and keep the store up to date. Called by :func:`dcf.build.runner.run_dbt_build` under its dbt lock::
 
-    run = prepare_reuse(manifest, facts, base_args, select, exclude, vars, ...)   # None: reuse not possible
+    run = prepare_reuse(manifest, facts, request, base_args, conn=conn)          # None: reuse not possible
     build_select = node_selectors(manifest, run.plan.to_build)                    # with --indirect-selection empty
     ... build; the writer gets run.plan's reused nodes as "reused" events ...
     run.record(job, facts)                                                        # after the build, whatever its end
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -24,9 +24,10 @@ from typing import Any
 
 import yaml
 
+from dcf.build.request import BuildRequest
 from dcf.build.reuse import ReusePlan, ReuseStore, plan_reuse
 from dcf.errors import DcfError
-from dcf.execlog.fold import JobState, ProjectFacts, RunContext
+from dcf.execlog.fold import JobState, ProjectFacts
 from dcf.store.connection import Connection
 
 log = logging.getLogger("dcf.build.reuse")
@@ -52,19 +53,19 @@ class ReuseRun:
             log.warning("could not save the reuse state %s (%s); the next run rebuilds more", self.store.path, error)
 
 
-def prepare_reuse(manifest: Any, facts: ProjectFacts, base_args: Sequence[str], select: Sequence[str],
-                  exclude: Sequence[str], vars: Mapping[str, Any], *, full_refresh: bool, conn: Connection | None,
-                  context: RunContext, project_dir: Path, target: str) -> ReuseRun | None:
+def prepare_reuse(manifest: Any, facts: ProjectFacts, request: BuildRequest, base_args: Sequence[str], *,
+                  conn: Connection | None) -> ReuseRun | None:
     """Plan the build: which selected nodes are reused. None when reuse cannot run (no control store)."""
     if conn is None:
         log.warning("reuse needs the execution log (log_to): building everything")
         return None
-    selected = list_nodes(manifest, base_args, select, exclude)
-    store = ReuseStore.for_stream(facts.project_name, context.stream_name)
+    selected = list_nodes(manifest, base_args, request.select, request.exclude)
+    store = ReuseStore.for_stream(facts.project_name, request.context.stream_name)
     environment = f"dbt {facts.dbt_version}, {facts.adapter_type} {_adapter_version(facts.adapter_type)}, " \
-                  f"target {target}"
-    plan = plan_reuse(manifest, selected, store.load(), conn, vars=vars, project_vars=_project_vars(project_dir),
-                      environment=environment, force_build="full refresh requested" if full_refresh else None)
+                  f"target {request.target}"
+    plan = plan_reuse(manifest, selected, store.load(), conn, vars=request.vars,
+                      project_vars=_project_vars(request.project_dir), environment=environment,
+                      force_build="full refresh requested" if request.full_refresh else None)
     if plan.reused and plan.to_build:
         listed = set(list_nodes(manifest, base_args, node_selectors(manifest, plan.to_build), (), indirect="empty"))
         if listed != set(plan.to_build):

@@ -40,7 +40,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -48,8 +48,9 @@ from typing import Any
 
 import yaml
 
+from dcf.build.request import BuildObserver, BuildRequest
 from dcf.build.reuse import Decision, ReusePlan
-from dcf.build.reuse_run import node_selectors, prepare_reuse
+from dcf.build.reuse_run import ReuseRun, node_selectors, prepare_reuse
 from dcf.errors import DcfError
 from dcf.execlog.fold import JobConfig, JobState, NodeEvent, NodeFacts, ProjectFacts, RunContext
 from dcf.execlog.sweep import process_identity
@@ -101,112 +102,102 @@ class DbtBuildOutcome:
     reuse: dict[str, Any] | None = None
 
 
-def run_dbt_build(
-    *,
-    project_dir: Path,
-    profiles_dir: Path,
-    target: str,
-    select: Sequence[str],
-    exclude: Sequence[str] = (),
-    vars: Mapping[str, Any] | None = None,
-    full_refresh: bool = False,
-    threads: int | None = None,
-    env: Mapping[str, str] | None = None,
-    log_to: Connection | None = None,
-    context: RunContext | None = None,
-    task_per_node: bool = False,
-    flush_interval: float | None = None,
-    reuse: bool = False,
-) -> DbtBuildOutcome:
-    """``dbt build`` of ``select`` in this process; see the module docstring.
+def run_dbt_build(request: BuildRequest, *, log_to: Connection | None = None, observer: BuildObserver | None = None,
+                  flush_interval: float | None = None) -> DbtBuildOutcome:
+    """``dbt build`` of ``request`` in this process, logged to ``log_to``; see the module docstring.
 
-    ``reuse``: state-aware reuse (:mod:`dcf.build.reuse`): selected nodes whose code, vars and inputs are unchanged
-    since their last successful build in this stream (``context.stream_name``) are not run but recorded as
-    reused. Needs ``log_to``; ``full_refresh`` builds everything (and records the new state).
+    ``request.reuse``: selected nodes whose code, vars and inputs are unchanged since their last successful
+    build in this stream (``request.context.stream_name``) are not run but recorded as reused. Needs ``log_to``;
+    ``full_refresh`` builds everything (and records the new state).
 
     Never raises for failing models (``success=False``, ``nodes``, ``error``). Raises :class:`DcfError` when
     the project or profile is broken or dbt cannot run at all, and re-raises an interruption (Ctrl-C, a
     Prefect cancellation) — in every case after the execution log's final flush.
     """
-    project_dir, profiles_dir = Path(project_dir).expanduser().resolve(), Path(profiles_dir).expanduser().resolve()
-    project_name = _project_name(project_dir)
-    context = _with_prefect_context(context or RunContext())
-    vars = dict(vars or {})
-    work = dcf_home() / "dbt" / project_name
-    run_env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", **(env or {})}
-    with _DBT_LOCK, _environment(run_env):
-        manifest = _parse(project_dir, profiles_dir, target, vars, work, run_env)
+    observer = observer or BuildObserver()
+    project_dir = Path(request.project_dir).expanduser().resolve()
+    request = replace(request, project_dir=project_dir,
+                      profiles_dir=Path(request.profiles_dir).expanduser().resolve(),
+                      vars=dict(request.vars), context=observer.run_context(request.context))
+    work = dcf_home() / "dbt" / _project_name(project_dir)
+    with _DBT_LOCK, _environment(_run_env(request.env)):
+        manifest = _parse(request, work)
         facts = _project_facts(manifest)
-        reuse_run = prepare_reuse(
-            manifest, facts, _base_args(project_dir, profiles_dir, target, vars, work), select, exclude, vars,
-            full_refresh=full_refresh, conn=log_to, context=context, project_dir=project_dir, target=target,
-        ) if reuse else None
-        plan = reuse_run.plan if reuse_run else None
-        target_path = _new_run_dir(work)
-        config = _job_config(project_dir, target, vars, threads, select, exclude, full_refresh,
-                             target_path, context, plan)
-        prefect_logger = _prefect_run_logger()
-        if plan and prefect_logger:
-            summary = plan.summary()
-            prefect_logger.info("reuse: %d node(s) reused, %d to build %s", summary["reused"], summary["built"],
-                                summary["build_reasons"])
-        writer = ExecutionLogWriter(log_to, facts, config, **({"interval": flush_interval} if flush_interval else {})) \
-            if log_to is not None else None
-        tasks = _node_tasks() if task_per_node else None
-        reused = [plan.decisions[u] for u in plan.reused] if plan else []
-        callbacks = [_callback(facts, writer, tasks, prefect_logger, reused)] \
-            if (writer or tasks or prefect_logger) else []
-        if plan and plan.reused:  # exactly the nodes to build, tests included (verified by prepare_reuse)
-            select, exclude = node_selectors(manifest, plan.to_build), ()
-        args = _build_args(project_dir, profiles_dir, target, select, exclude, vars, full_refresh, threads,
-                           target_path, work / "logs", quiet=prefect_logger is not None,
-                           indirect_selection="empty" if plan and plan.reused else None)
-        if writer:
-            writer.start()
-        result = None
-        try:
-            if plan and not plan.to_build:  # everything reused: no dbt invocation, the log is written all the same
-                result = _reused_only(writer, reused)
-            else:
-                with _query_comment(config):
-                    from dbt.cli.main import dbtRunner
-
-                    result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
-        finally:
-            failure = _failure(result)
-            job = writer.close(failure=failure, invocation_id=_dbt_invocation_id()) if writer else None
-            if tasks:
-                tasks.close()
-            if reuse_run and job is not None:
-                reuse_run.record(job, facts)
-        if result.exception is not None and not isinstance(result.exception, Exception):
-            raise result.exception  # KeyboardInterrupt, Prefect's TerminationSignal: not ours to swallow
-        if result.exception is not None:
-            raise DcfError(f"dbt build of {project_name} could not run: {_one_line(result.exception)}") \
-                from result.exception
-        return _outcome(result, facts, job, writer, target_path, plan)
+        reuse_run = prepare_reuse(manifest, facts, request, _base_args(request, work), conn=log_to) \
+            if request.reuse else None
+        return _invoke(request, manifest, facts, work, reuse_run, log_to, observer, flush_interval)
 
 
-def compile_sql(*, project_dir: Path, profiles_dir: Path, target: str, select: Sequence[str],
-                vars: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Model name -> compiled SQL of the selected nodes, for ``target``, without a warehouse connection.
+def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Path, reuse_run: ReuseRun | None,
+            log_to: Connection | None, observer: BuildObserver, flush_interval: float | None) -> DbtBuildOutcome:
+    """The build invocation itself, with the execution log written around it."""
+    plan = reuse_run.plan if reuse_run else None
+    target_path = _new_run_dir(work)
+    config = _job_config(request, target_path, plan)
+    logger = observer.logger()
+    if plan and logger:
+        summary = plan.summary()
+        logger.info("reuse: %d node(s) reused, %d to build %s", summary["reused"], summary["built"],
+                    summary["build_reasons"])
+    writer = ExecutionLogWriter(log_to, facts, config, **({"interval": flush_interval} if flush_interval else {})) \
+        if log_to is not None else None
+    tasks = observer.node_tasks()
+    reused = [plan.decisions[u] for u in plan.reused] if plan else []
+    callbacks = [_callback(facts, writer, tasks, logger, reused)] if (writer or tasks or logger) else []
+    if plan and plan.reused:  # exactly the nodes to build, tests included (verified by prepare_reuse)
+        request = request.narrowed(select=node_selectors(manifest, plan.to_build))
+    args = _build_args(request, target_path, work / "logs", quiet=logger is not None,
+                       indirect_selection="empty" if plan and plan.reused else None)
+    if writer:
+        writer.start()
+    result = None
+    try:
+        if plan and not plan.to_build:  # everything reused: no dbt invocation, the log is written all the same
+            result = _reused_only(writer, reused)
+        else:
+            with _query_comment(config):
+                from dbt.cli.main import dbtRunner
+
+                result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
+    finally:
+        failure = _failure(result)
+        job = writer.close(failure=failure, invocation_id=_dbt_invocation_id()) if writer else None
+        if tasks:
+            tasks.close()
+        if reuse_run and job is not None:
+            reuse_run.record(job, facts)
+    if result.exception is not None and not isinstance(result.exception, Exception):
+        raise result.exception  # KeyboardInterrupt, Prefect's TerminationSignal: not ours to swallow
+    if result.exception is not None:
+        raise DcfError(f"dbt build of {facts.project_name} could not run: {_one_line(result.exception)}") \
+            from result.exception
+    return _outcome(result, facts, job, writer, target_path, plan)
+
+
+def _run_env(env: Mapping[str, str]) -> dict[str, str]:
+    return {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", **env}
+
+
+def compile_sql(request: BuildRequest) -> dict[str, str]:
+    """Model name -> compiled SQL of the selected nodes, for ``request.target``, without a warehouse connection.
 
     No relation cache and no introspective queries, so a Snowflake target compiles with dummy credentials;
     the tests run the Snowflake SQL of ``dbt/dcf_costs`` against fakesnow this way::
 
-        sql = compile_sql(project_dir=COSTS_PROJECT, profiles_dir=COSTS_PROJECT, target="snowflake",
-                          select=["fct_model_queries"])["fct_model_queries"]
+        sql = compile_sql(BuildRequest(project_dir=COSTS_PROJECT, profiles_dir=COSTS_PROJECT, target="snowflake",
+                                       select=["fct_model_queries"]))["fct_model_queries"]
     """
-    project_dir, profiles_dir = Path(project_dir).resolve(), Path(profiles_dir).resolve()
-    work = dcf_home() / "dbt" / _project_name(project_dir) / "compile"
-    run_env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", **(env or {})}
-    with _DBT_LOCK, _environment(run_env):
+    request = replace(request, project_dir=Path(request.project_dir).resolve(),
+                      profiles_dir=Path(request.profiles_dir).resolve(), vars=dict(request.vars))
+    work = dcf_home() / "dbt" / _project_name(request.project_dir) / "compile"
+    with _DBT_LOCK, _environment(_run_env(request.env)):
         from dbt.cli.main import dbtRunner
 
-        result = dbtRunner().invoke(["compile", *_base_args(project_dir, profiles_dir, target, dict(vars or {}), work),
-                                     "--select", *select, "--no-populate-cache", "--no-introspect"])
+        result = dbtRunner().invoke(["compile", *_base_args(request, work), "--select", *request.select,
+                                     "--no-populate-cache", "--no-introspect"])
     if not result.success:
-        raise DcfError(f"dbt compile of {list(select)} failed (target {target}): {_one_line(result.exception)}")
+        raise DcfError(f"dbt compile of {list(request.select)} failed (target {request.target}): "
+                       f"{_one_line(result.exception)}")
     return {r.node.name: r.node.compiled_code for r in result.result.results}
 
 
@@ -222,30 +213,31 @@ def _project_name(project_dir: Path) -> str:
     return str(name)
 
 
-def _parse(project_dir: Path, profiles_dir: Path, target: str, vars: dict[str, Any], work: Path,
-           env: Mapping[str, str]) -> Any:
+def _parse(request: BuildRequest, work: Path) -> Any:
     """The project's manifest; reused while the project files, target, vars and env are unchanged."""
-    key = (str(project_dir), str(profiles_dir), target, json.dumps(vars, sort_keys=True, default=str),
-           json.dumps(dict(env), sort_keys=True), _fingerprint(project_dir, profiles_dir))
+    key = (str(request.project_dir), str(request.profiles_dir), request.target,
+           json.dumps(request.vars, sort_keys=True, default=str), json.dumps(dict(request.env), sort_keys=True),
+           _fingerprint(request.project_dir, request.profiles_dir))
     if key in _MANIFESTS:
         _MANIFESTS.move_to_end(key)
         return _MANIFESTS[key]
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(["parse", *_base_args(project_dir, profiles_dir, target, vars, work)])
+    result = dbtRunner().invoke(["parse", *_base_args(request, work)])
     if not result.success or result.result is None:
-        raise DcfError(f"dbt project {project_dir} does not parse (target {target}): {_one_line(result.exception)}")
+        raise DcfError(f"dbt project {request.project_dir} does not parse (target {request.target}): "
+                       f"{_one_line(result.exception)}")
     _MANIFESTS[key] = result.result
     while len(_MANIFESTS) > 4:
         _MANIFESTS.popitem(last=False)
     return result.result
 
 
-def _base_args(project_dir: Path, profiles_dir: Path, target: str, vars: dict[str, Any], work: Path) -> list[str]:
+def _base_args(request: BuildRequest, work: Path) -> list[str]:
     """Arguments of the quiet helper invocations (parse, ls): the project, target and vars of the build."""
-    return ["--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--target", target,
-            "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--vars", json.dumps(vars),
-            "--log-level", "none", "--log-level-file", _file_log_level()]
+    return ["--project-dir", str(request.project_dir), "--profiles-dir", str(request.profiles_dir),
+            "--target", request.target, "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+            "--vars", json.dumps(dict(request.vars)), "--log-level", "none", "--log-level-file", _file_log_level()]
 
 
 def _fingerprint(project_dir: Path, profiles_dir: Path) -> tuple:
@@ -296,18 +288,17 @@ def _str(value: Any) -> Any:
 
 
 # -- job context -------------------------------------------------------------------------------------------------
-def _job_config(project_dir: Path, target: str, vars: dict[str, Any], threads: int | None, select: Sequence[str],
-                exclude: Sequence[str], full_refresh: bool, target_path: Path, context: RunContext,
-                plan: ReusePlan | None = None) -> JobConfig:
+def _job_config(request: BuildRequest, target_path: Path, plan: ReusePlan | None = None) -> JobConfig:
     host, pid, pid_start = process_identity()
-    profile = _profile(project_dir, target, vars, threads)
+    profile = _profile(request.project_dir, request.target, dict(request.vars), request.threads)
     credentials = getattr(profile, "credentials", None)
     return JobConfig(
-        target_name=target, target_database=_str(getattr(credentials, "database", None)),
-        target_schema=_str(getattr(credentials, "schema", None)), threads=getattr(profile, "threads", threads),
-        warehouse=_str(getattr(credentials, "warehouse", None)), select=tuple(select), exclude=tuple(exclude),
-        full_refresh=full_refresh, compiled_root=str(target_path / "compiled"), run=context,
-        host=host, pid=pid, pid_start=pid_start, reuse=plan.summary() if plan else None, **_git(project_dir),
+        target_name=request.target, target_database=_str(getattr(credentials, "database", None)),
+        target_schema=_str(getattr(credentials, "schema", None)),
+        threads=getattr(profile, "threads", request.threads), warehouse=_str(getattr(credentials, "warehouse", None)),
+        select=tuple(request.select), exclude=tuple(request.exclude), full_refresh=request.full_refresh,
+        compiled_root=str(target_path / "compiled"), run=request.context,
+        host=host, pid=pid, pid_start=pid_start, reuse=plan.summary() if plan else None, **_git(request.project_dir),
     )
 
 
@@ -334,48 +325,27 @@ def _git(project_dir: Path) -> dict[str, str | None]:
             "git_commit": os.environ.get("GIT_COMMIT") or git("rev-parse", "HEAD")}
 
 
-def _with_prefect_context(context: RunContext) -> RunContext:
-    """Fill the Prefect ids the caller left out from the current flow run, if there is one."""
-    if context.flow_run_id:
-        return context
-    try:
-        from prefect.context import FlowRunContext
-    except ImportError:
-        return context
-    run_context = FlowRunContext.get()
-    flow_run = getattr(run_context, "flow_run", None)
-    if flow_run is None:
-        return context
-    return RunContext(
-        stream_name=context.stream_name, prcs_inst_id=context.prcs_inst_id, flow_run_id=str(flow_run.id),
-        flow_id=context.flow_id or str(flow_run.flow_id),
-        deployment_id=context.deployment_id or (str(flow_run.deployment_id) if flow_run.deployment_id else None),
-        work_pool=context.work_pool or flow_run.work_pool_name,
-        parameters=context.parameters or _jsonable(flow_run.parameters),
-    )
-
-
 def _jsonable(value: Any) -> dict[str, Any]:
     return json.loads(json.dumps(value or {}, default=str))
 
 
 # -- the build invocation -----------------------------------------------------------------------------------------
-def _build_args(project_dir: Path, profiles_dir: Path, target: str, select: Sequence[str], exclude: Sequence[str],
-                vars: dict[str, Any], full_refresh: bool, threads: int | None, target_path: Path, log_path: Path,
-                *, quiet: bool, indirect_selection: str | None = None) -> list[str]:
-    args = ["build", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir), "--target", target,
-            "--target-path", str(target_path), "--log-path", str(log_path), "--vars", json.dumps(vars),
+def _build_args(request: BuildRequest, target_path: Path, log_path: Path, *, quiet: bool,
+                indirect_selection: str | None = None) -> list[str]:
+    args = ["build", "--project-dir", str(request.project_dir), "--profiles-dir", str(request.profiles_dir),
+            "--target", request.target, "--target-path", str(target_path), "--log-path", str(log_path),
+            "--vars", json.dumps(dict(request.vars)),
             # Inside a flow dbt's lines go to the Prefect run logger instead of stdout.
             "--log-level", "none" if quiet else os.environ.get("DBT_LOG_LEVEL", "info"),
             "--log-level-file", _file_log_level()]
-    if select:
-        args += ["--select", *select]
-    if exclude:
-        args += ["--exclude", *exclude]
-    if full_refresh:
+    if request.select:
+        args += ["--select", *request.select]
+    if request.exclude:
+        args += ["--exclude", *request.exclude]
+    if request.full_refresh:
         args.append("--full-refresh")
-    if threads:
-        args += ["--threads", str(threads)]
+    if request.threads:
+        args += ["--threads", str(request.threads)]
     if indirect_selection:
         args += ["--indirect-selection", indirect_selection]
     return args
@@ -495,26 +465,6 @@ def _query_comment(config: JobConfig) -> Iterator[None]:
         yield
     finally:
         MacroQueryStringSetter._get_comment_macro = original
-
-
-def _node_tasks() -> Any:
-    from runtime.node_tasks import NodeTasks
-
-    tasks = NodeTasks.for_current_run()
-    if tasks is None:
-        log.warning("task_per_node needs a Prefect flow or task run; running without node tasks")
-    return tasks
-
-
-def _prefect_run_logger() -> Any:
-    try:
-        from prefect.context import FlowRunContext, TaskRunContext
-        from prefect.logging import get_run_logger
-    except ImportError:
-        return None
-    if FlowRunContext.get() is None and TaskRunContext.get() is None:
-        return None
-    return get_run_logger()
 
 
 def _dbt_invocation_id() -> str | None:

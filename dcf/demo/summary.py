@@ -7,14 +7,14 @@ from datetime import date
 from typing import Any
 
 from dcf.store.connection import Connection
-from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST
+from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST, InstanceStatus
 
 
 def last_loaded_date(conn: Connection, strm_id: int) -> date | None:
     return conn.scalar(
         f"SELECT MAX(PRCS_DATE) FROM {conn.qualify(DCF_T_PRCS_INST.name)} "
-        "WHERE STRM_ID = :id AND PRCS_STATUS IN ('SUCCEEDED', 'COMPLETED_WITH_WARNINGS')",
-        {"id": strm_id},
+        "WHERE STRM_ID = :id AND PRCS_STATUS IN (:succeeded, :warnings)",
+        {"id": strm_id, "succeeded": InstanceStatus.SUCCEEDED, "warnings": InstanceStatus.COMPLETED_WITH_WARNINGS},
     )
 
 
@@ -56,9 +56,9 @@ def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse:
             f"low {stats['low_quality_records']}",
         ]
     lines += ["", "where to look next:"]
-    if warehouse.kind == "duckdb":
+    if warehouse.local_file:
         lines += [
-            f"  duckdb {warehouse.database_path}",
+            f"  duckdb {warehouse.local_file}",
             f"    SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_INST_ID = {inst['PRCS_INST_ID']};",
             "    SELECT RECORD_TYPE, PROCESS_STEP_ID, EXECUTION_STATUS_NAME FROM DCF.PROCESS_EXECUTION_LOG "
             "ORDER BY EXECUTION_START_TWSTP DESC LIMIT 20;",

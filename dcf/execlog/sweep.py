@@ -10,7 +10,7 @@ one-instance guard would refuse every later run. The sweeper decides a row's run
 
 Prefect-free: the caller passes ``flow_run_states`` (``flows/reconcile.py`` asks the Prefect API)::
 
-    report = reconcile(conn, lambda ids: {"<id>": "CRASHED"}, stream="BCFINSG_PLAN_BALN_SEGM_LOAD")
+    report = sweep(conn, lambda ids: {"<id>": "CRASHED"}, stream="BCFINSG_PLAN_BALN_SEGM_LOAD")
     report.closed_log_rows, report.closed_instances, report.dead_flow_runs
 
 Every write is a MERGE guarded by "still RUNNING", so a row its owner closes meanwhile is left alone, and a
@@ -31,8 +31,8 @@ from typing import Any
 from dcf.execlog.fold import fmt_ts
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
-from dcf.store.instances import close_stages_of_ended_instances
-from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
+from dcf.store.instances import close_instance, close_stages_of_ended_instances
+from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG, InstanceStatus, LogStatus, RecordType
 
 #: Prefect state types of a run that may still write.
 LIVE_STATES = frozenset({"RUNNING", "PENDING", "SCHEDULED", "PAUSED", "CANCELLING"})
@@ -43,7 +43,9 @@ FlowRunStates = Callable[[Collection[str]], Mapping[str, str]]
 _LOG_CLOSE_COLUMNS = ["EXECUTION_STATUS_NAME", "EXECUTION_COMPLETED_IND", "EXECUTION_END_TWSTP", "EXTRACT_END_TWSTP",
                       "ERROR_MESSAGE_OBJ", "STEP_EXECUTION_OBJ", "UPDATE_TWSTP", "DESTINATION_DATA_CNT_OBJ",
                       "SOURCE_DATA_CNT"]
-_INST_CLOSE_COLUMNS = ["PRCS_STATUS", "PRCS_END_TS", "ERROR_MESSAGE", "UPDATED_TS"]
+#: How a verdict ends the instance it owned.
+_INSTANCE_STATUS = {"CANCELLED": InstanceStatus.CANCELLED, "CRASHED": InstanceStatus.CRASHED,
+                    "KILLED": InstanceStatus.CRASHED, "GONE": InstanceStatus.CRASHED}
 
 
 # -- process identity -------------------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ class ReconcileReport:
                 "dead_flow_runs": self.dead_flow_runs, "undecided": self.undecided}
 
 
-def reconcile(conn: Connection, flow_run_states: FlowRunStates, *, stream: str | None = None,
+def sweep(conn: Connection, flow_run_states: FlowRunStates, *, stream: str | None = None,
               keep_flow_run_ids: Collection[str] = (), now: datetime | None = None) -> ReconcileReport:
     """Close orphaned RUNNING log rows and process instances (of ``stream``, or all); see the module docstring.
 
@@ -113,11 +115,12 @@ def reconcile(conn: Connection, flow_run_states: FlowRunStates, *, stream: str |
     """
     now = now or utcnow()
     log_table, inst_table = conn.qualify(PROCESS_EXECUTION_LOG.name), conn.qualify(DCF_T_PRCS_INST.name)
-    rows = [r for r in conn.fetch_dicts(f"SELECT * FROM {log_table} WHERE EXECUTION_STATUS_NAME = 'RUNNING'")
+    running = {"running": LogStatus.RUNNING}
+    rows = [r for r in conn.fetch_dicts(f"SELECT * FROM {log_table} WHERE EXECUTION_STATUS_NAME = :running", running)
             if stream is None or _json(r["PROCESS_CONFIG_OBJ"]).get("stream_name") == stream]
-    inst_sql = f"SELECT * FROM {inst_table} WHERE PRCS_STATUS = 'RUNNING'"
-    instances = conn.fetch_dicts(inst_sql + " AND STRM_NAME = :stream", {"stream": stream}) if stream \
-        else conn.fetch_dicts(inst_sql)
+    inst_sql = f"SELECT * FROM {inst_table} WHERE PRCS_STATUS = :running"
+    instances = conn.fetch_dicts(inst_sql + " AND STRM_NAME = :stream", {"stream": stream, **running}) if stream \
+        else conn.fetch_dicts(inst_sql, running)
     run_ids = {str(i["FLOW_RUN_ID"]) for i in instances if i["FLOW_RUN_ID"]}
     run_ids |= {c["flow_run_id"] for c in (_json(r["PROCESS_CONFIG_OBJ"]) for r in rows) if c.get("flow_run_id")}
     states = dict(flow_run_states(sorted(run_ids))) if run_ids else {}
@@ -140,12 +143,11 @@ def reconcile(conn: Connection, flow_run_states: FlowRunStates, *, stream: str |
     _add_job_counts(conn, closed)
     if closed:
         conn.merge(PROCESS_EXECUTION_LOG, closed, update=_LOG_CLOSE_COLUMNS,
-                   matched_condition="t.EXECUTION_STATUS_NAME = 'RUNNING'")
+                   matched_condition=f"t.EXECUTION_STATUS_NAME = '{LogStatus.RUNNING}'")
         report.closed_log_rows = [r["PROCESS_STEP_ID"] for r in closed]
 
     dead_instances = {_json(r["PROCESS_CONFIG_OBJ"]).get("prcs_inst_id"): v for r in rows
                       if (v := verdicts.get(r["PROCESS_STEP_ID"])) and v.code == "KILLED"}
-    closed_instances = []
     for inst in instances:
         run_id = str(inst["FLOW_RUN_ID"]) if inst["FLOW_RUN_ID"] else None
         if run_id in keep_flow_run_ids:
@@ -154,13 +156,9 @@ def reconcile(conn: Connection, flow_run_states: FlowRunStates, *, stream: str |
             or next((v for v in dead_instances.values() if run_id and v.flow_run_id == run_id), None)
         if verdict is None:
             continue
-        status = {"CANCELLED": "CANCELLED", "CRASHED": "CRASHED", "KILLED": "CRASHED", "GONE": "CRASHED"}
-        closed_instances.append({**inst, "PRCS_STATUS": status.get(verdict.code, "FAILED"), "PRCS_END_TS": now,
-                                 "ERROR_MESSAGE": f"closed by reconcile: {verdict.reason}"[:4000], "UPDATED_TS": now})
-    if closed_instances:
-        conn.merge(DCF_T_PRCS_INST, closed_instances, update=_INST_CLOSE_COLUMNS,
-                   matched_condition="t.PRCS_STATUS = 'RUNNING'")
-        report.closed_instances = [int(i["PRCS_INST_ID"]) for i in closed_instances]
+        close_instance(conn, int(inst["PRCS_INST_ID"]), _INSTANCE_STATUS.get(verdict.code, InstanceStatus.FAILED),
+                       f"closed by reconcile: {verdict.reason}", now=now)
+        report.closed_instances.append(int(inst["PRCS_INST_ID"]))
     close_stages_of_ended_instances(conn, reason="reconcile found its process instance ended")
     return report
 
@@ -183,17 +181,19 @@ def _judge(config: Mapping[str, Any], states: Mapping[str, str]) -> Verdict | No
 def _close_log_row(row: dict[str, Any], verdict: Verdict, now: datetime) -> dict[str, Any]:
     steps = _json(row["STEP_EXECUTION_OBJ"])
     timeline = list(steps.get("execution_timeline") or [])
-    is_job = row["RECORD_TYPE"] == "JOB"
+    is_job = row["RECORD_TYPE"] == RecordType.JOB
     timeline.append({"step_number": len(timeline) + 1, "timestamp": fmt_ts(now), "level": "Error",
                      "step_type": "JOB_COMPLETE" if is_job else "MODEL_FAILED",
                      "title": f"Closed by reconcile: {verdict.code}", "query_id": None,
-                     "query_result": {"execution_status": "FAILED"}, "content": {"reason": verdict.reason}})
-    steps.update(status="FAILED", current_step="JOB_COMPLETE" if is_job else "MODEL_FAILED",
+                     "query_result": {"execution_status": LogStatus.FAILED.value},
+                     "content": {"reason": verdict.reason}})
+    steps.update(status=LogStatus.FAILED.value, current_step="JOB_COMPLETE" if is_job else "MODEL_FAILED",
                  execution_timeline=timeline)
     if is_job:
-        steps["job_status"] = "FAILED"
+        steps["job_status"] = LogStatus.FAILED.value
     row = {k: v for k, v in row.items() if k != "PROCESS_EXECUTION_LOG_SK"}
-    return {**row, "EXECUTION_STATUS_NAME": "FAILED", "EXECUTION_COMPLETED_IND": "Y", "EXECUTION_END_TWSTP": now,
+    return {**row, "EXECUTION_STATUS_NAME": LogStatus.FAILED, "EXECUTION_COMPLETED_IND": "Y",
+            "EXECUTION_END_TWSTP": now,
             "EXTRACT_END_TWSTP": now, "UPDATE_TWSTP": now, "STEP_EXECUTION_OBJ": steps,
             "ERROR_MESSAGE_OBJ": {"error_type": "ORPHANED_RUN", "message": f"closed by reconcile: {verdict.reason}",
                                   "reason_code": verdict.code, "flow_run_id": verdict.flow_run_id,
@@ -206,7 +206,7 @@ def _close_log_row(row: dict[str, Any], verdict: Verdict, now: datetime) -> dict
 
 def _add_job_counts(conn: Connection, closed: list[dict[str, Any]]) -> None:
     """A closed JOB row gets the summary its run never wrote, from its MODEL rows (one query for all jobs)."""
-    jobs = {r["PROCESS_STEP_ID"]: r for r in closed if r["RECORD_TYPE"] == "JOB"}
+    jobs = {r["PROCESS_STEP_ID"]: r for r in closed if r["RECORD_TYPE"] == RecordType.JOB}
     if not jobs:
         return
     params = {f"j{i}": job_id for i, job_id in enumerate(jobs)}
@@ -217,11 +217,11 @@ def _add_job_counts(conn: Connection, closed: list[dict[str, Any]]) -> None:
     closing = {r["PROCESS_STEP_ID"] for r in closed}
     for job_id, job in jobs.items():
         mine = [c for c in children if c["PARENT_STEP_ID"] == job_id]
-        statuses = ["FAILED" if c["PROCESS_STEP_ID"] in closing else c["EXECUTION_STATUS_NAME"] for c in mine]
+        statuses = [LogStatus.FAILED if c["PROCESS_STEP_ID"] in closing else c["EXECUTION_STATUS_NAME"] for c in mine]
         rows = [int(c["SOURCE_DATA_CNT"]) for c in mine if c["SOURCE_DATA_CNT"] is not None]
         job["DESTINATION_DATA_CNT_OBJ"] = {
-            "total_models": len(mine), "successful_models": statuses.count("SUCCESS"),
-            "failed_models": statuses.count("FAILED"), "skipped_models": statuses.count("SKIPPED"),
+            "total_models": len(mine), "successful_models": statuses.count(LogStatus.SUCCESS),
+            "failed_models": statuses.count(LogStatus.FAILED), "skipped_models": statuses.count(LogStatus.SKIPPED),
             "total_rows": sum(rows) if rows else None, "incomplete": True,
         }
         job["SOURCE_DATA_CNT"] = sum(rows) if rows else None

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from dcf.errors import IllegalTransitionError
@@ -30,13 +29,10 @@ from dcf.profiling.source import session_names
 from dcf.store.clock import exec_user, utcnow
 from dcf.store.connection import Connection
 from dcf.store.dialect import Dialect
-from dcf.store.schema import PROFILE_RESULTS, PROFILE_RUNS
+from dcf.store.schema import PROFILE_RESULTS, PROFILE_RUNS, ProfileStatus
 
-
-class RunStatus(StrEnum):
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
+#: PROFILE_RUNS.STATUS, under the name the profiling code has always used.
+RunStatus = ProfileStatus
 
 
 #: The only moves a run may make. CANCELLED / SKIPPED / TIMEOUT (spec: future) would be added here.
@@ -175,7 +171,7 @@ def finish_run(
         # writes are not one transaction (Snowflake, below).
         write_results(conn, results)
         # The condition keeps the database itself from moving a run that is no longer RUNNING.
-        conn.merge(PROFILE_RUNS, [row], update=_FINAL_COLUMNS, matched_condition="t.STATUS = 'RUNNING'")
+        conn.merge(PROFILE_RUNS, [row], update=_FINAL_COLUMNS, matched_condition=f"t.STATUS = '{RunStatus.RUNNING}'")
         if _status(conn, run_id) is not status:
             raise IllegalTransitionError(f"profile run {run_id} was finished by another writer")
     return True
@@ -193,8 +189,8 @@ def close_orphaned_runs(conn: Connection, older_than: timedelta) -> list[str]:
     """
     cutoff = utcnow() - older_than
     stale = conn.fetchall(
-        f"SELECT RUN_ID FROM {conn.qualify(PROFILE_RUNS.name)} WHERE STATUS = 'RUNNING' AND STARTED_AT < :cutoff",
-        {"cutoff": cutoff},
+        f"SELECT RUN_ID FROM {conn.qualify(PROFILE_RUNS.name)} WHERE STATUS = :running AND STARTED_AT < :cutoff",
+        {"cutoff": cutoff, "running": RunStatus.RUNNING},
     )
     closed = []
     for (run_id,) in stale:

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,7 @@ class Connection:
     def transaction(self) -> Iterator[Connection]:
         """Run a block atomically: committed on success, rolled back on any exception."""
         with self._transaction_lock, self._lock:
-            self._run("BEGIN TRANSACTION" if self.dialect is Dialect.DUCKDB else "BEGIN").close()
+            self._run(self.dialect.begin()).close()
             try:
                 yield self
             except BaseException:
@@ -243,12 +244,16 @@ def _bindable(params: Mapping[str, Any], names: set[str]) -> dict[str, Any]:
 
 
 def _to_param(value: Any) -> Any:
+    if isinstance(value, Enum):  # the status vocabularies: drivers bind plain values only
+        return value.value
     if isinstance(value, dict | list):
         return json.dumps(value, default=_json_default, sort_keys=True)
     return value
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, datetime | date):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
     if isinstance(value, Decimal):

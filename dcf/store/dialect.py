@@ -24,8 +24,17 @@ from dcf.errors import ConfigError
 
 
 class Dialect(StrEnum):
+    """A database the control store runs on. Statements that differ by dialect are rendered by its methods."""
+
     DUCKDB = "duckdb"
     SNOWFLAKE = "snowflake"
+
+    def nextval(self, sequence: str) -> str:
+        """``SELECT`` of a sequence's next value (``sequence`` already qualified)."""
+        return f"SELECT {sequence}.NEXTVAL" if self is Dialect.SNOWFLAKE else f"SELECT nextval('{sequence}')"
+
+    def begin(self) -> str:
+        return "BEGIN TRANSACTION" if self is Dialect.DUCKDB else "BEGIN"
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")

@@ -7,7 +7,7 @@ from typing import Any
 
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
-from dcf.store.schema import DCF_T_DATA_LINEAGE, DCF_T_PRCS_INST
+from dcf.store.schema import DCF_T_DATA_LINEAGE, DCF_T_PRCS_INST, ArchiveStatus, LifecycleStage
 from dcf.store.stage_rows import InstanceRef
 
 
@@ -20,8 +20,9 @@ def record_loaded_file(conn: Connection, ref: InstanceRef, row: dict[str, Any]) 
         [
             {
                 "STRM_ID": ref.strm_id, "PRCS_DATE": ref.process_date, "PRCS_INST_ID": ref.prcs_inst_id,
-                "ODS_BATCH_ID": ref.batch_id, "LOADED_TS": now, "ARCHIVE_STATUS": "PENDING", "ARCHIVE_PATH": None,
-                "ARCHIVE_TS": None, "RETENTION_EXPIRY_DATE": None, "LIFECYCLE_STAGE": "LOADED", "UPDATED_TS": now,
+                "ODS_BATCH_ID": ref.batch_id, "LOADED_TS": now, "ARCHIVE_STATUS": ArchiveStatus.PENDING,
+                "ARCHIVE_PATH": None, "ARCHIVE_TS": None, "RETENTION_EXPIRY_DATE": None,
+                "LIFECYCLE_STAGE": LifecycleStage.LOADED, "UPDATED_TS": now,
                 **row,
             }
         ],
@@ -43,10 +44,10 @@ def archived_by_latest_instance(conn: Connection, strm_id: int, process_date: da
     return conn.fetch_dicts(
         f"SELECT l.SOURCE_FILE_NAME, l.ARCHIVE_PATH, l.PRCS_INST_ID, i.PRCS_STATUS FROM {lineage} l "
         f"JOIN {instances} i ON i.PRCS_INST_ID = l.PRCS_INST_ID "
-        "WHERE l.STRM_ID = :s AND l.PRCS_DATE = :d AND l.ARCHIVE_STATUS = 'COMPLETED' AND l.PRCS_INST_ID = "
+        "WHERE l.STRM_ID = :s AND l.PRCS_DATE = :d AND l.ARCHIVE_STATUS = :archived AND l.PRCS_INST_ID = "
         f"(SELECT MAX(PRCS_INST_ID) FROM {instances} WHERE STRM_ID = :s AND PRCS_DATE = :d) "
         "ORDER BY l.SOURCE_FILE_NAME",
-        {"s": strm_id, "d": process_date},
+        {"s": strm_id, "d": process_date, "archived": ArchiveStatus.COMPLETED},
     )
 
 
@@ -55,9 +56,9 @@ def mark_archived(
 ) -> None:
     now = utcnow()
     conn.execute(
-        f"UPDATE {conn.qualify(DCF_T_DATA_LINEAGE.name)} SET ARCHIVE_STATUS = 'COMPLETED', ARCHIVE_PATH = :path, "
-        "ARCHIVE_TS = :now, RETENTION_EXPIRY_DATE = :expiry, LIFECYCLE_STAGE = 'ARCHIVED', UPDATED_TS = :now "
+        f"UPDATE {conn.qualify(DCF_T_DATA_LINEAGE.name)} SET ARCHIVE_STATUS = :archived, ARCHIVE_PATH = :path, "
+        "ARCHIVE_TS = :now, RETENTION_EXPIRY_DATE = :expiry, LIFECYCLE_STAGE = :stage, UPDATED_TS = :now "
         "WHERE STRM_ID = :s AND PRCS_DATE = :d AND SOURCE_FILE_NAME = :f",
-        {"path": archive_path, "now": now, "expiry": retention_expiry, "s": ref.strm_id, "d": ref.process_date,
-         "f": file_name},
+        {"archived": ArchiveStatus.COMPLETED, "stage": LifecycleStage.ARCHIVED, "path": archive_path, "now": now,
+         "expiry": retention_expiry, "s": ref.strm_id, "d": ref.process_date, "f": file_name},
     )

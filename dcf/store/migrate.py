@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from dcf.store.connection import Connection
 from dcf.store.dialect import Dialect, render_type, sql_literal
-from dcf.store.schema import PROCESS_EXECUTION_LOG, SEQUENCES, TABLES, Column, Table, identity_sequence
+from dcf.store.schema import PROCESS_EXECUTION_LOG, SEQUENCES, TABLES, Column, RecordType, Table, identity_sequence
 
 
 @dataclass(frozen=True)
@@ -113,5 +113,6 @@ def _upgrade_legacy_execution_log(conn: Connection) -> list[str]:
     legacy = conn.scalar(f"SELECT COUNT(*) FROM {table} WHERE RECORD_TYPE IS NULL")
     if not legacy:
         return []
-    conn.execute(f"UPDATE {table} SET RECORD_TYPE = 'JOB', PARENT_STEP_ID = NULL WHERE RECORD_TYPE IS NULL")
+    conn.execute(f"UPDATE {table} SET RECORD_TYPE = :job, PARENT_STEP_ID = NULL WHERE RECORD_TYPE IS NULL",
+                 {"job": RecordType.JOB})
     return [f"marked {legacy} legacy {PROCESS_EXECUTION_LOG.name} rows RECORD_TYPE='JOB'"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
-from dcf.store.schema import DCF_T_NOTIFICATIONS
+from dcf.store.schema import DCF_T_NOTIFICATIONS, NotificationStatus
 from dcf.store.stage_rows import InstanceRef
 
 
@@ -22,7 +22,8 @@ def queue_notification(conn: Connection, ref: InstanceRef, kind: str, content: d
             {
                 "NOTIFICATION_ID": notification_id, "NOTIFICATION_TYPE": kind, "STRM_ID": ref.strm_id,
                 "STRM_NAME": ref.strm_name, "PRCS_INST_ID": ref.prcs_inst_id, "PRCS_DATE": ref.process_date,
-                "NOTIFICATION_CONTENT": content, "NOTIFICATION_STATUS": "PENDING", "DELIVERY_CHANNELS": channels,
+                "NOTIFICATION_CONTENT": content, "NOTIFICATION_STATUS": NotificationStatus.PENDING,
+                "DELIVERY_CHANNELS": channels,
                 "DELIVERY_ERROR": None, "CREATED_TS": now, "SENT_TS": None, "UPDATED_TS": now,
             }
         ],
@@ -37,6 +38,7 @@ def finish_notification(conn: Connection, notification_id: str, *, error: str | 
     conn.execute(
         f"UPDATE {conn.qualify(DCF_T_NOTIFICATIONS.name)} SET NOTIFICATION_STATUS = :status, "
         "DELIVERY_ERROR = :error, SENT_TS = :now, UPDATED_TS = :now WHERE NOTIFICATION_ID = :id",
-        {"status": "FAILED" if error else "SENT", "error": error[:4000] if error else None, "now": now,
+        {"status": NotificationStatus.FAILED if error else NotificationStatus.SENT,
+         "error": error[:4000] if error else None, "now": now,
          "id": notification_id},
     )

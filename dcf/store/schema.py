@@ -7,6 +7,122 @@ DuckDB. Every nullable column says in its comment what NULL means there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+# -- status vocabularies: one per status column, used wherever a status is written or compared ------------------
+class StreamStatus(StrEnum):
+    """DCF_T_STRM.STRM_STATUS."""
+
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+
+
+class InstanceStatus(StrEnum):
+    """DCF_T_PRCS_INST.PRCS_STATUS: RUNNING, then exactly one final status."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    COMPLETED_WITH_WARNINGS = "COMPLETED_WITH_WARNINGS"
+    FAILED = "FAILED"
+    CRASHED = "CRASHED"
+    CANCELLED = "CANCELLED"
+
+
+#: Final instance statuses that a re-run of the same stream and process date resumes.
+RESUMABLE = (InstanceStatus.FAILED, InstanceStatus.CRASHED, InstanceStatus.CANCELLED)
+FINAL_STATUSES = (InstanceStatus.SUCCEEDED, InstanceStatus.COMPLETED_WITH_WARNINGS, *RESUMABLE)
+
+
+class OrchestrationStatus(StrEnum):
+    """DCF_T_PRCS_INST.ORCHESTRATION_STATUS: the quality verdict of the day (BCFINSG spec)."""
+
+    READY_FOR_LOADING = "READY_FOR_LOADING"
+    QUALITY_ISSUES = "QUALITY_ISSUES"
+    NO_DATA_AVAILABLE = "NO_DATA_AVAILABLE"
+
+
+class StageStatus(StrEnum):
+    """DCF_T_PRCS_EXEC_LOG.PRCS_STATUS."""
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    COMPLETED_WITH_WARNINGS = "COMPLETED_WITH_WARNINGS"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
+#: Stage statuses a resumed run restores instead of running the stage again.
+STAGE_DONE = (StageStatus.COMPLETED, StageStatus.COMPLETED_WITH_WARNINGS)
+
+
+class ArchiveStatus(StrEnum):
+    """DCF_T_DATA_LINEAGE.ARCHIVE_STATUS."""
+
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class LifecycleStage(StrEnum):
+    """DCF_T_DATA_LINEAGE.LIFECYCLE_STAGE."""
+
+    LANDED = "LANDED"
+    LOADED = "LOADED"
+    ARCHIVED = "ARCHIVED"
+
+
+class NotificationStatus(StrEnum):
+    """DCF_T_NOTIFICATIONS.NOTIFICATION_STATUS."""
+
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
+class NotificationType(StrEnum):
+    """DCF_T_NOTIFICATIONS.NOTIFICATION_TYPE."""
+
+    LOAD_COMPLETION_REPORT = "LOAD_COMPLETION_REPORT"
+    LOAD_FAILURE_REPORT = "LOAD_FAILURE_REPORT"
+
+
+class LogStatus(StrEnum):
+    """PROCESS_EXECUTION_LOG.EXECUTION_STATUS_NAME."""
+
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    REUSED = "REUSED"
+
+
+class RecordType(StrEnum):
+    """PROCESS_EXECUTION_LOG.RECORD_TYPE."""
+
+    JOB = "JOB"
+    MODEL = "MODEL"
+
+
+class ProfileStatus(StrEnum):
+    """PROFILE_RUNS.STATUS: RUNNING, then SUCCEEDED or FAILED (no other transition)."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class ModelExecutionStatus(StrEnum):
+    """DBT_MODEL_EXECUTIONS.STATUS (the cost spec's lower-case vocabulary)."""
+
+    SUCCESS = "success"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    REUSED = "reused"
+
+
+def _one_of(vocabulary: type[StrEnum]) -> str:
+    return ", ".join(vocabulary)
 
 
 @dataclass(frozen=True)
@@ -54,7 +170,7 @@ DCF_T_STRM = Table(
         _c("STRM_ID", "bigint", "Stream id (1490 for BCFINSG).", **_NOT_NULL),
         _c("STRM_NAME", "string(200)", "Stream name, e.g. BCFINSG_PLAN_BALN_SEGM_LOAD.", **_NOT_NULL),
         _c("STRM_DESC", "string(2000)", "What the stream loads. NULL: no description in the YAML."),
-        _c("STRM_STATUS", "string(20)", "ACTIVE or INACTIVE; only ACTIVE streams run.", **_NOT_NULL),
+        _c("STRM_STATUS", "string(20)", f"{_one_of(StreamStatus)}; only ACTIVE streams run.", **_NOT_NULL),
         _c("DATASTAGE_SEQUENCE", "string(200)", "Original DataStage sequence. NULL: not a migration."),
         _c("CONFIG_PATH", "string(1000)", "The YAML file the row was registered from.", **_NOT_NULL),
         _c("CONFIG_HASH", "string(64)", "sha256 of that YAML, to see when a stream's definition changed.",
@@ -75,9 +191,9 @@ DCF_T_PRCS_INST = Table(
         _c("PRCS_DATE", "date", "Business (process) date the instance loads.", **_NOT_NULL),
         _c("ODS_BATCH_ID", "string(100)", "Batch id passed to dbt as ods_batch_id.", **_NOT_NULL),
         _c("PRCS_STATUS", "string(30)",
-           "RUNNING, SUCCEEDED, COMPLETED_WITH_WARNINGS, FAILED, CRASHED or CANCELLED.", **_NOT_NULL),
+           f"{_one_of(InstanceStatus)}.", **_NOT_NULL),
         _c("ORCHESTRATION_STATUS", "string(30)",
-           "READY_FOR_LOADING, QUALITY_ISSUES or NO_DATA_AVAILABLE. NULL: not assessed yet."),
+           f"{_one_of(OrchestrationStatus)}. NULL: not assessed yet."),
         _c("LAST_GOOD_STAGE", "string(50)", "Last stage that finished; a restart resumes after it. "
            "NULL: no stage finished yet."),
         _c("PRCS_START_TS", "timestamp", "When the instance was allocated.", **_NOT_NULL),
@@ -103,7 +219,7 @@ DCF_T_PRCS_EXEC_LOG = Table(
         _c("ODS_BATCH_ID", "string(100)", "Batch id of the instance.", **_NOT_NULL),
         _c("PRCS_START_TS", "timestamp", "When the stage (last) started.", **_NOT_NULL),
         _c("PRCS_END_TS", "timestamp", "When the stage ended. NULL while RUNNING."),
-        _c("PRCS_STATUS", "string(30)", "RUNNING, COMPLETED, COMPLETED_WITH_WARNINGS, FAILED or SKIPPED.",
+        _c("PRCS_STATUS", "string(30)", f"{_one_of(StageStatus)}.",
            **_NOT_NULL),
         _c("PRCS_STATISTICS", "json", "Stage statistics (load statistics for the metadata stage). "
            "NULL: the stage reports none."),
@@ -131,11 +247,11 @@ DCF_T_DATA_LINEAGE = Table(
         _c("RECORD_COUNT", "bigint", "Data rows loaded from the file.", **_NOT_NULL),
         _c("TARGET_RELATION", "string(500)", "Raw table the file was loaded into.", **_NOT_NULL),
         _c("LOADED_TS", "timestamp", "When it was loaded.", **_NOT_NULL),
-        _c("ARCHIVE_STATUS", "string(30)", "PENDING until archived, then COMPLETED (or FAILED).", **_NOT_NULL),
+        _c("ARCHIVE_STATUS", "string(30)", f"{_one_of(ArchiveStatus)}: PENDING until archived.", **_NOT_NULL),
         _c("ARCHIVE_PATH", "string(2000)", "Where the file was archived. NULL: not archived yet."),
         _c("ARCHIVE_TS", "timestamp", "When it was archived. NULL: not archived yet."),
         _c("RETENTION_EXPIRY_DATE", "date", "Process date + retention days. NULL: not archived yet."),
-        _c("LIFECYCLE_STAGE", "string(30)", "LANDED, LOADED or ARCHIVED.", **_NOT_NULL),
+        _c("LIFECYCLE_STAGE", "string(30)", f"{_one_of(LifecycleStage)}.", **_NOT_NULL),
         _c("UPDATED_TS", "timestamp", "When the row last changed.", **_NOT_NULL),
     ),
     key=("STRM_ID", "PRCS_DATE", "SOURCE_FILE_NAME"),
@@ -146,13 +262,13 @@ DCF_T_NOTIFICATIONS = Table(
     "Load reports and failure reports, queued PENDING and moved to SENT or FAILED by the report stage.",
     (
         _c("NOTIFICATION_ID", "string(200)", "<PRCS_INST_ID>-<NOTIFICATION_TYPE>.", **_NOT_NULL),
-        _c("NOTIFICATION_TYPE", "string(50)", "LOAD_COMPLETION_REPORT or LOAD_FAILURE_REPORT.", **_NOT_NULL),
+        _c("NOTIFICATION_TYPE", "string(50)", f"{_one_of(NotificationType)}.", **_NOT_NULL),
         _c("STRM_ID", "bigint", "Stream id.", **_NOT_NULL),
         _c("STRM_NAME", "string(200)", "Stream name.", **_NOT_NULL),
         _c("PRCS_INST_ID", "bigint", "Process instance reported on.", **_NOT_NULL),
         _c("PRCS_DATE", "date", "Its process date.", **_NOT_NULL),
         _c("NOTIFICATION_CONTENT", "json", "The load report JSON.", **_NOT_NULL),
-        _c("NOTIFICATION_STATUS", "string(20)", "PENDING, SENT or FAILED.", **_NOT_NULL),
+        _c("NOTIFICATION_STATUS", "string(20)", f"{_one_of(NotificationStatus)}.", **_NOT_NULL),
         _c("DELIVERY_CHANNELS", "json", "Notification block names it was sent to. NULL: none configured."),
         _c("DELIVERY_ERROR", "string(4000)", "Why delivery failed. NULL unless FAILED."),
         _c("CREATED_TS", "timestamp", "When the report was queued.", **_NOT_NULL),
@@ -170,7 +286,7 @@ PROCESS_EXECUTION_LOG = Table(
         _c("PROCESS_CONFIG_SK", "bigint", "Reserved for a process-config table. NULL: not used."),
         _c("PROCESS_STEP_ID", "string(500)", "JOB_<invocation_id>, or JOB_<invocation_id>_MODEL_<model>.",
            **_NOT_NULL),
-        _c("EXECUTION_STATUS_NAME", "string(50)", "RUNNING, SUCCESS, FAILED, SKIPPED or REUSED.", **_NOT_NULL),
+        _c("EXECUTION_STATUS_NAME", "string(50)", f"{_one_of(LogStatus)}.", **_NOT_NULL),
         _c("EXECUTION_COMPLETED_IND", "flag", "N while RUNNING, Y once ended.", **_NOT_NULL),
         _c("EXECUTION_START_TWSTP", "timestamp", "When the job or model started.", **_NOT_NULL),
         _c("EXECUTION_END_TWSTP", "timestamp", "When it ended. NULL while RUNNING."),
@@ -254,7 +370,7 @@ DBT_MODEL_EXECUTIONS = Table(
         _c("RELATION_NAME", "string(1000)", "database.schema.table. NULL: node has no relation."),
         _c("MODEL_PACKAGE", "string(255)", "Package the model is defined in.", **_NOT_NULL),
         _c("MODEL_TYPE", "string(50)", "Materialization (table, view, incremental, ...).", **_NOT_NULL),
-        _c("STATUS", "string(20)", "success, error, skipped or reused.", **_NOT_NULL),
+        _c("STATUS", "string(20)", f"{_one_of(ModelExecutionStatus)}.", **_NOT_NULL),
         _c("EXECUTION_TIME", "float", "Seconds. NULL: not executed (skipped, reused)."),
         _c("QUERY_ID", "string(200)", "Last query id the adapter reported. NULL: adapter reports none."),
         _c("INSERT_TIMESTAMP", "timestamp", "When this row was written.", **_NOT_NULL),

@@ -8,7 +8,7 @@ from typing import Any
 
 from dcf.store.clock import exec_user, utcnow
 from dcf.store.connection import Connection
-from dcf.store.schema import DCF_T_PRCS_EXEC_LOG
+from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, StageStatus
 
 
 # -- stage rows (DCF_T_PRCS_EXEC_LOG) ---------------------------------------------------------------------
@@ -53,8 +53,8 @@ def write_stage(
     )
     before = existing[0] if existing else None
     same_attempt = before is not None and before["TASK_RUN_ID"] == task_run_id and task_run_id is not None
-    if status == "RUNNING":
-        if same_attempt and before["PRCS_STATUS"] != "RUNNING":
+    if status == StageStatus.RUNNING:
+        if same_attempt and before["PRCS_STATUS"] != StageStatus.RUNNING:
             return  # a late on_running hook after the task already finished its row
         attempt = (before["ATTEMPT"] if before else 0) + (0 if same_attempt else 1)
         start = before["PRCS_START_TS"] if same_attempt else now
@@ -76,5 +76,5 @@ def write_stage(
                 "TASK_RUN_ID": task_run_id, "EXEC_USER_ID": exec_user(), "UPDATED_TS": now,
             }
         ],
-        keep_existing=("PRCS_STATISTICS",) if status in ("RUNNING", "FAILED") else (),
+        keep_existing=("PRCS_STATISTICS",) if status in (StageStatus.RUNNING, StageStatus.FAILED) else (),
     )

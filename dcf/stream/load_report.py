@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-COMPLETION_REPORT, FAILURE_REPORT = "LOAD_COMPLETION_REPORT", "LOAD_FAILURE_REPORT"
+from dcf.store.schema import NotificationType
+
+COMPLETION_REPORT, FAILURE_REPORT = NotificationType.LOAD_COMPLETION_REPORT, NotificationType.LOAD_FAILURE_REPORT
 
 
 def build_report(

@@ -12,9 +12,11 @@ from typing import Any
 
 from dcf.store.connection import Connection
 from dcf.store.dialect import identifier, relation_name
+from dcf.store.schema import OrchestrationStatus
 from dcf.stream.definition import QualitySettings, TargetSettings
 
-READY, QUALITY_ISSUES, NO_DATA = "READY_FOR_LOADING", "QUALITY_ISSUES", "NO_DATA_AVAILABLE"
+READY, QUALITY_ISSUES, NO_DATA = (OrchestrationStatus.READY_FOR_LOADING, OrchestrationStatus.QUALITY_ISSUES,
+                                  OrchestrationStatus.NO_DATA_AVAILABLE)
 
 
 def dbt_relation(name: str) -> str:

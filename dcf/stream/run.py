@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from dcf.store.schema import StreamStatus
 from dcf.store.stage_rows import InstanceRef
 from dcf.stream.definition import StreamConfig, parse_stream_file
 
@@ -78,7 +79,7 @@ def prepare_run(
         batch_id = f"{config.stream.id}_{process_date:%Y%m%d}"
     elif not re.fullmatch(BATCH_ID_PATTERN, batch_id):
         raise RefusedError(f"batch_id {batch_id!r}: use 1-100 letters, digits, '_', '.', ':' or '-'")
-    if config.stream.status != "ACTIVE":
+    if config.stream.status != StreamStatus.ACTIVE:
         raise RefusedError(f"stream {loaded.name} is {config.stream.status} in {loaded.path.name}")
     return StreamRun(stream_name=loaded.name, config_path=loaded.path, process_date=process_date,
                      batch_id=batch_id, warehouse_block=warehouse_block, full_refresh=full_refresh, reset=reset)
