@@ -25,8 +25,9 @@ test: setup
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen pytest
 
+## make test-fast: the unit tests only (no dbt build, no server): under a minute.
 test-fast: setup
-	$(UV) run --frozen pytest -m "not e2e and not deploy"
+	$(UV) run --frozen pytest -m unit
 
 test-deploy: setup
 	$(UV) run --frozen pytest -m deploy

@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _measure(project: SyntheticProject, rounds: int, task_per_node: bool) -> dict[str, Any]:
     from dcf.build import runner
+    from dcf.build.manifest import MANIFESTS
     from dcf.build.request import BuildRequest
     from dcf.paths import warehouse_path
     from dcf.store.connection import open_duckdb
@@ -70,7 +71,7 @@ def _measure(project: SyntheticProject, rounds: int, task_per_node: bool) -> dic
         _bare_build(project, env)
 
     def ours(log: bool = True, task_per_node: bool = False) -> None:
-        runner._MANIFESTS.clear()  # a stream run starts in a fresh process: parse (partially) again
+        MANIFESTS.clear()  # a stream run starts in a fresh process: parse (partially) again
         before = conn.statements
         request = BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local", env=env)
         outcome = runner.run_dbt_build(request, log_to=conn if log else None,
@@ -100,7 +101,8 @@ def _bare_build(project: SyntheticProject, env: dict[str, str]) -> None:
     """Plain ``dbt build`` in-process, with the flags our runner uses (minus callbacks and logging)."""
     from dbt.cli.main import dbtRunner
 
-    from dcf.build.runner import _environment, _file_log_level
+    from dcf.build.manifest import file_log_level as _file_log_level
+    from dcf.build.runner import _environment
     from dcf.paths import dcf_home
 
     work = dcf_home() / "bare"

@@ -15,12 +15,10 @@ are read the other way round by ``scripts/snowflake_blocks.py``, which creates t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from prefect_snowflake import SnowflakeConnector
 from pydantic import SecretBytes, SecretStr
-
-from blocks.warehouse import DcfWarehouse
 
 #: Environment variable -> (block, field): ``credentials`` is SnowflakeCredentials, ``connector`` SnowflakeConnector.
 SNOWFLAKE_ENV: dict[str, tuple[Literal["credentials", "connector"], str]] = {
@@ -37,9 +35,13 @@ SNOWFLAKE_ENV: dict[str, tuple[Literal["credentials", "connector"], str]] = {
 }
 
 
-def snowflake_env(block: DcfWarehouse | SnowflakeConnector) -> dict[str, str]:
-    """The SNOWFLAKE_* variables dbt's Snowflake profile reads, from a DcfWarehouse or SnowflakeConnector block."""
-    connector = block.snowflake_connector if isinstance(block, DcfWarehouse) else block
+def snowflake_env(block: Any) -> dict[str, str]:
+    """The SNOWFLAKE_* variables dbt's Snowflake profile reads, from a DcfWarehouse or SnowflakeConnector block.
+
+    (A DcfWarehouse is recognised by its ``snowflake_connector`` field: this module must not import the
+    warehouse block, which imports it.)
+    """
+    connector: SnowflakeConnector | None = getattr(block, "snowflake_connector", block)
     if connector is None:
         raise ValueError("a snowflake DcfWarehouse needs snowflake_connector")
     sources = {"credentials": connector.credentials, "connector": connector}

@@ -14,24 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from collections import deque
 from typing import Any
 
 from prefect import flow
-from prefect.artifacts import create_table_artifact
-from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from dcf.errors import DcfError, RefusedError
 from dcf.profiling import METRIC_GROUPS, ProfileOptions
+from dcf.store.status import ProfileStatus
 from dcf.stream.definition import load_stream
-from runtime.log import flow_logger
-from tasks.table_profiles import profile_table_task, resolve_tables
-
-#: Upper bound of tables profiled at once (the task runner's threads); ``max_concurrency`` picks lower.
-MAX_WORKERS = 8
+from tasks.table_profiles import MAX_WORKERS, profile_many
 
 
 class ProfilingFailed(DcfError):
@@ -68,7 +61,6 @@ def profile_tables(
         note: Free note stored on every run (PROFILE_RUNS.NOTE).
         warehouse_block: DcfWarehouse block name; default the stream's, else the local DuckDB file.
     """
-    logger = flow_logger()
     settings = None
     if stream:
         config = load_stream(stream).config
@@ -83,70 +75,12 @@ def profile_tables(
         quantiles=quantiles, top_values_max_distinct=top_values_max_distinct,
     )
     limit = min(max_concurrency or (settings.max_concurrency if settings else 4), MAX_WORKERS)
-    relations = resolve_tables(tables, warehouse_block)
-    logger.info("profiling %d table(s), %d at a time: %s", len(relations), limit, ", ".join(relations))
-    futures = _submit_bounded(relations, limit, options=options, warehouse_block=warehouse_block, note=note)
-    outcomes = [_outcome(table, future) for table, future in zip(relations, futures, strict=True)]
-    _artifact(outcomes, stream)
-    failed = [o for o in outcomes if o["status"] != "SUCCEEDED"]
+    outcomes = profile_many(tables, options, limit=limit, warehouse_block=warehouse_block, note=note, stream=stream)
+    failed = [o for o in outcomes if o["status"] != ProfileStatus.SUCCEEDED]
     if failed:
         listed = "; ".join(f"{o['table']}: {o['error']}" for o in failed)
         raise ProfilingFailed(f"profiling failed for {len(failed)} of {len(outcomes)} table(s): {listed}")
     return outcomes
-
-
-def _submit_bounded(tables: list[str], limit: int, **parameters: Any) -> list[PrefectFuture]:
-    """Submit one task per table with at most ``limit`` in flight (the oldest is awaited first)."""
-    futures: list[PrefectFuture] = []
-    in_flight: deque[PrefectFuture] = deque()
-    for table in tables:
-        if len(in_flight) >= limit:
-            in_flight.popleft().wait()
-        future = profile_table_task.submit(table, **parameters)
-        futures.append(future)
-        in_flight.append(future)
-    for future in in_flight:
-        future.wait()
-    return futures
-
-
-def _outcome(table: str, future: PrefectFuture) -> dict[str, Any]:
-    state = future.state
-    if state.is_completed():
-        return state.result()
-    error = state.result(raise_on_failure=False)
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return {"table": table, "run_id": None, "status": "FAILED", "row_count": None, "columns": [], "error": message}
-
-
-def artifact_key(stream: str | None) -> str:
-    """``profile-<stream>`` or ``profile-tables``: artifact keys are lowercase letters, digits and dashes.
-
-    >>> artifact_key("BCFINSG_PLAN_BALN_SEGM_LOAD")
-    'profile-bcfinsg-plan-baln-segm-load'
-    """
-    slug = re.sub(r"[^a-z0-9]+", "-", (stream or "tables").lower()).strip("-")
-    return f"profile-{slug or 'tables'}"
-
-
-def _artifact(outcomes: list[dict[str, Any]], stream: str | None) -> None:
-    rows = [
-        {"table": outcome["table"], "run_id": outcome["run_id"], "rows": outcome["row_count"], **line}
-        for outcome in outcomes
-        for line in outcome["columns"]
-    ]
-    rows += [
-        {"table": o["table"], "run_id": o["run_id"], "rows": None, "column": "(failed)", "type": o["error"]}
-        for o in outcomes
-        if o["status"] != "SUCCEEDED"
-    ]
-    succeeded = sum(1 for o in outcomes if o["status"] == "SUCCEEDED")
-    create_table_artifact(
-        key=artifact_key(stream),
-        table=rows,
-        description=f"Profile of {succeeded}/{len(outcomes)} table(s): one line per column "
-        "(null rate, distinct count, min, max, mean, most frequent value).",
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from prefect.context import FlowRunContext, TaskRunContext
 from prefect.logging import get_run_logger
 
 from dcf.build.request import BuildObserver, NodeTaskSink
-from dcf.execlog.fold import RunContext
+from dcf.execlog.facts import RunContext
 from runtime.node_tasks import NodeTasks
 
 log = logging.getLogger("dcf.dbt")

@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Any
 
-from dcf.execlog.fold import NodeFacts
+from dcf.execlog.facts import NodeFacts
 
 _RUNNABLE = frozenset({"model", "seed", "snapshot", "test"})
 

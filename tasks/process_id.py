@@ -10,8 +10,8 @@ from prefect.runtime import deployment, flow_run
 
 from dcf.store.clock import utcnow
 from dcf.store.instances import allocate_instance
-from dcf.store.schema import StageStatus
 from dcf.store.stage_rows import write_stage
+from dcf.store.status import StageStatus
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
 from tasks.stage import current_task_run_id

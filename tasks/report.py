@@ -18,9 +18,9 @@ from dcf.store import instances
 from dcf.store.clock import utcnow
 from dcf.store.instances import instance_row
 from dcf.store.notifications import finish_notification, queue_notification
-from dcf.store.schema import InstanceStatus
 from dcf.store.stage_rows import stage_rows
-from dcf.stream.load_report import COMPLETION_REPORT, FAILURE_REPORT, build_report, report_markdown
+from dcf.store.status import InstanceStatus
+from dcf.stream.load_report import COMPLETION_REPORT, FAILURE_REPORT, ReportSubject, build_report, report_markdown
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
 from runtime.log import flow_logger
@@ -59,10 +59,8 @@ def _publish(run: StreamRun, kind: str, status: str, error: str | None) -> dict[
         stages = [_stage_summary(name, rows[name]) for name in _STAGE_ORDER if name in rows]
         statistics = _statistics(rows.get("metadata"))
         content = build_report(
-            stream_name=run.stream_name,
-            process_date=run.process_date.isoformat(),
-            prcs_inst_id=run.prcs_inst_id,
-            batch_id=run.batch_id,
+            ReportSubject(stream_name=run.stream_name, process_date=run.process_date.isoformat(),
+                          prcs_inst_id=run.prcs_inst_id, batch_id=run.batch_id),
             status=status,
             statistics=statistics,
             duration_seconds=(utcnow() - instance["PRCS_START_TS"]).total_seconds(),

@@ -113,6 +113,27 @@ def _drain_prefect_workers() -> None:
             worker.drain_all(timeout=10)
 
 
+#: Test modules whose tests build dbt projects for real.
+_DBT_MODULES = frozenset({"test_dbt_gdw1", "test_execution_log_dbt", "test_model_costs", "test_reuse"})
+#: Test modules that start a Prefect server of their own (a flow run in a subprocess).
+_SERVER_MODULES = frozenset({"test_control_tables_flow"})
+_COST_MARKERS = ("dbt", "fakesnow_server", "e2e", "deploy")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test by its cost, so ``-m unit`` (make test-fast) runs no dbt build and starts no server."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.module.__name__.rsplit(".", 1)[-1] in _DBT_MODULES:
+            item.add_marker(pytest.mark.dbt)
+        if fixtures & {"fakesnow_server", "fakesnow_server_conn"}:
+            item.add_marker(pytest.mark.fakesnow_server)
+        if "prefect_api" in fixtures or item.module.__name__.rsplit(".", 1)[-1] in _SERVER_MODULES:
+            item.add_marker(pytest.mark.e2e)
+        if not any(item.get_closest_marker(name) for name in _COST_MARKERS):
+            item.add_marker(pytest.mark.unit)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.config.stash[_EXIT_STATUS] = int(exitstatus)
 

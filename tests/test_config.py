@@ -130,6 +130,7 @@ def test_control_tables_refuses_a_broken_stream_and_creates_nothing(tmp_path, dc
     assert not (dcf_home / "warehouse.duckdb").exists()
 
 
+@pytest.mark.e2e  # flows.control_tables starts an ephemeral Prefect server
 def test_the_real_cli_exits_non_zero_with_one_line(tmp_path, dcf_home):
     path = _broken(tmp_path, _misspelt)
     env = {**os.environ, "DCF_STREAMS_DIR": str(path.parent), "PYTHONPATH": str(PROJECT_ROOT)}

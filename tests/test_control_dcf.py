@@ -10,7 +10,8 @@ from dcf.errors import RefusedError
 from dcf.store.clock import utcnow
 from dcf.store.instances import allocate_instance, close_instance, instance_row
 from dcf.store.migrate import ensure_schema
-from dcf.store.schema import DCF_T_STRM, InstanceStatus
+from dcf.store.schema import DCF_T_STRM
+from dcf.store.status import InstanceStatus
 
 DAY = date(2024, 3, 1)
 

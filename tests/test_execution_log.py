@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dcf.execlog.fold import (
+from dcf.execlog.facts import (
     JobConfig,
-    JobState,
     NodeEvent,
     NodeFacts,
     ProjectFacts,
@@ -18,6 +17,7 @@ from dcf.execlog.fold import (
     job_step_id,
     model_step_id,
 )
+from dcf.execlog.fold import JobState
 from dcf.execlog.queries import stale_renderings
 from dcf.execlog.writer import ExecutionLogWriter
 from dcf.store.migrate import ensure_schema

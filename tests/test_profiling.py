@@ -17,8 +17,8 @@ import pytest
 from dcf.errors import IllegalTransitionError, RefusedError
 from dcf.paths import warehouse_path
 from dcf.profiling import (
+    ProfileContext,
     ProfileOptions,
-    RunContext,
     RunStatus,
     SnowflakeSource,
     finish_run,
@@ -379,7 +379,7 @@ def test_snowflake_path_writes_the_same_rows_as_duckdb(fakesnow_server, fakesnow
     assert isinstance(source, SnowflakeSource) and (source.warehouse, source.role) == ("WH_XS", "PROFILER")
     assert "password" not in repr(source)  # secrets stay out of logs
 
-    summary = profile_with(block, "DATA.PROFILED", ProfileOptions(), RunContext(job_name="test"))
+    summary = profile_with(block, "DATA.PROFILED", ProfileOptions(), ProfileContext(job_name="test"))
     duck = run_profile(local, "main.PROFILED", ProfileOptions())
 
     assert summary["row_count"] == duck.profile.row_count == len(SNOWFLAKE_ROWS)

@@ -13,7 +13,8 @@ from dcf.paths import PROJECT_ROOT, warehouse_path
 from dcf.store.connection import open_duckdb
 from dcf.store.dialect import Namespace
 from dcf.store.migrate import ensure_schema
-from flows.profile_tables import ProfilingFailed, artifact_key, main, profile_tables
+from flows.profile_tables import ProfilingFailed, main, profile_tables
+from tasks.table_profiles import artifact_key
 
 pytestmark = pytest.mark.e2e
 

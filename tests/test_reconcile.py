@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.synthetic_dbt import write_project
-from dcf.execlog.fold import JobConfig, NodeEvent, NodeFacts, ProjectFacts, RunContext
+from dcf.execlog.facts import JobConfig, NodeEvent, NodeFacts, ProjectFacts, RunContext
 from dcf.execlog.sweep import process_alive, process_identity, sweep
 from dcf.execlog.writer import ExecutionLogWriter
 from dcf.paths import PROJECT_ROOT

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from dcf.execlog.fold import NodeFacts, RunContext
+from dcf.execlog.facts import NodeFacts, RunContext
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ class ReuseStore:
 
 def plan_reuse(manifest: Any, selected: Iterable[str], records: Mapping[str, dict[str, Any]], conn: Connection, *,
                vars: Mapping[str, Any], project_vars: Mapping[str, Any] | None = None,
-               environ: Mapping[str, str] | None = None, environment: str = "",
+               environment: str = "",
                force_build: str | None = None) -> ReusePlan:
     """Decide for each of the ``selected`` node ids (see the module docstring).
 
@@ -158,7 +158,7 @@ def plan_reuse(manifest: Any, selected: Iterable[str], records: Mapping[str, dic
     a text naming dbt/adapter versions and target. ``force_build`` (e.g. "full refresh requested") builds
     everything but still prepares the records, so the next run can reuse.
     """
-    environ = os.environ if environ is None else environ
+    environ = os.environ  # the variables dbt's env_var() reads while the build runs
     order = _dependency_order(manifest, set(selected))
     chosen = set(order)
     plan = ReusePlan(order=order, decisions={}, prior=dict(records),

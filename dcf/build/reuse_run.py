@@ -27,7 +27,8 @@ import yaml
 from dcf.build.request import BuildRequest
 from dcf.build.reuse import ReusePlan, ReuseStore, plan_reuse
 from dcf.errors import DcfError
-from dcf.execlog.fold import JobState, ProjectFacts
+from dcf.execlog.facts import ProjectFacts
+from dcf.execlog.fold import JobState
 from dcf.store.connection import Connection
 
 log = logging.getLogger("dcf.build.reuse")

@@ -29,30 +29,34 @@ dbt keeps global state (flags, adapters, event manager), so invocations in one p
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import os
 import shutil
 import subprocess
 import threading
-import uuid
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import yaml
-
+from dcf.build.events import node_callback, reused_only
+from dcf.build.manifest import (
+    base_args,
+    file_log_level,
+    one_line,
+    parse_manifest,
+    plain_str,
+    project_facts,
+    project_name,
+)
+from dcf.build.outcome import DbtBuildOutcome, NodeOutcome, build_outcome, dbt_invocation_id
 from dcf.build.request import BuildObserver, BuildRequest
-from dcf.build.reuse import Decision, ReusePlan
+from dcf.build.reuse import ReusePlan
 from dcf.build.reuse_run import ReuseRun, node_selectors, prepare_reuse
 from dcf.errors import DcfError
-from dcf.execlog.fold import JobConfig, JobState, NodeEvent, NodeFacts, ProjectFacts, RunContext
+from dcf.execlog.facts import JobConfig, ProjectFacts, RunContext
 from dcf.execlog.sweep import process_identity
 from dcf.execlog.writer import ExecutionLogWriter
 from dcf.paths import dcf_home
@@ -66,40 +70,7 @@ log = logging.getLogger("dcf.dbt")
 
 #: Invocation directories kept under $DCF_HOME/dbt/<project>/runs (older ones are removed).
 KEEP_RUN_DIRS = 20
-#: dbt events forwarded to the Prefect run logger when running inside a flow (info level and up).
-_FORWARDED_LEVELS = {"info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
-_NODE_EVENTS = frozenset({"NodeStart", "NodeFinished", "SQLQueryStatus"})
 _DBT_LOCK = threading.RLock()
-_MANIFESTS: OrderedDict[tuple, Any] = OrderedDict()
-
-
-@dataclass
-class NodeOutcome:
-    unique_id: str
-    name: str
-    resource_type: str
-    status: str  # dbt's: success / error / skipped / pass / fail / warn / reused
-    relation_name: str | None
-    rows: int | None  # rows in the destination after the node (None: view, not counted, not run)
-    execution_time: float | None
-    message: str | None
-
-
-@dataclass
-class DbtBuildOutcome:
-    success: bool
-    invocation_id: str
-    nodes: list[NodeOutcome]
-    error: str | None  # one readable line: what failed
-    relations: dict[str, str]  # model name -> relation name, every model of the manifest
-    #: models_total/succeeded/failed/skipped/reused, tests_total/passed/failed/warned/skipped (+ tests_reused)
-    counts: dict[str, int]
-    #: control-store statements the execution log sent, and its last write error (None: all written)
-    log_statements: int = 0
-    log_error: str | None = None
-    target_path: Path | None = None
-    #: state-aware reuse: {"reused": n, "built": m, "build_reasons": {...}}; None when reuse was off
-    reuse: dict[str, Any] | None = None
 
 
 def run_dbt_build(request: BuildRequest, *, log_to: Connection | None = None, observer: BuildObserver | None = None,
@@ -119,11 +90,11 @@ def run_dbt_build(request: BuildRequest, *, log_to: Connection | None = None, ob
     request = replace(request, project_dir=project_dir,
                       profiles_dir=Path(request.profiles_dir).expanduser().resolve(),
                       vars=dict(request.vars), context=observer.run_context(request.context))
-    work = dcf_home() / "dbt" / _project_name(project_dir)
+    work = dcf_home() / "dbt" / project_name(project_dir)
     with _DBT_LOCK, _environment(_run_env(request.env)):
-        manifest = _parse(request, work)
-        facts = _project_facts(manifest)
-        reuse_run = prepare_reuse(manifest, facts, request, _base_args(request, work), conn=log_to) \
+        manifest = parse_manifest(request, work)
+        facts = project_facts(manifest)
+        reuse_run = prepare_reuse(manifest, facts, request, base_args(request, work), conn=log_to) \
             if request.reuse else None
         return _invoke(request, manifest, facts, work, reuse_run, log_to, observer, flush_interval)
 
@@ -143,7 +114,7 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
         if log_to is not None else None
     tasks = observer.node_tasks()
     reused = [plan.decisions[u] for u in plan.reused] if plan else []
-    callbacks = [_callback(facts, writer, tasks, logger, reused)] if (writer or tasks or logger) else []
+    callbacks = [node_callback(facts, writer, tasks, logger, reused)] if (writer or tasks or logger) else []
     if plan and plan.reused:  # exactly the nodes to build, tests included (verified by prepare_reuse)
         request = request.narrowed(select=node_selectors(manifest, plan.to_build))
     args = _build_args(request, target_path, work / "logs", quiet=logger is not None,
@@ -153,7 +124,7 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
     result = None
     try:
         if plan and not plan.to_build:  # everything reused: no dbt invocation, the log is written all the same
-            result = _reused_only(writer, reused)
+            result = reused_only(writer, reused)
         else:
             with _query_comment(config):
                 from dbt.cli.main import dbtRunner
@@ -161,7 +132,7 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
                 result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
     finally:
         failure = _failure(result)
-        job = writer.close(failure=failure, invocation_id=_dbt_invocation_id()) if writer else None
+        job = writer.close(failure=failure, invocation_id=dbt_invocation_id()) if writer else None
         if tasks:
             tasks.close()
         if reuse_run and job is not None:
@@ -169,9 +140,9 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
     if result.exception is not None and not isinstance(result.exception, Exception):
         raise result.exception  # KeyboardInterrupt, Prefect's TerminationSignal: not ours to swallow
     if result.exception is not None:
-        raise DcfError(f"dbt build of {facts.project_name} could not run: {_one_line(result.exception)}") \
+        raise DcfError(f"dbt build of {facts.project_name} could not run: {one_line(result.exception)}") \
             from result.exception
-    return _outcome(result, facts, job, writer, target_path, plan)
+    return build_outcome(result, facts, job, writer, target_path, plan)
 
 
 def _run_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -189,102 +160,16 @@ def compile_sql(request: BuildRequest) -> dict[str, str]:
     """
     request = replace(request, project_dir=Path(request.project_dir).resolve(),
                       profiles_dir=Path(request.profiles_dir).resolve(), vars=dict(request.vars))
-    work = dcf_home() / "dbt" / _project_name(request.project_dir) / "compile"
+    work = dcf_home() / "dbt" / project_name(request.project_dir) / "compile"
     with _DBT_LOCK, _environment(_run_env(request.env)):
         from dbt.cli.main import dbtRunner
 
-        result = dbtRunner().invoke(["compile", *_base_args(request, work), "--select", *request.select,
+        result = dbtRunner().invoke(["compile", *base_args(request, work), "--select", *request.select,
                                      "--no-populate-cache", "--no-introspect"])
     if not result.success:
         raise DcfError(f"dbt compile of {list(request.select)} failed (target {request.target}): "
-                       f"{_one_line(result.exception)}")
+                       f"{one_line(result.exception)}")
     return {r.node.name: r.node.compiled_code for r in result.result.results}
-
-
-# -- parse ------------------------------------------------------------------------------------------------------
-def _project_name(project_dir: Path) -> str:
-    path = project_dir / "dbt_project.yml"
-    try:
-        name = (yaml.safe_load(path.read_text()) or {}).get("name")
-    except (OSError, yaml.YAMLError) as error:
-        raise DcfError(f"no readable dbt project at {project_dir}: {error}") from None
-    if not name:
-        raise DcfError(f"{path} has no project name")
-    return str(name)
-
-
-def _parse(request: BuildRequest, work: Path) -> Any:
-    """The project's manifest; reused while the project files, target, vars and env are unchanged."""
-    key = (str(request.project_dir), str(request.profiles_dir), request.target,
-           json.dumps(request.vars, sort_keys=True, default=str), json.dumps(dict(request.env), sort_keys=True),
-           _fingerprint(request.project_dir, request.profiles_dir))
-    if key in _MANIFESTS:
-        _MANIFESTS.move_to_end(key)
-        return _MANIFESTS[key]
-    from dbt.cli.main import dbtRunner
-
-    result = dbtRunner().invoke(["parse", *_base_args(request, work)])
-    if not result.success or result.result is None:
-        raise DcfError(f"dbt project {request.project_dir} does not parse (target {request.target}): "
-                       f"{_one_line(result.exception)}")
-    _MANIFESTS[key] = result.result
-    while len(_MANIFESTS) > 4:
-        _MANIFESTS.popitem(last=False)
-    return result.result
-
-
-def _base_args(request: BuildRequest, work: Path) -> list[str]:
-    """Arguments of the quiet helper invocations (parse, ls): the project, target and vars of the build."""
-    return ["--project-dir", str(request.project_dir), "--profiles-dir", str(request.profiles_dir),
-            "--target", request.target, "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-            "--vars", json.dumps(dict(request.vars)), "--log-level", "none", "--log-level-file", _file_log_level()]
-
-
-def _fingerprint(project_dir: Path, profiles_dir: Path) -> tuple:
-    """Cheap change detector: (files, newest mtime) over the project (minus its outputs) and profiles.yml."""
-    newest, count = 0.0, 0
-    skip = {"target", "logs", "dbt_packages", ".git"}
-    for root, dirs, files in os.walk(project_dir):
-        dirs[:] = [d for d in dirs if d not in skip]
-        for name in files:
-            count += 1
-            newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
-    profiles = profiles_dir / "profiles.yml"
-    return count, newest, profiles.stat().st_mtime if profiles.exists() else None
-
-
-def _project_facts(manifest: Any) -> ProjectFacts:
-    nodes: dict[str, NodeFacts] = {}
-    for node in manifest.nodes.values():
-        depends = []
-        for parent in getattr(node.depends_on, "nodes", []) or []:
-            if parent in manifest.sources:
-                source = manifest.sources[parent]
-                depends.append(("source", f"{source.source_name}.{source.name}", parent))
-            elif parent in manifest.nodes:
-                depends.append(("ref", manifest.nodes[parent].name, parent))
-        attached = getattr(node, "attached_node", None)
-        tested = (attached,) if attached else tuple(p for _, _, p in depends if p.startswith("model."))
-        config = node.config.to_dict() if hasattr(node.config, "to_dict") else {}
-        # dbt's strings are often str subclasses (ValidatedStringMixin); Snowflake's connector binds plain str only.
-        nodes[node.unique_id] = NodeFacts(
-            unique_id=_str(node.unique_id), name=_str(node.name), resource_type=_str(node.resource_type),
-            package=_str(node.package_name), materialized=_str(config.get("materialized")),
-            relation_name=_str(getattr(node, "relation_name", None)), database=_str(node.database),
-            schema=_str(node.schema), alias=_str(getattr(node, "alias", None) or node.name),
-            original_file_path=_str(node.original_file_path),
-            depends_on=tuple((kind, _str(name), _str(node_id)) for kind, name, node_id in depends),
-            tested_models=tuple(_str(t) for t in tested) if node.resource_type == "test" else (),
-            config=_jsonable(config),
-        )
-    meta = manifest.metadata
-    return ProjectFacts(project_name=_str(meta.project_name), adapter_type=_str(meta.adapter_type) or "",
-                        dbt_version=_str(meta.dbt_version), nodes=nodes)
-
-
-def _str(value: Any) -> Any:
-    """A plain ``str`` (or None), whatever str subclass dbt used."""
-    return None if value is None else str.__str__(value) if isinstance(value, str) else str(value)
 
 
 # -- job context -------------------------------------------------------------------------------------------------
@@ -293,9 +178,10 @@ def _job_config(request: BuildRequest, target_path: Path, plan: ReusePlan | None
     profile = _profile(request.project_dir, request.target, dict(request.vars), request.threads)
     credentials = getattr(profile, "credentials", None)
     return JobConfig(
-        target_name=request.target, target_database=_str(getattr(credentials, "database", None)),
-        target_schema=_str(getattr(credentials, "schema", None)),
-        threads=getattr(profile, "threads", request.threads), warehouse=_str(getattr(credentials, "warehouse", None)),
+        target_name=request.target, target_database=plain_str(getattr(credentials, "database", None)),
+        target_schema=plain_str(getattr(credentials, "schema", None)),
+        threads=getattr(profile, "threads", request.threads),
+        warehouse=plain_str(getattr(credentials, "warehouse", None)),
         select=tuple(request.select), exclude=tuple(request.exclude), full_refresh=request.full_refresh,
         compiled_root=str(target_path / "compiled"), run=request.context,
         host=host, pid=pid, pid_start=pid_start, reuse=plan.summary() if plan else None, **_git(request.project_dir),
@@ -325,10 +211,6 @@ def _git(project_dir: Path) -> dict[str, str | None]:
             "git_commit": os.environ.get("GIT_COMMIT") or git("rev-parse", "HEAD")}
 
 
-def _jsonable(value: Any) -> dict[str, Any]:
-    return json.loads(json.dumps(value or {}, default=str))
-
-
 # -- the build invocation -----------------------------------------------------------------------------------------
 def _build_args(request: BuildRequest, target_path: Path, log_path: Path, *, quiet: bool,
                 indirect_selection: str | None = None) -> list[str]:
@@ -337,7 +219,7 @@ def _build_args(request: BuildRequest, target_path: Path, log_path: Path, *, qui
             "--vars", json.dumps(dict(request.vars)),
             # Inside a flow dbt's lines go to the Prefect run logger instead of stdout.
             "--log-level", "none" if quiet else os.environ.get("DBT_LOG_LEVEL", "info"),
-            "--log-level-file", _file_log_level()]
+            "--log-level-file", file_log_level()]
     if request.select:
         args += ["--select", *request.select]
     if request.exclude:
@@ -349,83 +231,6 @@ def _build_args(request: BuildRequest, target_path: Path, log_path: Path, *, qui
     if indirect_selection:
         args += ["--indirect-selection", indirect_selection]
     return args
-
-
-def _file_log_level() -> str:
-    # dbt's default (debug) writes every statement to logs/dbt.log; info keeps the file useful and cheap.
-    return os.environ.get("DBT_LOG_LEVEL_FILE", "info")
-
-
-def _callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks: Any, prefect_logger: Any,
-              reused: Sequence[Decision] = ()) -> Any:
-    """The one dbt callback: runs on dbt's threads, so it only copies a few fields and queues them.
-
-    ``reused`` nodes (not run) join the log with dbt's first event, in the writer's next batch.
-    """
-    nodes = facts.nodes
-    started = False
-    # dbt calls back on its own threads, which start with an empty context: Prefect's logging would then see
-    # default settings (no API URL) and start a server of its own. The lines go out in the caller's context.
-    context = contextvars.copy_context()
-
-    def callback(event: Any) -> None:
-        nonlocal started
-        info = event.info
-        if prefect_logger is not None and info.level in _FORWARDED_LEVELS and info.msg:
-            context.copy().run(prefect_logger.log, _FORWARDED_LEVELS[info.level], info.msg)
-        if writer is not None and not started:
-            started = True
-            _submit_start(writer, info.invocation_id, info.ts.ToDatetime(), reused)
-        name = info.name
-        if name not in _NODE_EVENTS:
-            return
-        data = event.data
-        unique_id = data.node_info.unique_id
-        if unique_id not in nodes:
-            return
-        node_event = _node_event(name, unique_id, info, data)
-        if writer is not None:
-            writer.submit(info.invocation_id, node_event, node_event.ts)
-        if tasks is not None:
-            if name == "NodeStart":
-                tasks.started(nodes[unique_id])
-            elif name == "NodeFinished":
-                tasks.finished(unique_id, node_event.status or "error", node_event.message or "")
-
-    return callback
-
-
-def _submit_start(writer: ExecutionLogWriter, invocation_id: str, at: datetime, reused: Sequence[Decision]) -> None:
-    writer.submit(invocation_id, None, at)
-    for decision in reused:
-        writer.submit(invocation_id, NodeEvent("reused", decision.unique_id, at, status="reused",
-                                               message=decision.reason,
-                                               detail={"built_by": decision.built_by, "rows": decision.rows}), at)
-
-
-def _reused_only(writer: ExecutionLogWriter | None, reused: Sequence[Decision]) -> Any:
-    """Every selected node is reused: no dbt invocation; the log gets a job of its own (a fresh invocation id)."""
-    if writer is not None:
-        _submit_start(writer, str(uuid.uuid4()), utcnow(), reused)
-    return SimpleNamespace(success=True, exception=None, result=None)
-
-
-def _node_event(name: str, unique_id: str, info: Any, data: Any) -> NodeEvent:
-    ts = info.ts.ToDatetime()
-    if name == "NodeStart":
-        return NodeEvent("start", unique_id, ts, thread=info.thread)
-    if name == "SQLQueryStatus":
-        return NodeEvent("query", unique_id, ts, status=data.status, elapsed=data.elapsed,
-                         query_id=getattr(data, "query_id", "") or None)
-    result = data.run_result
-    from google.protobuf.json_format import MessageToDict
-
-    response = MessageToDict(result.adapter_response) if result.HasField("adapter_response") else {}
-    timing = {t.name: round((t.completed_at.ToDatetime() - t.started_at.ToDatetime()).total_seconds(), 6)
-              for t in result.timing_info}
-    return NodeEvent("finish", unique_id, ts, status=result.status or None, message=result.message or None,
-                     execution_time=result.execution_time, adapter_response=response, timing=timing,
-                     thread=result.thread or info.thread, failures=result.num_failures or None)
 
 
 _DCF_QUERY_COMMENT = """
@@ -467,15 +272,6 @@ def _query_comment(config: JobConfig) -> Iterator[None]:
         MacroQueryStringSetter._get_comment_macro = original
 
 
-def _dbt_invocation_id() -> str | None:
-    try:
-        from dbt_common.invocation import get_invocation_id
-
-        return get_invocation_id()
-    except ImportError:
-        return None
-
-
 def _failure(result: Any) -> str | None:
     if result is None:
         return "interrupted: the dbt invocation did not return"
@@ -484,59 +280,7 @@ def _failure(result: Any) -> str | None:
         return None
     if not isinstance(error, Exception):  # KeyboardInterrupt, Prefect's cancellation signal
         return f"interrupted ({type(error).__name__}{': ' + str(error) if str(error) else ''})"
-    return f"{type(error).__name__}: {_one_line(error)}"
-
-
-# -- outcome -----------------------------------------------------------------------------------------------------
-def _outcome(result: Any, facts: ProjectFacts, job: JobState | None, writer: ExecutionLogWriter | None,
-             target_path: Path, plan: ReusePlan | None = None) -> DbtBuildOutcome:
-    rows = {m.facts.unique_id: m.rows for m in job.models.values()} if job else {}
-    nodes: list[NodeOutcome] = []
-    for node_result in getattr(result.result, "results", None) or []:
-        node = node_result.node
-        if node.resource_type not in ("model", "seed", "snapshot", "test"):
-            continue
-        response = getattr(node_result, "adapter_response", None) or {}
-        nodes.append(NodeOutcome(
-            unique_id=node.unique_id, name=node.name, resource_type=str(node.resource_type),
-            status=str(node_result.status), relation_name=getattr(node, "relation_name", None),
-            rows=rows.get(node.unique_id, _rows_from_response(node, response)),
-            execution_time=node_result.execution_time, message=node_result.message,
-        ))
-    for unique_id in plan.reused if plan else ():
-        node, decision = facts.nodes[unique_id], plan.decisions[unique_id]
-        nodes.append(NodeOutcome(unique_id=unique_id, name=node.name, resource_type=node.resource_type, status="reused",
-                                 relation_name=node.relation_name, rows=decision.rows, execution_time=None,
-                                 message=decision.reason))
-    state = job or _state_from_nodes(nodes, facts)
-    error = state.error_line() if not result.success else None
-    if not result.success and not error:
-        error = "dbt build failed"
-    return DbtBuildOutcome(
-        success=bool(result.success), invocation_id=state.invocation_id, nodes=nodes, error=error,
-        relations=facts.relations(), counts={k: v for k, v in state.counts().items() if k != "errors_other"},
-        log_statements=writer.conn.statements if writer else 0, log_error=writer.last_error if writer else None,
-        target_path=target_path, reuse=plan.summary() if plan else None,
-    )
-
-
-def _rows_from_response(node: Any, response: Mapping[str, Any]) -> int | None:
-    materialized = getattr(getattr(node, "config", None), "materialized", None)
-    value = response.get("rows_affected") if materialized == "table" else None
-    return int(value) if value is not None else None
-
-
-def _state_from_nodes(nodes: list[NodeOutcome], facts: ProjectFacts) -> JobState:
-    """Counts and the error line without an execution log: folded from the results the same way."""
-    state = JobState(invocation_id=_dbt_invocation_id() or "", started_at=utcnow(), project=facts,
-                     config=JobConfig(target_name=""))
-    for node in nodes:
-        if node.unique_id in facts.nodes:
-            at = datetime.min
-            state.apply(NodeEvent("start", node.unique_id, at))
-            state.apply(NodeEvent("finish", node.unique_id, at, status=node.status, message=node.message,
-                                  execution_time=node.execution_time))
-    return state
+    return f"{type(error).__name__}: {one_line(error)}"
 
 
 # -- plumbing ----------------------------------------------------------------------------------------------------
@@ -565,8 +309,3 @@ def _new_run_dir(work: Path) -> Path:
     for old in sorted(runs.iterdir())[:-KEEP_RUN_DIRS]:
         shutil.rmtree(old, ignore_errors=True)
     return path
-
-
-def _one_line(error: BaseException | None) -> str:
-    text = str(error or "unknown error").strip()
-    return " ".join(line.strip() for line in text.splitlines()[:3] if line.strip()) or type(error).__name__

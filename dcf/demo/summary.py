@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 from dcf.store.connection import Connection
-from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST, InstanceStatus
+from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST
+from dcf.store.status import InstanceStatus
 
 
 def last_loaded_date(conn: Connection, strm_id: int) -> date | None:

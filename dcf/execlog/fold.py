@@ -1,173 +1,41 @@
-"""Pure record building for the dbt execution log: dbt node events + manifest facts -> rows in the spec's shape.
+"""The event fold of the dbt execution log: dbt node events + manifest facts -> job and model state.
 
-No database, no dbt import, no Prefect: :mod:`dcf.build.runner` turns dbt's objects into the plain data below,
-:mod:`dcf.execlog.writer` writes the rows. Shapes follow ``process_execution_log_hierarchical.md`` (JOB row
+No database, no dbt import, no Prefect: :mod:`dcf.build.runner` turns dbt's objects into the plain data of
+:mod:`dcf.execlog.facts`, this module folds them, :mod:`dcf.execlog.rows` shapes the rows and
+:mod:`dcf.execlog.writer` writes them. Shapes follow ``process_execution_log_hierarchical.md`` (JOB row
 ``JOB_<invocation_id>``, MODEL rows ``JOB_<invocation_id>_MODEL_<model>``) and ``model_cost_calculator.md``.
 
-    job = JobState(invocation_id="abc", started_at=t0, info=ProjectFacts(...), config=JobConfig(...))
+    job = JobState(invocation_id="abc", started_at=t0, project=ProjectFacts(...), config=JobConfig(...))
     job.apply(NodeEvent("start", "model.p.m1", t1, ...))      # from dbt's NodeStart
     job.apply(NodeEvent("finish", "model.p.m1", t2, status="success", ...))
     job.finish(t3)
     rows = [job.job_row(now), *(job.model_row(m, now) for m in job.models.values())]
 
 Applying the same event twice changes nothing (events are keyed), so a re-delivery never duplicates a
-timeline step; rows are keyed by PROCESS_STEP_ID, so re-writing them never duplicates a row.
+timeline step.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-JOB_EXECUTION_TYPE = "DBT_JOB_RUN"
-
-#: dbt materialization -> EXECUTION_TYPE_NAME (a full refresh of an incremental reloads it from scratch).
-EXECUTION_TYPES = {
-    "incremental": "INCREMENTAL_LOAD",
-    "table": "TRUNCATE_FULL_LOAD",
-    "view": "VIEW_REFRESH",
-    "ephemeral": "EPHEMERAL",
-    "snapshot": "SNAPSHOT_LOAD",
-    "seed": "SEED_LOAD",
-    "materialized_view": "MATERIALIZED_VIEW_REFRESH",
-    "dynamic_table": "DYNAMIC_TABLE_REFRESH",
-}
-
-#: dbt status of a model -> EXECUTION_STATUS_NAME.
-MODEL_STATUSES = {"success": "SUCCESS", "error": "FAILED", "skipped": "SKIPPED", "reused": "REUSED",
-                  "no-op": "REUSED"}
-#: dbt status -> DBT_MODEL_EXECUTIONS.STATUS (the spec knows success / error / skipped / reused).
-COST_STATUSES = {"success": "success", "pass": "success", "warn": "success", "error": "error", "fail": "error",
-                 "runtime error": "error", "skipped": "skipped", "reused": "reused", "no-op": "reused"}
-TEST_STEP_TYPES = {"pass": ("TEST_PASSED", "Info"), "warn": ("TEST_WARNED", "Warn"),
-                   "fail": ("TEST_FAILED", "Error"), "error": ("TEST_ERROR", "Error"),
-                   "skipped": ("TEST_SKIPPED", "Warn"), "reused": ("TEST_REUSED", "Info")}
-#: Materializations whose destination row count is worth a COUNT(*) (views would re-run their query).
-COUNTABLE = frozenset({"table", "incremental", "snapshot", "seed"})
-MODEL_TYPES = frozenset({"model", "seed", "snapshot"})
-# Snowflake errors read "002003 (42S02): 01b2c3d4-0000-...: SQL compilation error ...": the id is the query's.
-_QUERY_ID_IN_ERROR = re.compile(r"\(\w+\):\s*([0-9a-f]{8}-[0-9a-f-]{20,})", re.IGNORECASE)
-
-
-def job_step_id(invocation_id: str) -> str:
-    return f"JOB_{invocation_id}"
-
-
-def model_step_id(invocation_id: str, model_name: str) -> str:
-    return f"JOB_{invocation_id}_MODEL_{model_name}"
-
-
-def execution_type(materialized: str | None, *, full_refresh: bool = False) -> str:
-    if materialized == "incremental" and full_refresh:
-        return "TRUNCATE_FULL_LOAD"
-    return EXECUTION_TYPES.get(materialized or "", (materialized or "UNKNOWN").upper() + "_LOAD")
-
-
-def fmt_ts(value: datetime | None) -> str | None:
-    """The spec's timestamp text: ``2025-12-11 10:30:00.123``."""
-    return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}" if value else None
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What leads a log row back to its stream run; all optional (filled from Prefect when inside a run)."""
-
-    stream_name: str | None = None
-    prcs_inst_id: int | None = None
-    flow_run_id: str | None = None
-    flow_id: str | None = None
-    deployment_id: str | None = None
-    work_pool: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-
-
-# -- what the manifest tells us ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NodeFacts:
-    """One manifest node, reduced to what the log needs."""
-
-    unique_id: str
-    name: str
-    resource_type: str
-    package: str
-    materialized: str | None
-    relation_name: str | None
-    database: str | None
-    schema: str | None
-    alias: str | None
-    original_file_path: str
-    #: direct dependencies: (type "source" | "ref", name, node_id)
-    depends_on: tuple[tuple[str, str, str], ...] = ()
-    #: tests: the models whose timeline the result joins
-    tested_models: tuple[str, ...] = ()
-    config: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-
-@dataclass(frozen=True)
-class ProjectFacts:
-    project_name: str
-    adapter_type: str
-    dbt_version: str
-    nodes: dict[str, NodeFacts] = field(hash=False, compare=False)
-
-    def relations(self) -> dict[str, str]:
-        """Model name -> relation name for every model (root package wins a name clash)."""
-        out: dict[str, str] = {}
-        for node in sorted(self.nodes.values(), key=lambda n: n.package == self.project_name):
-            if node.resource_type == "model" and node.relation_name:
-                out[node.name] = node.relation_name
-        return out
-
-
-@dataclass(frozen=True)
-class JobConfig:
-    """Job-level facts that end up in PROCESS_CONFIG_OBJ / DESTINATION_OBJ / DBT_PLATFORM_JOB_RUNS."""
-
-    target_name: str
-    target_database: str | None = None
-    target_schema: str | None = None
-    threads: int | None = None
-    warehouse: str | None = None
-    select: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    full_refresh: bool = False
-    compiled_root: str | None = None  # <target-path>/compiled, for the compiled path of a failing model
-    run: RunContext = field(default_factory=RunContext)
-    #: where the build runs: reconcile uses host + pid (+ start) to tell a killed process from a live one
-    host: str | None = None
-    pid: int | None = None
-    pid_start: str | None = None
-    git_branch: str | None = None
-    git_commit: str | None = None
-    #: state-aware reuse of this build (None: off): reused / built counts and the reasons to build
-    reuse: dict[str, Any] | None = None
-
-
-# -- what dbt's events tell us -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NodeEvent:
-    """The part of one dbt event we keep. kind: start (NodeStart), query (SQLQueryStatus), finish (NodeFinished),
-    or reused (not from dbt: the node was reused, see :mod:`dcf.build.reuse`; ``detail`` has built_by and rows)."""
-
-    kind: str
-    unique_id: str
-    ts: datetime
-    status: str | None = None
-    message: str | None = None
-    execution_time: float | None = None
-    query_id: str | None = None
-    elapsed: float | None = None
-    adapter_response: dict[str, Any] | None = None
-    timing: dict[str, float] | None = None
-    thread: str | None = None
-    failures: int | None = None
-    detail: dict[str, Any] | None = None
-
-    @property
-    def key(self) -> tuple:
-        return (self.kind, self.unique_id, self.ts, self.query_id, self.status)
+from dcf.execlog.facts import (
+    COUNTABLE,
+    MODEL_STATUSES,
+    MODEL_TYPES,
+    QUERY_ID_IN_ERROR,
+    TEST_STEP_TYPES,
+    JobConfig,
+    NodeEvent,
+    NodeFacts,
+    ProjectFacts,
+    as_int,
+    first_line,
+    timeline_event,
+)
+from dcf.execlog.rows import JobRows
 
 
 @dataclass
@@ -212,7 +80,7 @@ class NodeResult:
 
 
 @dataclass
-class JobState:
+class JobState(JobRows):
     """Everything known about one dbt invocation; turns into JOB / MODEL / cost rows on demand."""
 
     invocation_id: str
@@ -317,7 +185,7 @@ class JobState:
         model.message = event.message
         model.execution_time = event.execution_time
         response = event.adapter_response or {}
-        model.rows_affected = _int(response.get("rows_affected"))
+        model.rows_affected = as_int(response.get("rows_affected"))
         # Snowflake's CTAS reports the rows it inserted, i.e. the rows now in the table; anything else
         # (incremental merges, DuckDB, which reports none) is counted by the writer.
         if model.status == "SUCCESS" and facts.materialized == "table" and model.rows_affected is not None:
@@ -436,7 +304,7 @@ class JobState:
     def error_line(self) -> str | None:
         """One readable line: what failed (the outcome's ``error``)."""
         errors = self.errors()
-        parts = [f"{e['resource_type']} {e['name']} {e['status']}: {_first_line(e['message'])}" for e in errors[:3]]
+        parts = [f"{e['resource_type']} {e['name']} {e['status']}: {first_line(e['message'])}" for e in errors[:3]]
         if len(errors) > 3:
             parts.append(f"and {len(errors) - 3} more")
         if self.failure:
@@ -447,175 +315,12 @@ class JobState:
         rows = [m.rows for m in self.models.values() if m.rows is not None]
         return sum(rows) if rows else None
 
-    # -- rows -------------------------------------------------------------------------------------------
-    def _process_config(self, *, job: bool) -> dict[str, Any]:
-        c, run = self.config, self.config.run
-        base = {"invocation_id": self.invocation_id, "project_name": self.project.project_name,
-                "stream_name": run.stream_name, "prcs_inst_id": run.prcs_inst_id, "flow_run_id": run.flow_run_id,
-                "host": c.host, "pid": c.pid, "pid_start": c.pid_start}
-        if not job:
-            return base
-        return {**base, "target_name": c.target_name, "threads": c.threads, "dbt_version": self.project.dbt_version,
-                "adapter_type": self.project.adapter_type, "warehouse": c.warehouse, "flow_id": run.flow_id,
-                "deployment_id": run.deployment_id, "work_pool": run.work_pool, "select": list(c.select),
-                "exclude": list(c.exclude), "full_refresh": c.full_refresh, "reuse": c.reuse}
-
-    def job_row(self, now: datetime) -> dict[str, Any]:
-        ended = self.status != "RUNNING"
-        counts = self.counts()
-        timeline = [_event(1, self.started_at, "Info", "JOB_START", f"Job Started: {self.project.project_name}",
-                           content={"invocation_id": self.invocation_id, "target": self.config.target_name})]
-        if ended:
-            timeline.append(_event(2, self.ended_at, "Info" if self.status == "SUCCESS" else "Error", "JOB_COMPLETE",
-                                   f"Job Completed: {self.status}", query_result={"execution_status": self.status},
-                                   content=counts))
-        errors = self.errors()
-        error_obj = None
-        if ended and (errors or self.failure):
-            error_obj = {"message": self.error_line(), "error_count": len(errors), "errors": errors,
-                         "interrupted": self.failure}
-        destination_counts = None
-        if ended:
-            destination_counts = {
-                "total_models": counts["models_total"], "successful_models": counts["models_succeeded"],
-                "failed_models": counts["models_failed"], "skipped_models": counts["models_skipped"],
-                "reused_models": counts["models_reused"], "tests_total": counts["tests_total"],
-                "tests_passed": counts["tests_passed"], "tests_failed": counts["tests_failed"],
-                "tests_warned": counts["tests_warned"], "tests_skipped": counts["tests_skipped"],
-                **({"tests_reused": counts["tests_reused"]} if "tests_reused" in counts else {}),
-                "total_rows": self.total_rows(),
-            }
-        return self._row(
-            step_id=job_step_id(self.invocation_id), parent=None, record_type="JOB", status=self.status,
-            started=self.started_at, ended=self.ended_at, inserted=self.inserted_at or now, now=now,
-            execution_type=JOB_EXECUTION_TYPE,
-            source={"type": "DBT_JOB", "project_name": self.project.project_name,
-                    "select": list(self.config.select), "exclude": list(self.config.exclude)},
-            destination={"target_name": self.config.target_name, "target_database": self.config.target_database,
-                         "target_schema": self.config.target_schema, "adapter_type": self.project.adapter_type},
-            config=self._process_config(job=True),
-            rows=self.total_rows() if ended else None, destination_counts=destination_counts, error=error_obj,
-            steps={"job_status": self.status, "status": self.status,
-                   "current_step": "JOB_COMPLETE" if ended else "JOB_START",
-                   "run_type": "FULL_REFRESH" if self.config.full_refresh else "BUILD",
-                   "execution_timeline": timeline},
-        )
-
-    def model_row(self, model: ModelState, now: datetime) -> dict[str, Any]:
-        facts = model.facts
-        sources = {f"source_{i}": {"type": kind, "name": name, "node_id": node_id}
-                   for i, (kind, name, node_id) in enumerate(facts.depends_on, start=1)}
-        exec_type = execution_type(facts.materialized, full_refresh=self.config.full_refresh)
-        current = {"RUNNING": "MODEL_RUNNING", "SUCCESS": "MODEL_COMPLETED", "FAILED": "MODEL_FAILED",
-                   "SKIPPED": "MODEL_SKIPPED", "REUSED": "MODEL_REUSED"}[model.status]
-        return self._row(
-            step_id=model_step_id(self.invocation_id, facts.name), parent=job_step_id(self.invocation_id),
-            record_type="MODEL", status=model.status, started=model.started_at, ended=model.ended_at,
-            inserted=model.inserted_at or now, now=now, execution_type=exec_type,
-            source=sources or None,
-            destination={"database": facts.database, "schema": facts.schema, "table": facts.alias,
-                         "materialization": facts.materialized, "execution_type": exec_type,
-                         "full_name": ".".join(p for p in (facts.database, facts.schema, facts.alias) if p)},
-            config=self._process_config(job=False), rows=model.rows, destination_counts=None, error=model.error,
-            steps={"model_name": facts.name, "node_id": facts.unique_id, "current_step": current,
-                   "status": model.status, "query_id_start": model.query_ids[0] if model.query_ids else None,
-                   "query_id_end": model.query_ids[-1] if model.query_ids else None, "queries": model.queries,
-                   "execution_timeline": model.timeline},
-        )
-
-    @staticmethod
-    def _row(*, step_id: str, parent: str | None, record_type: str, status: str, started: datetime,
-             ended: datetime | None, inserted: datetime, now: datetime, execution_type: str, source: Any,
-             destination: Any, config: Any, rows: int | None, destination_counts: Any, error: Any,
-             steps: Any) -> dict[str, Any]:
-        return {
-            "PROCESS_CONFIG_SK": None,
-            "PROCESS_STEP_ID": step_id,
-            "EXECUTION_STATUS_NAME": status,
-            "EXECUTION_COMPLETED_IND": "N" if status == "RUNNING" else "Y",
-            "EXECUTION_START_TWSTP": started,
-            "EXECUTION_END_TWSTP": ended,
-            "SOURCE_OBJ": source,
-            "DESTINATION_OBJ": destination,
-            "PROCESS_CONFIG_OBJ": config,
-            "SOURCE_DATA_CNT": rows,
-            "DESTINATION_DATA_CNT_OBJ": destination_counts,
-            "EXECUTION_TYPE_NAME": execution_type,
-            "EXTRACT_START_TWSTP": started,
-            "EXTRACT_END_TWSTP": ended,
-            "ERROR_MESSAGE_OBJ": error,
-            "STEP_EXECUTION_OBJ": steps,
-            "INSERT_TWSTP": inserted,
-            "UPDATE_TWSTP": now,
-            "DELETED_IND": "N",
-            "PARENT_STEP_ID": parent,
-            "RECORD_TYPE": record_type,
-        }
-
-    def model_execution_rows(self, now: datetime) -> list[dict[str, Any]]:
-        """DBT_MODEL_EXECUTIONS: one row per node result (tests included: their queries cost too)."""
-        run = self.config.run
-        rows = []
-        for result in self.results.values():
-            facts = result.facts
-            model = self.models.get(facts.unique_id)
-            rows.append({
-                "INVOCATION_ID": self.invocation_id,
-                "NODE_ID": facts.unique_id,
-                "MODEL_NAME": facts.name,
-                "RELATION_NAME": facts.relation_name,
-                "MODEL_PACKAGE": facts.package,
-                "MODEL_TYPE": facts.materialized or facts.resource_type,
-                "STATUS": COST_STATUSES.get(result.status, result.status),
-                "EXECUTION_TIME": result.execution_time if result.status not in ("skipped", "reused") else None,
-                "QUERY_ID": (model.query_ids[-1] if model and model.query_ids else None) or result.query_id,
-                "INSERT_TIMESTAMP": now,
-                "PREFECT_FLOW_RUN_ID": run.flow_run_id,
-                "PREFECT_DEPLOYMENT_ID": run.deployment_id,
-                "PREFECT_FLOW_ID": run.flow_id,
-                "STREAM_NAME": run.stream_name,
-                "PRCS_INST_ID": run.prcs_inst_id,
-                "DBT_VERSION": self.project.dbt_version,
-                "RUN_STARTED_AT": self.started_at,
-                "NODE_CONFIG": facts.config or None,
-            })
-        return rows
-
-    def platform_job_run_row(self, now: datetime) -> dict[str, Any]:
-        """DBT_PLATFORM_JOB_RUNS: the run context of the invocation as JSON."""
-        c, run = self.config, self.config.run
-        context = {
-            "invocation_id": self.invocation_id, "project_name": self.project.project_name,
-            "dbt_version": self.project.dbt_version, "adapter_type": self.project.adapter_type,
-            "target_name": c.target_name, "threads": c.threads, "warehouse": c.warehouse,
-            "run_started_at": fmt_ts(self.started_at), "select": list(c.select), "exclude": list(c.exclude),
-            "full_refresh": c.full_refresh, "reuse": c.reuse, "flow_run_id": run.flow_run_id, "flow_id": run.flow_id,
-            "deployment_id": run.deployment_id, "work_pool": run.work_pool, "parameters": run.parameters,
-            "stream_name": run.stream_name, "prcs_inst_id": run.prcs_inst_id, "git_branch": c.git_branch,
-            "git_commit": c.git_commit, "host": c.host, "pid": c.pid,
-        }
-        return {"INVOCATION_ID": self.invocation_id, "PREFECT_FLOW_RUN_ID": run.flow_run_id,
-                "PREFECT_DEPLOYMENT_ID": run.deployment_id, "PREFECT_FLOW_ID": run.flow_id,
-                "PREFECT_WORK_POOL": run.work_pool, "DBT_RUN_CONTEXT": context, "INSERT_TIMESTAMP": now}
-
-    # -- helpers ----------------------------------------------------------------------------------------
-    def _compiled_path(self, facts: NodeFacts) -> str | None:
-        if not self.config.compiled_root:
-            return None
-        return f"{self.config.compiled_root}/{facts.package}/{facts.original_file_path}"
-
     @staticmethod
     def _step(model: ModelState, ts: datetime, level: str, step_type: str, title: str, *, query_id: str | None = None,
               query_result: dict[str, Any] | None = None, content: dict[str, Any] | None = None) -> None:
-        model.timeline.append(_event(len(model.timeline) + 1, ts, level, step_type, title, query_id=query_id,
+        model.timeline.append(timeline_event(len(model.timeline) + 1, ts, level, step_type, title, query_id=query_id,
                                      query_result=query_result, content=content))
 
-
-def _event(number: int, ts: datetime | None, level: str, step_type: str, title: str, *, query_id: str | None = None,
-           query_result: dict[str, Any] | None = None, content: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One execution_timeline entry in the spec's shape."""
-    return {"step_number": number, "timestamp": fmt_ts(ts), "level": level, "step_type": step_type, "title": title,
-            "query_id": query_id, "query_result": query_result, "content": content or {}}
 
 
 def _response_query_id(event: NodeEvent) -> str | None:
@@ -624,19 +329,7 @@ def _response_query_id(event: NodeEvent) -> str | None:
 
 
 def _query_id_in(message: str | None) -> str | None:
-    match = _QUERY_ID_IN_ERROR.search(message or "")
+    match = QUERY_ID_IN_ERROR.search(message or "")
     return match.group(1) if match else None
 
 
-def _int(value: Any) -> int | None:
-    # protobuf-to-dict turns ints into floats (and drops zeros): take them back.
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _first_line(text: str | None) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    # dbt's first line is "Runtime Error in model x (path)"; the second one says what went wrong.
-    return " ".join(lines[:2]) if lines else "(no message)"

@@ -28,11 +28,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dcf.execlog.fold import fmt_ts
+from dcf.execlog.facts import fmt_ts
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.instances import close_instance, close_stages_of_ended_instances
-from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG, InstanceStatus, LogStatus, RecordType
+from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
+from dcf.store.status import InstanceStatus, LogStatus, RecordType
 
 #: Prefect state types of a run that may still write.
 LIVE_STATES = frozenset({"RUNNING", "PENDING", "SCHEDULED", "PAUSED", "CANCELLING"})

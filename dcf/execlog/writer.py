@@ -24,7 +24,8 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from dcf.execlog.fold import JobConfig, JobState, ModelState, NodeEvent, ProjectFacts
+from dcf.execlog.facts import JobConfig, NodeEvent, ProjectFacts
+from dcf.execlog.fold import JobState, ModelState
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.schema import DBT_MODEL_EXECUTIONS, DBT_PLATFORM_JOB_RUNS, PROCESS_EXECUTION_LOG

@@ -3,11 +3,11 @@
 Profile a table and record the run (the spec's PROFILE_TABLE)::
 
     from blocks.warehouse import load_warehouse
-    from dcf.profiling import ProfileOptions, RunContext, run_profile
+    from dcf.profiling import ProfileOptions, ProfileContext, run_profile
 
     with load_warehouse().connect() as conn:          # local DuckDB default
         outcome = run_profile(conn, "main.fct_plan_baln_segm_mstr",
-                              ProfileOptions(sample_rate=0.2, seed=42), context=RunContext(note="check"))
+                              ProfileOptions(sample_rate=0.2, seed=42), context=ProfileContext(note="check"))
         print(outcome.run_id, outcome.profile.row_count)
 
 Investigate one column without writing anything (the spec's PROFILE_COLUMN)::
@@ -30,7 +30,7 @@ from dcf.profiling.engine import ColumnProfile, TableProfile, profile_column, pr
 from dcf.profiling.options import METRIC_GROUPS, ProfileOptions
 from dcf.profiling.profile_run import ProfileRun, run_profile
 from dcf.profiling.records import (
-    RunContext,
+    ProfileContext,
     RunStatus,
     check_transition,
     close_orphaned_runs,
@@ -45,10 +45,10 @@ __all__ = [
     "METRIC_GROUPS",
     "ColumnProfile",
     "DuckDBSource",
+    "ProfileContext",
     "ProfileOptions",
     "ProfileRun",
     "Relation",
-    "RunContext",
     "RunStatus",
     "SnowflakeSource",
     "TableProfile",

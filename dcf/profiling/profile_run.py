@@ -1,9 +1,9 @@
 """One profiling run of one table, recorded in PROFILE_RUNS and PROFILE_RESULTS (the spec's PROFILE_TABLE).
 
-    from dcf.profiling import ProfileOptions, RunContext, run_profile
+    from dcf.profiling import ProfileOptions, ProfileContext, run_profile
 
     outcome = run_profile(conn, "main.fct_plan_baln_segm_mstr", ProfileOptions(approximate=True),
-                          context=RunContext(job_name="notebook"))
+                          context=ProfileContext(job_name="notebook"))
     outcome.run_id, outcome.profile.row_count
 
 Bad input (unknown table or column, a bad sample rate) is refused before anything is written. Once the
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from dcf.profiling.engine import TableProfile, profile_table, ready_source
 from dcf.profiling.options import ProfileOptions
-from dcf.profiling.records import RunContext, RunStatus, finish_run, start_run
+from dcf.profiling.records import ProfileContext, RunStatus, finish_run, start_run
 from dcf.profiling.relation import Relation, resolve_relation
 from dcf.profiling.source import Source
 from dcf.store.clock import utcnow
@@ -41,7 +41,7 @@ def run_profile(
     options: ProfileOptions | None = None,
     *,
     source: Source | None = None,
-    context: RunContext | None = None,
+    context: ProfileContext | None = None,
     run_id: str | None = None,
 ) -> ProfileRun:
     """Profile ``table`` and record the run: RUNNING, then SUCCEEDED with its results, or FAILED."""

@@ -1,6 +1,6 @@
 """PROFILE_RUNS and PROFILE_RESULTS: the only code that writes them, and the run state machine.
 
-    run_id = start_run(conn, relation, options, RunContext(job_name="profile-tables"))    # RUNNING
+    run_id = start_run(conn, relation, options, ProfileContext(job_name="profile-tables"))    # RUNNING
     finish_run(conn, run_id, RunStatus.SUCCEEDED, row_count=n, results=profile.result_rows(run_id, now))
     # or: finish_run(conn, run_id, RunStatus.FAILED, error=exc)
 
@@ -29,7 +29,8 @@ from dcf.profiling.source import session_names
 from dcf.store.clock import exec_user, utcnow
 from dcf.store.connection import Connection
 from dcf.store.dialect import Dialect
-from dcf.store.schema import PROFILE_RESULTS, PROFILE_RUNS, ProfileStatus
+from dcf.store.schema import PROFILE_RESULTS, PROFILE_RUNS
+from dcf.store.status import ProfileStatus
 
 #: PROFILE_RUNS.STATUS, under the name the profiling code has always used.
 RunStatus = ProfileStatus
@@ -82,7 +83,7 @@ def code_version() -> str | None:
 
 
 @dataclass(frozen=True)
-class RunContext:
+class ProfileContext:
     """Who and what started a run (all optional; NULL in PROFILE_RUNS when unknown)."""
 
     triggered_by: str | None = field(default_factory=exec_user)
@@ -100,13 +101,13 @@ def start_run(
     conn: Connection,
     relation: Relation,
     options: ProfileOptions,
-    context: RunContext | None = None,
+    context: ProfileContext | None = None,
     *,
     run_id: str,
     started_at: datetime | None = None,
 ) -> bool:
     """Record ``run_id`` as RUNNING; False (nothing written) when it already is."""
-    context = context or RunContext()
+    context = context or ProfileContext()
     warehouse, role = session_names(conn)
     row = {
         "RUN_ID": run_id,

@@ -6,8 +6,9 @@ from typing import Any
 
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
-from dcf.store.schema import DCF_T_NOTIFICATIONS, NotificationStatus
+from dcf.store.schema import DCF_T_NOTIFICATIONS
 from dcf.store.stage_rows import InstanceRef
+from dcf.store.status import NotificationStatus
 
 
 # -- notifications (report) ---------------------------------------------------------------------------------

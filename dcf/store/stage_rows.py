@@ -8,7 +8,8 @@ from typing import Any
 
 from dcf.store.clock import exec_user, utcnow
 from dcf.store.connection import Connection
-from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, StageStatus
+from dcf.store.schema import DCF_T_PRCS_EXEC_LOG
+from dcf.store.status import StageStatus
 
 
 # -- stage rows (DCF_T_PRCS_EXEC_LOG) ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The load report (replaces DataStage's report CSV / e-mail): JSON in the BCFINSG spec's shape.
 
->>> report = build_report(stream_name="S", process_date="2025-01-02", prcs_inst_id=1, batch_id="B",
+>>> report = build_report(ReportSubject(stream_name="S", process_date="2025-01-02", prcs_inst_id=1, batch_id="B"),
 ...     status="SUCCEEDED", statistics={"records_processed": 120, "records_loaded": 100,
 ...     "quality_score_avg": 91.5, "high_quality_records": 90, "medium_quality_records": 20,
 ...     "low_quality_records": 10, "orchestration_status": "READY_FOR_LOADING"},
@@ -11,19 +11,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from dcf.store.schema import NotificationType
+from dcf.store.status import NotificationType
 
 COMPLETION_REPORT, FAILURE_REPORT = NotificationType.LOAD_COMPLETION_REPORT, NotificationType.LOAD_FAILURE_REPORT
 
 
+@dataclass(frozen=True)
+class ReportSubject:
+    """Which run a report is about."""
+
+    stream_name: str
+    process_date: str
+    prcs_inst_id: int
+    batch_id: str
+
+
 def build_report(
+    subject: ReportSubject,
     *,
-    stream_name: str,
-    process_date: str,
-    prcs_inst_id: int,
-    batch_id: str,
     status: str,
     statistics: dict[str, Any],
     duration_seconds: float,
@@ -39,10 +47,10 @@ def build_report(
     # same for long runs and do not understate short ones.
     throughput = round(processed / max(minutes, 1 / 60), 2) if processed is not None else None
     return {
-        "stream_name": stream_name,
-        "processing_date": process_date,
-        "prcs_inst_id": prcs_inst_id,
-        "batch_id": batch_id,
+        "stream_name": subject.stream_name,
+        "processing_date": subject.process_date,
+        "prcs_inst_id": subject.prcs_inst_id,
+        "batch_id": subject.batch_id,
         "status": status,
         "orchestration_status": statistics.get("orchestration_status"),
         "load_summary": {
