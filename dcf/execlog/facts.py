@@ -1,17 +1,7 @@
 """The plain data of the dbt execution log: what the runner knows of a project, a job and a node event.
 
-No database, no dbt import, no Prefect: :mod:`dcf.build.runner` turns dbt's objects into the plain data below,
-:mod:`dcf.execlog.writer` writes the rows. Shapes follow ``process_execution_log_hierarchical.md`` (JOB row
-``JOB_<invocation_id>``, MODEL rows ``JOB_<invocation_id>_MODEL_<model>``) and ``model_cost_calculator.md``.
-
-    job = JobState(invocation_id="abc", started_at=t0, info=ProjectFacts(...), config=JobConfig(...))
-    job.apply(NodeEvent("start", "model.p.m1", t1, ...))      # from dbt's NodeStart
-    job.apply(NodeEvent("finish", "model.p.m1", t2, status="success", ...))
-    job.finish(t3)
-    rows = [job.job_row(now), *(job.model_row(m, now) for m in job.models.values())]
-
-Applying the same event twice changes nothing (events are keyed), so a re-delivery never duplicates a
-timeline step; rows are keyed by PROCESS_STEP_ID, so re-writing them never duplicates a row.
+No database, no dbt import, no Prefect: :mod:`dcf.build.runner` turns dbt's objects into these records and
+:mod:`dcf.execlog.fold` folds them. Also the spec's step ids, execution types and status mappings.
 """
 
 from __future__ import annotations
