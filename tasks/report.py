@@ -6,7 +6,6 @@ first, then SENT, or FAILED with the reason: a report is never lost because a ch
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -109,7 +108,4 @@ def _stage_summary(name: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _statistics(row: dict[str, Any] | None) -> dict[str, Any]:
-    if not row or row["PRCS_STATISTICS"] is None:
-        return {}
-    value = row["PRCS_STATISTICS"]
-    return value if isinstance(value, dict) else json.loads(value)
+    return (row["PRCS_STATISTICS"] or {}) if row else {}

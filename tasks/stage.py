@@ -88,7 +88,7 @@ def stage(name: str, *, changed_since: ChangedSince | None = None) -> Callable[[
             # One connection for the stage's own writes (the stage body opens what it needs itself).
             with connect(run.warehouse_block) as conn:
                 previous = checkpoint(conn, run, name)
-                restored = _as_dict(previous["PRCS_STATISTICS"]) if previous else {}
+                restored = (previous["PRCS_STATISTICS"] or {}) if previous else {}
                 changed = changed_since(run, restored) if previous and changed_since else None
                 if previous and not changed:
                     logger.info("stage %s: restored from checkpoint (completed in an earlier attempt)", name)
@@ -142,14 +142,6 @@ def describe(error: BaseException) -> str:
     """One readable line for an error row: the type and the first line of the message."""
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}"[:4000]
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    import json
-
-    if value is None:
-        return {}
-    return value if isinstance(value, dict) else json.loads(value)
 
 
 # -- state hooks: the second writer ---------------------------------------------------------------------

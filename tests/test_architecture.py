@@ -124,6 +124,33 @@ def size_problems(root: Path) -> list[str]:
     return problems
 
 
+_ENGINES = {"duckdb", "snowflake"}
+
+
+def _names_an_engine(node: ast.expr) -> bool:
+    """``Dialect.DUCKDB`` / ``Dialect.SNOWFLAKE``, or the string ``"duckdb"`` / ``"snowflake"``."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Dialect":
+        return node.attr.lower() in _ENGINES
+    return isinstance(node, ast.Constant) and node.value in _ENGINES
+
+
+#: Where engine-specific rendering is allowed: the store, the blocks, and GE's metric providers, which GE calls
+#: with SQLAlchemy's dialect to build per-engine SQLAlchemy expressions (the GE adapter is that rendering).
+_RENDERERS = ("dcf.store", "blocks", "dcf.profiling.gx")
+
+
+def dialect_branches(root: Path) -> list[str]:
+    """Comparisons with an engine's name outside the renderers: which engine it is, is the store's decision."""
+    problems = []
+    for module in modules(root):
+        if module.name.startswith(_RENDERERS):
+            continue
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Compare) and any(_names_an_engine(o) for o in (node.left, *node.comparators)):
+                problems.append(f"{module.path.relative_to(root)}:{node.lineno} compares with an engine's name")
+    return problems
+
+
 def duplicate_names(root: Path) -> list[str]:
     mods = modules(root)
     files = Counter(m.path.stem for m in mods if m.path.stem != "__init__")
@@ -143,6 +170,10 @@ def test_no_import_cycles() -> None:
 
 def test_modules_and_functions_stay_small() -> None:
     assert size_problems(PROJECT_ROOT) == []
+
+
+def test_only_the_store_and_the_blocks_branch_on_the_engine() -> None:
+    assert dialect_branches(PROJECT_ROOT) == []
 
 
 def test_no_two_modules_or_classes_share_a_name() -> None:
@@ -170,7 +201,7 @@ def bad_tree(tmp_path: Path) -> Path:
         "tasks/__init__.py": "",
         "tasks/run.py": "def g(a, b, c, d, e, f, g, h, i):\n" + "    x = 1\n" * 61,
         "flows/__init__.py": "",
-        "flows/x.py": "class A: ...\n",
+        "flows/x.py": "class A: ...\n\n\ndef h(w):\n    return w.kind == 'duckdb'\n",
         "blocks/__init__.py": "",
         "blocks/y.py": "class A: ...\n",
         "scripts/__init__.py": "",
@@ -187,3 +218,4 @@ def test_the_checks_catch_a_tree_that_breaks_the_rules(bad_tree: Path) -> None:
     assert import_cycles(bad_tree) == ["dcf.store.b -> dcf.store.c -> dcf.store.b"]
     assert size_problems(bad_tree) == ["tasks/run.py:1 g: 62 lines", "tasks/run.py:1 g: 9 parameters"]
     assert sorted(duplicate_names(bad_tree)) == ["class name A x2", "module name run x2"]
+    assert dialect_branches(bad_tree) == ["flows/x.py:5 compares with an engine's name"]

@@ -23,17 +23,13 @@ from collections.abc import Mapping, Sequence
 
 from dcf.errors import DcfError
 from dcf.store.connection import Connection
-from dcf.store.dialect import Dialect, identifier
+from dcf.store.dialect import identifier
 from dcf.store.schema import DBT_MODEL_EXECUTIONS
 
 log = logging.getLogger("dcf.build.reuse")
 
 _PART = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _RELATION = re.compile(rf"^{_PART}(?:\.{_PART}){{0,2}}$")
-_FINGERPRINT = {
-    Dialect.DUCKDB: "COUNT(*) AS N, CAST(SUM(HASH(t)::HUGEINT) AS VARCHAR) AS H, ANY_VALUE(TYPEOF(t)) AS S",
-    Dialect.SNOWFLAKE: "COUNT(*) AS N, TO_VARCHAR(HASH_AGG(*)) AS H, NULL AS S",
-}
 
 
 def checked_relation(name: str) -> str:
@@ -48,7 +44,7 @@ def fingerprints(conn: Connection, relations: Mapping[str, str]) -> dict[str, st
     keys = list(relations)
     if not keys:
         return {}
-    select = _FINGERPRINT[conn.dialect]
+    select = conn.dialect.table_fingerprint()
 
     def one(i: int) -> str:
         return f"SELECT {i} AS I, {select} FROM {checked_relation(relations[keys[i]])} t"
@@ -73,7 +69,7 @@ def existing(conn: Connection, relations: Mapping[str, tuple[str | None, str, st
     # DuckDB's information_schema spans every attached catalog; Snowflake has one per database.
     groups: dict[str, set[str]] = {}
     for database, schema, _ in relations.values():
-        groups.setdefault("" if conn.dialect is Dialect.DUCKDB else (database or ""), set()).add(schema.upper())
+        groups.setdefault("" if conn.dialect.catalog_spans_databases else (database or ""), set()).add(schema.upper())
     found: set[tuple[str, str, str]] = set()
     for database, schemas in groups.items():
         catalog = identifier(database, what="database") + "." if database else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -33,11 +32,8 @@ def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse:
                  f"({inst['ORCHESTRATION_STATUS'] or 'not assessed'})")
     if inst["ERROR_MESSAGE"]:
         lines.append(f"error: {inst['ERROR_MESSAGE']}")
-    stages = conn.fetch_dicts(
-        f"SELECT PRCS_NAME, PRCS_STATUS, PRCS_START_TS, PRCS_END_TS, PRCS_STATISTICS "
-        f"FROM {conn.qualify(DCF_T_PRCS_EXEC_LOG.name)} WHERE PRCS_INST_ID = :id ORDER BY PRCS_START_TS",
-        {"id": inst["PRCS_INST_ID"]},
-    )
+    stages = sorted(conn.rows_where(DCF_T_PRCS_EXEC_LOG, PRCS_INST_ID=inst["PRCS_INST_ID"]),
+                    key=lambda row: row["PRCS_START_TS"])
     lines += ["", f"{'stage':<12} {'status':<26} {'seconds':>8}"]
     stats: dict[str, Any] = {}
     for row in stages:
@@ -45,8 +41,7 @@ def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse:
         lines.append(f"{row['PRCS_NAME']:<12} {row['PRCS_STATUS']:<26} "
                      f"{f'{seconds:.2f}' if seconds is not None else '-':>8}")
         if row["PRCS_NAME"] == "metadata" and row["PRCS_STATISTICS"]:
-            value = row["PRCS_STATISTICS"]
-            stats = value if isinstance(value, dict) else json.loads(value)
+            stats = row["PRCS_STATISTICS"]
     if stats:
         lines += [
             "",

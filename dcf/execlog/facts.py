@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dcf.store.status import LogStatus, ModelExecutionStatus
+
 JOB_EXECUTION_TYPE = "DBT_JOB_RUN"
 
 #: dbt materialization -> EXECUTION_TYPE_NAME (a full refresh of an incremental reloads it from scratch).
@@ -26,11 +28,13 @@ EXECUTION_TYPES = {
 }
 
 #: dbt status of a model -> EXECUTION_STATUS_NAME.
-MODEL_STATUSES = {"success": "SUCCESS", "error": "FAILED", "skipped": "SKIPPED", "reused": "REUSED",
-                  "no-op": "REUSED"}
+MODEL_STATUSES = {"success": LogStatus.SUCCESS, "error": LogStatus.FAILED, "skipped": LogStatus.SKIPPED,
+                  "reused": LogStatus.REUSED, "no-op": LogStatus.REUSED}
 #: dbt status -> DBT_MODEL_EXECUTIONS.STATUS (the spec knows success / error / skipped / reused).
-COST_STATUSES = {"success": "success", "pass": "success", "warn": "success", "error": "error", "fail": "error",
-                 "runtime error": "error", "skipped": "skipped", "reused": "reused", "no-op": "reused"}
+_OK, _ERROR = ModelExecutionStatus.SUCCESS, ModelExecutionStatus.ERROR
+COST_STATUSES = {"success": _OK, "pass": _OK, "warn": _OK, "error": _ERROR, "fail": _ERROR, "runtime error": _ERROR,
+                 "skipped": ModelExecutionStatus.SKIPPED, "reused": ModelExecutionStatus.REUSED,
+                 "no-op": ModelExecutionStatus.REUSED}
 TEST_STEP_TYPES = {"pass": ("TEST_PASSED", "Info"), "warn": ("TEST_WARNED", "Warn"),
                    "fail": ("TEST_FAILED", "Error"), "error": ("TEST_ERROR", "Error"),
                    "skipped": ("TEST_SKIPPED", "Warn"), "reused": ("TEST_REUSED", "Info")}

@@ -36,6 +36,7 @@ from dcf.execlog.facts import (
     timeline_event,
 )
 from dcf.execlog.rows import JobRows
+from dcf.store.status import LogStatus
 
 
 @dataclass
@@ -44,7 +45,7 @@ class ModelState:
 
     facts: NodeFacts
     started_at: datetime
-    status: str = "RUNNING"
+    status: str = LogStatus.RUNNING
     ended_at: datetime | None = None
     timeline: list[dict[str, Any]] = field(default_factory=list)
     query_ids: list[str] = field(default_factory=list)
@@ -59,10 +60,10 @@ class ModelState:
 
     @property
     def ended(self) -> bool:
-        return self.status != "RUNNING"
+        return self.status != LogStatus.RUNNING
 
     def needs_count(self) -> bool:
-        return self.status == "SUCCESS" and self.rows is None and self.facts.materialized in COUNTABLE \
+        return self.status == LogStatus.SUCCESS and self.rows is None and self.facts.materialized in COUNTABLE \
             and bool(self.facts.relation_name)
 
 
@@ -87,7 +88,7 @@ class JobState(JobRows):
     started_at: datetime
     project: ProjectFacts
     config: JobConfig
-    status: str = "RUNNING"
+    status: str = LogStatus.RUNNING
     ended_at: datetime | None = None
     models: dict[str, ModelState] = field(default_factory=dict)
     results: dict[str, NodeResult] = field(default_factory=dict)
@@ -168,18 +169,18 @@ class JobState(JobRows):
             return
         if facts.resource_type not in MODEL_TYPES or facts.unique_id in self.models:
             return
-        model = ModelState(facts, started_at=event.ts, status="REUSED", ended_at=event.ts, rows=rows,
+        model = ModelState(facts, started_at=event.ts, status=LogStatus.REUSED, ended_at=event.ts, rows=rows,
                            dbt_status="reused", message=event.message)
         self.models[facts.unique_id] = model
         self._step(model, event.ts, "Info", "MODEL_REUSED", f"Model Reused: {facts.name}",
-                   query_result={"rows_in_destination": rows, "execution_status": "REUSED"},
+                   query_result={"rows_in_destination": rows, "execution_status": LogStatus.REUSED},
                    content={"reason": event.message, "reused_from_invocation": detail.get("built_by"),
                             "materialized": facts.materialized, "relation": facts.relation_name})
         self._dirty.add(facts.unique_id)
 
     def _finish_model(self, model: ModelState, event: NodeEvent, status: str, query_id: str | None) -> None:
         facts = model.facts
-        model.status = MODEL_STATUSES.get(status, "FAILED")
+        model.status = MODEL_STATUSES.get(status, LogStatus.FAILED)
         model.dbt_status = status
         model.ended_at = event.ts
         model.message = event.message
@@ -188,23 +189,23 @@ class JobState(JobRows):
         model.rows_affected = as_int(response.get("rows_affected"))
         # Snowflake's CTAS reports the rows it inserted, i.e. the rows now in the table; anything else
         # (incremental merges, DuckDB, which reports none) is counted by the writer.
-        if model.status == "SUCCESS" and facts.materialized == "table" and model.rows_affected is not None:
+        if model.status == LogStatus.SUCCESS and facts.materialized == "table" and model.rows_affected is not None:
             model.rows = model.rows_affected
         level, step_type, title = {
-            "SUCCESS": ("Info", "MODEL_COMPLETE", "Model Completed"),
-            "FAILED": ("Error", "MODEL_FAILED", "Model Failed"),
-            "SKIPPED": ("Warn", "MODEL_SKIPPED", "Model Skipped"),
-            "REUSED": ("Info", "MODEL_REUSED", "Model Reused"),
+            LogStatus.SUCCESS: ("Info", "MODEL_COMPLETE", "Model Completed"),
+            LogStatus.FAILED: ("Error", "MODEL_FAILED", "Model Failed"),
+            LogStatus.SKIPPED: ("Warn", "MODEL_SKIPPED", "Model Skipped"),
+            LogStatus.REUSED: ("Info", "MODEL_REUSED", "Model Reused"),
         }[model.status]
         content: dict[str, Any] = {"dbt_status": status, "message": event.message, "timing": event.timing,
                                    "adapter_response": response or None}
-        if model.status == "SKIPPED":
+        if model.status == LogStatus.SKIPPED:
             content["reason"] = "an upstream node failed or was skipped"
             content["upstream_not_successful"] = [
                 node_id for _, _, node_id in facts.depends_on
                 if node_id in self.results and self.results[node_id].status not in ("success", "pass", "warn")
             ]
-        if model.status == "FAILED":
+        if model.status == LogStatus.FAILED:
             model.error = {
                 "error_type": "MODEL_ERROR",
                 "message": event.message,
@@ -241,17 +242,17 @@ class JobState(JobRows):
         self.failure = failure
         for model in self.models.values():
             if not model.ended:
-                model.status, model.ended_at = "FAILED", at
+                model.status, model.ended_at = LogStatus.FAILED, at
                 model.error = {"error_type": "INTERRUPTED", "message": failure or "the dbt invocation ended "
                                "before this model finished", "node_id": model.facts.unique_id,
                                "model_name": model.facts.name, "compiled_path": self._compiled_path(model.facts),
                                "query_id": model.query_ids[-1] if model.query_ids else None}
                 self._step(model, at, "Error", "MODEL_FAILED", f"Model Interrupted: {model.facts.name}",
-                           query_result={"execution_status": "FAILED"}, content={"message": failure})
+                           query_result={"execution_status": LogStatus.FAILED}, content={"message": failure})
                 self._dirty.add(model.facts.unique_id)
         counts = self.counts()
         failed = failure or counts["models_failed"] or counts["tests_failed"] or counts["errors_other"]
-        self.status = "FAILED" if failed else "SUCCESS"
+        self.status = LogStatus.FAILED if failed else LogStatus.SUCCESS
         self.ended_at = at
         self._dirty.add("")
 
@@ -274,7 +275,7 @@ class JobState(JobRows):
         other = [r for r in self.results.values() if r.facts.resource_type not in ("model", "test")]
         running = [m for m in self.models.values() if not m.ended and m.facts.resource_type == "model"]
         failed_models = sum(1 for m in self.models.values()
-                            if m.status == "FAILED" and m.facts.resource_type == "model")
+                            if m.status == LogStatus.FAILED and m.facts.resource_type == "model")
         # tests_reused only when some were (state-aware reuse): the shape of a plain build's counts stays as it was
         tests_reused = sum(1 for r in tests if r.status == "reused")
         return {

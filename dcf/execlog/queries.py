@@ -21,19 +21,12 @@ from typing import Any
 
 from dcf.paths import PROJECT_ROOT
 from dcf.store.connection import Connection
-from dcf.store.dialect import Dialect
+from dcf.store.dialect import Dialect, snowflake_json_sql_for_duckdb
 from dcf.store.schema import PROCESS_EXECUTION_LOG
 
 QUERY_DIR = PROJECT_ROOT / "sql" / "queries"
 QUERIES = ("job_models", "job_summary", "model_lineage", "model_timeline", "failed_models", "job_with_models")
 
-_DUCKDB_TYPES = {"string": "VARCHAR", "varchar": "VARCHAR", "int": "BIGINT", "integer": "BIGINT", "number": "BIGINT",
-                 "float": "DOUBLE", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
-# m.STEP_EXECUTION_OBJ:model_name::string -- not "::type" itself, not "$var", not inside a quoted word.
-_PATH = re.compile(r"(?<![\w:$'])((?:\w+\.)?\w+):([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:::(\w+))?")
-_FLATTEN = re.compile(r"LATERAL FLATTEN\(input => (.+?)\) (\w+)")
-_SESSION_VAR = re.compile(r"\$([A-Za-z_]\w*)")
-_GETVARIABLE = re.compile(r"getvariable\('([A-Za-z_]\w*)'\)")
 _TABLE = re.compile(rf"\b{PROCESS_EXECUTION_LOG.name}\b")
 
 
@@ -42,19 +35,8 @@ def snowflake_sql(name: str) -> str:
 
 
 def render_duckdb(sql: str, name: str = "") -> str:
-    """The DuckDB rendering of one of our Snowflake queries (only the constructs they use)."""
-
-    def path(match: re.Match[str]) -> str:
-        column, keys, cast = match.groups()
-        json_path = "$." + keys
-        if cast:
-            return f"CAST({column}->>'{json_path}' AS {_DUCKDB_TYPES[cast.lower()]})"
-        return f"{column}->'{json_path}'"
-
-    body = _FLATTEN.sub(r"json_each(\1) AS \2", sql)
-    body = _PATH.sub(path, body)
-    body = _SESSION_VAR.sub(r"getvariable('\1')", body)
-    body = re.sub(r"-- Snowflake: (.*)", lambda m: "-- DuckDB: " + m.group(1).replace("SET ", "SET VARIABLE "), body)
+    """The DuckDB file of one of our Snowflake queries, with the header that says where it came from."""
+    body = snowflake_json_sql_for_duckdb(sql)
     return f"-- Generated from ../snowflake/{name}.sql by `python -m dcf.execlog.queries --write`; do not edit.\n{body}"
 
 
@@ -67,7 +49,7 @@ def query_sql(name: str, dialect: Dialect) -> str:
 def run_query(conn: Connection, name: str, **params: Any) -> list[dict[str, Any]]:
     """Run a shipped query (the file as shipped, variables bound as parameters) on the connection's table."""
     sql = _TABLE.sub(conn.qualify(PROCESS_EXECUTION_LOG.name), query_sql(name, conn.dialect))
-    variable = _GETVARIABLE if conn.dialect is Dialect.DUCKDB else _SESSION_VAR
+    variable = conn.dialect.session_variables()
     needed = set(variable.findall(sql))
     if missing := needed - params.keys():
         raise KeyError(f"query {name} needs {', '.join(sorted(missing))}")

@@ -41,7 +41,7 @@ class JobRows:
                 "exclude": list(c.exclude), "full_refresh": c.full_refresh, "reuse": c.reuse}
 
     def job_row(self, now: datetime) -> dict[str, Any]:
-        ended = self.status != "RUNNING"
+        ended = self.status != LogStatus.RUNNING
         counts = self.counts()
         timeline = [timeline_event(1, self.started_at, "Info", "JOB_START", f"Job Started: {self.project.project_name}",
                            content={"invocation_id": self.invocation_id, "target": self.config.target_name})]
@@ -87,8 +87,9 @@ class JobRows:
         sources = {f"source_{i}": {"type": kind, "name": name, "node_id": node_id}
                    for i, (kind, name, node_id) in enumerate(facts.depends_on, start=1)}
         exec_type = execution_type(facts.materialized, full_refresh=self.config.full_refresh)
-        current = {"RUNNING": "MODEL_RUNNING", "SUCCESS": "MODEL_COMPLETED", "FAILED": "MODEL_FAILED",
-                   "SKIPPED": "MODEL_SKIPPED", "REUSED": "MODEL_REUSED"}[model.status]
+        current = {LogStatus.RUNNING: "MODEL_RUNNING", LogStatus.SUCCESS: "MODEL_COMPLETED",
+                   LogStatus.FAILED: "MODEL_FAILED", LogStatus.SKIPPED: "MODEL_SKIPPED",
+                   LogStatus.REUSED: "MODEL_REUSED"}[model.status]
         return self._row({
             "PROCESS_STEP_ID": model_step_id(self.invocation_id, facts.name),
             "PARENT_STEP_ID": job_step_id(self.invocation_id), "RECORD_TYPE": RecordType.MODEL.value,

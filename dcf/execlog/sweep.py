@@ -19,7 +19,6 @@ second sweep changes nothing.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Callable, Collection, Mapping
@@ -115,9 +114,9 @@ def sweep(conn: Connection, flow_run_states: FlowRunStates, *, stream: str | Non
     a retry of the very run that was killed) — their dead log rows are still closed.
     """
     now = now or utcnow()
-    log_table, inst_table = conn.qualify(PROCESS_EXECUTION_LOG.name), conn.qualify(DCF_T_PRCS_INST.name)
+    inst_table = conn.qualify(DCF_T_PRCS_INST.name)
     running = {"running": LogStatus.RUNNING}
-    rows = [r for r in conn.fetch_dicts(f"SELECT * FROM {log_table} WHERE EXECUTION_STATUS_NAME = :running", running)
+    rows = [r for r in conn.rows_where(PROCESS_EXECUTION_LOG, EXECUTION_STATUS_NAME=LogStatus.RUNNING)
             if stream is None or _json(r["PROCESS_CONFIG_OBJ"]).get("stream_name") == stream]
     inst_sql = f"SELECT * FROM {inst_table} WHERE PRCS_STATUS = :running"
     instances = conn.fetch_dicts(inst_sql + " AND STRM_NAME = :stream", {"stream": stream, **running}) if stream \
@@ -229,10 +228,5 @@ def _add_job_counts(conn: Connection, closed: list[dict[str, Any]]) -> None:
 
 
 def _json(value: Any) -> dict[str, Any]:
-    """JSON columns come back as text (DuckDB JSON, Snowflake VARIANT); NULL becomes {}."""
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    parsed = json.loads(value)
-    return parsed if isinstance(parsed, dict) else {}
+    """A JSON column (decoded by the connection) as a dict: {} for NULL or anything but an object."""
+    return value if isinstance(value, dict) else {}

@@ -309,13 +309,4 @@ def sample_statement(
     if rate is None or not 0 < float(rate) <= 1:
         raise RefusedError(f"sample_rate must be > 0 and <= 1 (got {rate!r})")
     percent = repr(round(float(rate) * 100, 8))
-    seed_part = int(seed) if seed is not None else None
-    if dialect is Dialect.SNOWFLAKE:
-        clause = f"SAMPLE BERNOULLI ({percent})" + (f" SEED ({seed_part})" if seed_part is not None else "")
-        create = "CREATE TRANSIENT TABLE"
-    else:
-        clause = f"TABLESAMPLE BERNOULLI({percent} PERCENT)" + (
-            f" REPEATABLE ({seed_part})" if seed_part is not None else ""
-        )
-        create = "CREATE TABLE"
-    return f"{create} {target.sql} AS SELECT * FROM {relation.sql} {clause}"
+    return dialect.sample_table(target.sql, relation.sql, percent, int(seed) if seed is not None else None)

@@ -28,7 +28,6 @@ from dcf.profiling.relation import Relation
 from dcf.profiling.source import session_names
 from dcf.store.clock import exec_user, utcnow
 from dcf.store.connection import Connection
-from dcf.store.dialect import Dialect
 from dcf.store.schema import PROFILE_RESULTS, PROFILE_RUNS
 from dcf.store.status import ProfileStatus
 
@@ -217,7 +216,7 @@ def _guarded(conn: Connection) -> AbstractContextManager[Any]:
     Snowflake: statement by statement — each MERGE is atomic and its ``t.STATUS = 'RUNNING'`` condition
     is the guard (and fakesnow cannot run a MERGE with VARCHAR(n) casts inside BEGIN ... COMMIT).
     """
-    return conn.transaction() if conn.dialect is Dialect.DUCKDB else nullcontext()
+    return conn.transaction() if conn.dialect.merge_in_transaction else nullcontext()
 
 
 def _status(conn: Connection, run_id: str) -> RunStatus | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from dcf.errors import ConfigError, RefusedError
 from dcf.store.connection import Connection
-from dcf.store.dialect import Dialect, relation_name
+from dcf.store.dialect import relation_name
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 
@@ -70,11 +70,11 @@ def current_database(conn: Connection) -> str | None:
 def _catalog_matches(conn: Connection, database: str | None, schema: str | None, table: str) -> list[Relation]:
     # Snowflake keeps one INFORMATION_SCHEMA per database; DuckDB's covers every attached catalog, so
     # there the current catalog is the scope unless a database is named.
-    if conn.dialect is Dialect.SNOWFLAKE:
-        catalog = f"{database}.INFORMATION_SCHEMA" if database else "INFORMATION_SCHEMA"
-    else:
+    if conn.dialect.catalog_spans_databases:
         catalog = "INFORMATION_SCHEMA"
         database = database or current_database(conn)
+    else:
+        catalog = f"{database}.INFORMATION_SCHEMA" if database else "INFORMATION_SCHEMA"
     where = ["UPPER(table_name) = :table", "UPPER(table_schema) <> 'INFORMATION_SCHEMA'"]
     params = {"table": table.upper()}
     if schema:
@@ -93,7 +93,7 @@ def _catalog_matches(conn: Connection, database: str | None, schema: str | None,
 
 def relation_columns(conn: Connection, relation: Relation) -> dict[str, str]:
     """Column name -> data type of ``relation``, in table order, as the warehouse reports them."""
-    catalog = f'"{relation.database}".INFORMATION_SCHEMA' if conn.dialect is Dialect.SNOWFLAKE else "INFORMATION_SCHEMA"
+    catalog = conn.dialect.information_schema(relation.database)
     rows = conn.fetchall(
         f"SELECT column_name, data_type FROM {catalog}.COLUMNS "
         "WHERE table_catalog = :database AND table_schema = :schema AND table_name = :table ORDER BY ordinal_position",

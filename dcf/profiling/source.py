@@ -17,7 +17,6 @@ from typing import Any
 
 from dcf.errors import RefusedError
 from dcf.store.connection import Connection
-from dcf.store.dialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -72,14 +71,14 @@ def source_for(conn: Connection, source: Source | None) -> Source:
     """``source`` if given; for DuckDB the control connection's own database by default."""
     if source is not None:
         return source
-    if conn.dialect is Dialect.DUCKDB:
+    if conn.dialect.embedded:
         return DuckDBSource(conn)
     raise RefusedError("profiling on Snowflake needs a SnowflakeSource (built from the warehouse block)")
 
 
 def session_names(conn: Connection) -> tuple[str | None, str | None]:
     """(warehouse, role) of the Snowflake session; (None, None) on DuckDB or where the function is missing."""
-    if conn.dialect is not Dialect.SNOWFLAKE:
+    if not conn.dialect.has_session_context:
         return None, None
     return _session_value(conn, "CURRENT_WAREHOUSE()"), _session_value(conn, "CURRENT_ROLE()")
 

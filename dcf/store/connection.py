@@ -92,13 +92,20 @@ class Connection:
     def rows_where(self, table: Table, **equals: Any) -> list[dict[str, Any]]:
         """Rows of ``table`` whose columns equal the given values, e.g. ``conn.rows_where(PROFILE_RUNS, RUN_ID=rid)``.
 
-        Column names are checked against the table's definition; values are bound.
+        Column names are checked against the table's definition; values are bound. JSON / VARIANT columns
+        come back decoded (dicts and lists, not text), whichever the driver.
         """
         for name in equals:
             table.column(name)
         where = " AND ".join(f"{name} = :{name.lower()}" for name in equals) or "1 = 1"
         params = {name.lower(): value for name, value in equals.items()}
-        return self.fetch_dicts(f"SELECT * FROM {self.qualify(table.name)} WHERE {where}", params)
+        rows = self.fetch_dicts(f"SELECT * FROM {self.qualify(table.name)} WHERE {where}", params)
+        json_columns = [column.name for column in table.columns if column.type == "json"]
+        for row in rows:
+            for name in json_columns:
+                if isinstance(row.get(name), str):
+                    row[name] = json.loads(row[name])
+        return rows
 
     def row_by_key(self, table: Table, **key: Any) -> dict[str, Any] | None:
         """The one row of ``table`` with this key, or None: ``conn.row_by_key(DCF_T_PRCS_INST, PRCS_INST_ID=7)``."""

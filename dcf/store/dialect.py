@@ -36,6 +36,63 @@ class Dialect(StrEnum):
     def begin(self) -> str:
         return "BEGIN TRANSACTION" if self is Dialect.DUCKDB else "BEGIN"
 
+    # -- what the engine can do: the core asks these instead of asking which engine it is -------------------
+    @property
+    def embedded(self) -> bool:
+        """The database runs in this process (DuckDB): its own connection reads the warehouse tables."""
+        return self is Dialect.DUCKDB
+
+    @property
+    def reads_local_files(self) -> bool:
+        """The engine loads a local CSV itself (DuckDB's ``read_csv``), instead of rows sent one batch at a time."""
+        return self is Dialect.DUCKDB
+
+    @property
+    def has_session_context(self) -> bool:
+        """Sessions have a current warehouse and role (Snowflake)."""
+        return self is Dialect.SNOWFLAKE
+
+    @property
+    def catalog_spans_databases(self) -> bool:
+        """One INFORMATION_SCHEMA covers every attached database (DuckDB); Snowflake has one per database."""
+        return self is Dialect.DUCKDB
+
+    @property
+    def merge_in_transaction(self) -> bool:
+        """A MERGE may run inside BEGIN ... COMMIT (fakesnow's Snowflake cannot; each MERGE is atomic anyway)."""
+        return self is Dialect.DUCKDB
+
+    def information_schema(self, database: str | None = None) -> str:
+        """The INFORMATION_SCHEMA that lists ``database``'s tables (``database`` an already validated name)."""
+        if database and not self.catalog_spans_databases:
+            return f'"{database}".INFORMATION_SCHEMA'
+        return "INFORMATION_SCHEMA"
+
+    def table_fingerprint(self) -> str:
+        """The select list of a cheap content fingerprint of table ``t``: rows N, hash H, row type S."""
+        if self is Dialect.SNOWFLAKE:
+            return "COUNT(*) AS N, TO_VARCHAR(HASH_AGG(*)) AS H, NULL AS S"
+        return "COUNT(*) AS N, CAST(SUM(HASH(t)::HUGEINT) AS VARCHAR) AS H, ANY_VALUE(TYPEOF(t)) AS S"
+
+    def sample_table(self, target: str, source: str, percent: str, seed: int | None) -> str:
+        """CREATE TABLE ``target`` AS a Bernoulli sample of ``source`` (Snowflake: transient, no fail-safe).
+
+        Sample clauses take no bind parameters: ``percent`` and ``seed`` must be validated numbers.
+        """
+        if self is Dialect.SNOWFLAKE:
+            clause = f"SAMPLE BERNOULLI ({percent})" + (f" SEED ({seed})" if seed is not None else "")
+            return f"CREATE TRANSIENT TABLE {target} AS SELECT * FROM {source} {clause}"
+        clause = f"TABLESAMPLE BERNOULLI({percent} PERCENT)" + (f" REPEATABLE ({seed})" if seed is not None else "")
+        return f"CREATE TABLE {target} AS SELECT * FROM {source} {clause}"
+
+    def session_variables(self) -> re.Pattern[str]:
+        """How the shipped queries name a session variable: ``$job_id`` / ``getvariable('job_id')``."""
+        return _GETVARIABLE if self is Dialect.DUCKDB else _SESSION_VAR
+
+
+_SESSION_VAR = re.compile(r"\$([A-Za-z_]\w*)")
+_GETVARIABLE = re.compile(r"getvariable\('([A-Za-z_]\w*)'\)")
+
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 # A named parameter is ``:name`` not preceded by another colon (``::int`` casts) or a word character
@@ -196,3 +253,30 @@ def _cast(column: str, logical: str, dialect: Dialect) -> str:
     if logical == "json":
         return f"PARSE_JSON({column})" if dialect is Dialect.SNOWFLAKE else f"CAST({column} AS JSON)"
     return f"CAST({column} AS {render_type(logical, dialect)})"
+
+
+# -- Snowflake JSON SQL rendered for DuckDB ---------------------------------------------------------------------
+# Our spec queries are written once, for Snowflake (``col:path::type``, ``LATERAL FLATTEN``, ``$var``). sqlglot 30
+# renders FLATTEN as an invalid ``, CROSS JOIN UNNEST(input => ...)`` and ``col:key::string`` as a JSON-quoted
+# ``CAST(col -> '$.key' AS TEXT)``, so the few constructs the queries use are rendered here.
+_DUCKDB_TYPES = {"string": "VARCHAR", "varchar": "VARCHAR", "int": "BIGINT", "integer": "BIGINT", "number": "BIGINT",
+                 "float": "DOUBLE", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
+# m.STEP_EXECUTION_OBJ:model_name::string -- not "::type" itself, not "$var", not inside a quoted word.
+_PATH = re.compile(r"(?<![\w:$'])((?:\w+\.)?\w+):([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:::(\w+))?")
+_FLATTEN = re.compile(r"LATERAL FLATTEN\(input => (.+?)\) (\w+)")
+
+
+def snowflake_json_sql_for_duckdb(sql: str) -> str:
+    """DuckDB's rendering of a Snowflake statement that uses only JSON paths, FLATTEN and session variables."""
+
+    def path(match: re.Match[str]) -> str:
+        column, keys, cast = match.groups()
+        json_path = "$." + keys
+        if cast:
+            return f"CAST({column}->>'{json_path}' AS {_DUCKDB_TYPES[cast.lower()]})"
+        return f"{column}->'{json_path}'"
+
+    body = _FLATTEN.sub(r"json_each(\1) AS \2", sql)
+    body = _PATH.sub(path, body)
+    body = _SESSION_VAR.sub(r"getvariable('\1')", body)
+    return re.sub(r"-- Snowflake: (.*)", lambda m: "-- DuckDB: " + m.group(1).replace("SET ", "SET VARIABLE "), body)

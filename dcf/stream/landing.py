@@ -17,7 +17,7 @@ from dcf.errors import RefusedError
 from dcf.paths import resolve_under_home
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
-from dcf.store.dialect import Dialect, identifier, relation_name
+from dcf.store.dialect import identifier, relation_name
 from dcf.store.stage_rows import InstanceRef
 from dcf.stream.definition import LandingFiles
 
@@ -87,7 +87,7 @@ def load_file(conn: Connection, relation: str, file: LandingFile, ref: InstanceR
     meta = {"f": file.name, "inst": ref.prcs_inst_id, "d": ref.process_date, "batch": ref.batch_id, "now": utcnow()}
     with conn.transaction():
         conn.execute(f"DELETE FROM {relation} WHERE SRC_FILE_NAME = :f AND PRCS_DATE = :d", meta)
-        if conn.dialect is Dialect.DUCKDB:
+        if conn.dialect.reads_local_files:
             _insert_duckdb(conn, relation, columns, file, delimiter, meta)
         else:
             _insert_rows(conn, relation, columns, file, delimiter, meta)
