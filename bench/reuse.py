@@ -16,7 +16,7 @@ On a synthetic project (:mod:`bench.synthetic_dbt`, chains + fan-ins, tests) who
 
 Every build writes the execution log (reuse needs it). Medians are printed with the saving; timings live
 here, never in tests. :func:`write_reuse_project`, :func:`create_sources` and :func:`change_sources` are
-also the fixtures of ``tests/test_reuse.py``.
+also the fixtures of ``tests/build/test_reuse.py``.
 """
 
 from __future__ import annotations

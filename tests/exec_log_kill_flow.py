@@ -1,4 +1,4 @@
-"""A stand-in stream flow for the kill test (tests/test_reconcile.py), run as its own process.
+"""A stand-in stream flow for the kill test (tests/execlog/test_reconcile.py), run as its own process.
 
     python -m tests.exec_log_kill_flow <project_dir> <warehouse.duckdb> <marker_file> <stream> <prcs_inst_id>
 

@@ -1,7 +1,7 @@
 """The cost package dbt/dcf_costs: its Snowflake SQL over ACCOUNT_USAGE-shaped tables on fakesnow (issue 7,
 "what it must show" 3), and its use as a package of another project.
 
-The savings report over real stream runs is checked in tests/test_reuse.py (it needs those runs).
+The savings report over real stream runs is checked in tests/build/test_reuse.py (it needs those runs).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 from dcf import synthetic
 from dcf.demo import synthetic_landing
 
-PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt" / "gdw1"
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt" / "gdw1"
 ROWS = 2000
 DAY_1 = date(2024, 3, 1)
 DAY_2 = date(2024, 3, 2)

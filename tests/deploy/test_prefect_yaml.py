@@ -1,6 +1,6 @@
 """prefect.yaml against the stream YAMLs, the flow's UI form, the automation and the Snowflake env mapping.
 
-Fast: no server. The deployments themselves are exercised for real in tests/test_deploy.py.
+Fast: no server. The deployments themselves are exercised for real in tests/deploy/test_deploy.py.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Tests of build/ (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""Tests of demo/ (see ARCHITECTURE.md)."""

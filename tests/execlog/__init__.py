@@ -1,0 +1,1 @@
+"""Tests of execlog/ (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""Tests of flows/ (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""Tests of profiling/ (see ARCHITECTURE.md)."""

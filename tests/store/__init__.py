@@ -1,0 +1,1 @@
+"""Tests of store/ (see ARCHITECTURE.md)."""

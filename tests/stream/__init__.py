@@ -1,0 +1,1 @@
+"""Tests of stream/ (see ARCHITECTURE.md)."""
