@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from prefect import task
 from prefect.runtime import deployment, flow_run
 
 from dcf.store.clock import utcnow
 from dcf.store.instances import allocate_instance
-from dcf.store.stage_rows import write_stage
-from dcf.store.status import StageStatus
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
-from tasks.stage import current_task_run_id
+from tasks.stage import StageResult, record_pre_instance_stage, stage_task
 
 
-@task(name="process_id", task_run_name="process_id-{run.stream_name}", cache_policy=None, persist_result=False)
-def process_id(run: StreamRun, validated: dict[str, Any]) -> StreamRun:
+def allocate(run: StreamRun, validated: StageResult) -> StreamRun:
     """Allocate PRCS_INST_ID (RUNNING) and record the validate and process_id stage rows."""
     started = utcnow()
     config = run.config
@@ -34,11 +27,13 @@ def process_id(run: StreamRun, validated: dict[str, Any]) -> StreamRun:
             reset=run.reset,
         )
         attached = run.model_copy(update={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
-        task_run_id = current_task_run_id()
         # Both rows only now: a refused run must not leave a process instance or its rows behind.
-        write_stage(conn, attached.ref, "validate", StageStatus.COMPLETED, task_run_id=task_run_id,
-                    statistics=validated, started_at=datetime.fromisoformat(validated["started_at"]))
-        write_stage(conn, attached.ref, "process_id", StageStatus.COMPLETED, task_run_id=task_run_id,
-                    started_at=started,
-                    statistics={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
+        record_pre_instance_stage(conn, attached, "validate", validated)
+        record_pre_instance_stage(conn, attached, "process_id", StageResult({
+            "started_at": started.isoformat(sep=" "), "prcs_inst_id": allocation.prcs_inst_id,
+            "resumed": allocation.resumed}))
     return attached
+
+
+#: GetODSProcId as a stage task (it returns the run with its instance, not a StageResult).
+process_id = stage_task("process_id", allocate)

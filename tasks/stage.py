@@ -18,12 +18,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from prefect import Task, task
 from prefect.context import TaskRunContext
 
 from blocks.warehouse import load_warehouse
+from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.instances import (
     close_instance,
@@ -116,18 +118,44 @@ def stage(name: str, *, changed_since: ChangedSince | None = None) -> Callable[[
                                   + "; ".join(result.warnings), result.statistics)
             return result
 
-        return task(
-            name=name,
-            task_run_name=f"{name}-{{run.stream_name}}",
-            on_running=[stage_running_hook(name)],
-            on_completion=[stage_completed_hook(name)],
-            on_failure=[stage_failed_hook(name)],
-            # DCF checkpoints decide what reruns; Prefect's result cache must not skip a stage on its own.
-            cache_policy=None,
-            persist_result=False,
-        )(run_stage)
+        return stage_task(name, run_stage, on_running=[stage_running_hook(name)],
+                          on_completion=[stage_completed_hook(name)], on_failure=[stage_failed_hook(name)])
 
     return decorate
+
+
+def stage_task(name: str, fn: Callable[..., Any], **hooks: Any) -> Task:
+    """The Prefect task of a stage: named after it and the stream, never skipped by Prefect's result cache
+    (DCF checkpoints decide what reruns)."""
+    return task(name=name, task_run_name=f"{name}-{{run.stream_name}}", cache_policy=None, persist_result=False,
+                **hooks)(fn)
+
+
+def pre_instance_stage(name: str) -> Callable[[Callable[..., StageResult]], Task]:
+    """A stage that runs before its process instance exists (validate): the same task and result as any stage.
+
+    Its row cannot be written yet — a refused run must leave no row anywhere — so the result carries its start
+    (``statistics["started_at"]``) and :func:`record_pre_instance_stage` writes the row once the instance is
+    allocated (process_id does).
+    """
+
+    def decorate(fn: Callable[..., StageResult]) -> Task:
+        @functools.wraps(fn)
+        def run_stage(run: StreamRun, *args: Any, **kwargs: Any) -> StageResult:
+            started = utcnow()
+            result = fn(run, *args, **kwargs)
+            result.statistics = {"started_at": started.isoformat(sep=" "), **result.statistics}
+            return result
+
+        return stage_task(name, run_stage)
+
+    return decorate
+
+
+def record_pre_instance_stage(conn: Connection, run: StreamRun, name: str, result: StageResult) -> None:
+    """Write the row of a stage that ran before ``run``'s instance existed, with its real start."""
+    write_stage(conn, run.ref, name, result.status, task_run_id=current_task_run_id(), statistics=result.statistics,
+                started_at=datetime.fromisoformat(result.statistics["started_at"]))
 
 
 def checkpoint(conn: Connection, run: StreamRun, name: str) -> dict[str, Any] | None:

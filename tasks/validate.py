@@ -7,28 +7,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import task
-
 from dcf.errors import RefusedError
-from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.dialect import identifier
-from dcf.store.instances import RESUMABLE, running_instances
+from dcf.store.instances import running_instances
 from dcf.store.lineage import archived_by_latest_instance
 from dcf.store.migrate import ensure_schema
-from dcf.store.status import StreamStatus
+from dcf.store.status import RESUMABLE, StreamStatus
 from dcf.store.streams import register_streams, stream_row
 from dcf.stream.definition import LoadedStream, parse_stream_file
 from dcf.stream.landing import landing_paths, missing_files_message
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
 from runtime.flow_runs import reconcile_stream
+from tasks.stage import StageResult, pre_instance_stage
 
 
-@task(name="validate", task_run_name="validate-{run.stream_name}", cache_policy=None, persist_result=False)
-def validate(run: StreamRun) -> dict[str, Any]:
+@pre_instance_stage("validate")
+def validate(run: StreamRun) -> StageResult:
     """Check the stream can run; return what was checked (recorded on the validate stage row)."""
-    started = utcnow()
     loaded: LoadedStream = parse_stream_file(run.config_path)
     config = loaded.config
     with connect(run.warehouse_block) as conn:
@@ -53,7 +50,7 @@ def validate(run: StreamRun) -> dict[str, Any]:
             if not count:
                 raise RefusedError(f"no source rows in {config.source.relation} for {run.process_date}")
             source = {"source_rows": int(count)}
-    return {"started_at": started.isoformat(sep=" "), "stream_status": StreamStatus.ACTIVE.value, **source}
+    return StageResult({"stream_status": StreamStatus.ACTIVE.value, **source})
 
 
 def _landing_source(run: StreamRun, conn: Connection) -> dict[str, Any]:

@@ -57,11 +57,11 @@ from dcf.build.reuse import ReusePlan
 from dcf.build.reuse_run import ReuseRun, node_selectors, prepare_reuse
 from dcf.errors import DcfError
 from dcf.execlog.facts import JobConfig, ProjectFacts, RunContext
-from dcf.execlog.sweep import process_identity
 from dcf.execlog.writer import ExecutionLogWriter
 from dcf.paths import dcf_home
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
+from dcf.store.owner import process_identity
 
 # RunContext lives in execution_log
 __all__ = ["DbtBuildOutcome", "NodeOutcome", "RunContext", "compile_sql", "run_dbt_build"]

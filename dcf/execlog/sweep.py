@@ -19,18 +19,16 @@ second sweep changes nothing.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from dcf.execlog.facts import fmt_ts
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.instances import close_instance, close_stages_of_ended_instances
+from dcf.store.owner import process_alive
 from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
 from dcf.store.status import InstanceStatus, LogStatus, RecordType
 
@@ -46,41 +44,6 @@ _LOG_CLOSE_COLUMNS = ["EXECUTION_STATUS_NAME", "EXECUTION_COMPLETED_IND", "EXECU
 #: How a verdict ends the instance it owned.
 _INSTANCE_STATUS = {"CANCELLED": InstanceStatus.CANCELLED, "CRASHED": InstanceStatus.CRASHED,
                     "KILLED": InstanceStatus.CRASHED, "GONE": InstanceStatus.CRASHED}
-
-
-# -- process identity -------------------------------------------------------------------------------------------
-def process_identity(pid: int | None = None) -> tuple[str, int, str | None]:
-    """(host, pid, start) of a process; start (Linux: clock ticks since boot) tells a reused pid apart."""
-    pid = pid or os.getpid()
-    stat = _proc_stat(pid)
-    return socket.gethostname(), pid, stat[19] if stat else None
-
-
-def process_alive(host: str | None, pid: int | None, start: str | None) -> bool | None:
-    """True/False for a process of this host; None when it cannot be told (another host, no pid)."""
-    if not pid or not host or host != socket.gethostname():
-        return None
-    if Path("/proc/self/stat").exists():
-        stat = _proc_stat(int(pid))
-        if stat is None or stat[0] in ("Z", "X"):  # gone, or a zombie: dead either way
-            return False
-        return start is None or stat[19] == start
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
-    return text.rsplit(")", 1)[1].split()
 
 
 # -- the sweep --------------------------------------------------------------------------------------------------

@@ -15,13 +15,14 @@ import pytest
 
 from bench.synthetic_dbt import write_project
 from dcf.execlog.facts import JobConfig, NodeEvent, NodeFacts, ProjectFacts, RunContext
-from dcf.execlog.sweep import process_alive, process_identity, sweep
+from dcf.execlog.sweep import sweep
 from dcf.execlog.writer import ExecutionLogWriter
 from dcf.paths import PROJECT_ROOT
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection, open_duckdb
 from dcf.store.dialect import Namespace
 from dcf.store.migrate import ensure_schema
+from dcf.store.owner import process_alive, process_identity
 from dcf.store.schema import DCF_T_PRCS_INST
 
 T = datetime(2025, 12, 11, 10, 0, 0)
