@@ -15,10 +15,12 @@ setup:
 	  $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	@$(UV) sync --frozen --quiet
 
-## make run [DATE=YYYY-MM-DD] [BAD_DAY=1]: generate the day's landing file and run the BCFINSG stream locally.
-## BAD_DAY=1 generates a day whose average quality is below 70: the quality gate skips the load.
+## make run [STREAM=NAME] [DATE=YYYY-MM-DD] [BAD_DAY=1]: run a stream locally (default: BCFINSG, for which the
+## day's synthetic landing file is generated first). BAD_DAY=1 generates a day whose average quality is below 70:
+## the quality gate skips the load.
 run: setup
-	@$(UV) run --frozen python -m flows.run_local $(if $(DATE),--process-date $(DATE),) $(if $(BAD_DAY),--bad-day,)
+	@$(UV) run --frozen python -m flows.run_local $(if $(STREAM),--stream $(STREAM),) \
+	  $(if $(DATE),--process-date $(DATE),) $(if $(BAD_DAY),--bad-day,)
 
 ## make test: ruff, then the whole pytest suite (unit + end-to-end on the embedded default).
 test: setup

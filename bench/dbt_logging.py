@@ -102,7 +102,7 @@ def _bare_build(project: SyntheticProject, env: dict[str, str]) -> None:
     from dbt.cli.main import dbtRunner
 
     from dcf.build.manifest import file_log_level as _file_log_level
-    from dcf.build.runner import _environment
+    from dcf.build.profiles import dbt_environment as _environment
     from dcf.paths import dcf_home
 
     work = dcf_home() / "bare"

@@ -107,6 +107,41 @@ class DcfWarehouse(Block):
 
         return snowflake_env(self)
 
+    def dbt_profile_output(self, threads: int | None = None) -> dict[str, Any]:
+        """The dbt profile target that writes to this warehouse (a stream that names no profiles dir uses it).
+
+        Snowflake's secrets stay out of the file: it reads them from the variables :meth:`dbt_env` sets.
+        """
+        if self.kind == "duckdb":
+            return {"type": "duckdb", "path": str(self.database_path), "schema": "main", "threads": threads or 4}
+        output = {"type": "snowflake", "threads": threads or 8, "client_session_keep_alive": False}
+        for key, variable in (("account", "SNOWFLAKE_ACCOUNT"), ("user", "SNOWFLAKE_USER"), ("role", "SNOWFLAKE_ROLE"),
+                              ("warehouse", "SNOWFLAKE_WAREHOUSE"), ("database", "SNOWFLAKE_DATABASE"),
+                              ("schema", "SNOWFLAKE_SCHEMA")):
+            output[key] = f"{{{{ env_var('{variable}', '') }}}}"
+        if self._connector().credentials.password is not None:
+            output["password"] = "{{ env_var('SNOWFLAKE_PASSWORD') }}"
+        else:
+            output["private_key_path"] = "{{ env_var('SNOWFLAKE_PRIVATE_KEY_PATH', '') }}"
+            output["private_key_passphrase"] = "{{ env_var('SNOWFLAKE_PRIVATE_KEY_PASSPHRASE', '') }}"
+        return output
+
+    def dbt_destination_problem(self, credentials: Any) -> str | None:
+        """Why dbt credentials would write somewhere other than this warehouse; None when they write here."""
+        kind = getattr(credentials, "type", None)
+        if kind != self.kind:
+            return f"its target is a {kind} connection, the stream's warehouse is {self.kind}"
+        if self.kind == "duckdb":
+            path = Path(str(getattr(credentials, "path", "")))
+            if path.resolve() != self.database_path.resolve():
+                return f"its target writes to {path}, the stream's warehouse is {self.database_path}"
+            return None
+        database = str(getattr(credentials, "database", "") or "").upper()
+        expected = str(self._connector().database or "").upper()
+        if expected and database != expected:
+            return f"its target writes to database {database}, the stream's warehouse is {expected}"
+        return None
+
     def profiling_source(self) -> SnowflakeSource | None:
         """GE's Snowflake connection details; None for DuckDB (GE reads the control connection's database)."""
         if self.kind == "duckdb":

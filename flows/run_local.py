@@ -52,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         with warehouse.connect() as conn:
             last = last_loaded_date(conn, stream.config.stream.id)
         process_date = args.process_date or (last + timedelta(days=1) if last else FIRST_DATE)
-        landing = stream.config.source.landing
-        if landing:
+        # Synthetic landing files exist for the demo stream only; any other stream runs on what is there.
+        landing = stream.config.source.landing if stream.config.source else None
+        if landing and stream.name == DEFAULT_STREAM:
             path = generate_landing_file(process_date, resolve_under_home(landing.directory), rows=args.rows,
                                          bad_day=args.bad_day)
             print(f"landing file: {path}")

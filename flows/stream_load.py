@@ -62,12 +62,14 @@ def stream_load(
         validated = validate(run)
         run = process_id(run, validated)
         try:
-            ingest(run)
+            if run.config.source is not None:
+                ingest(run)
             build = dbt_build(run)
             if run.config.profiling.tables:
                 profile(run, build)
             statistics = metadata(run, build)
-            lifecycle(run)
+            if run.config.source is not None:  # archives what ingest loaded
+                lifecycle(run)
             status = InstanceStatus.COMPLETED_WITH_WARNINGS if statistics.warnings else InstanceStatus.SUCCEEDED
             report(run, status)
         except BaseException as error:

@@ -11,11 +11,14 @@ has its own JOB row in the execution log.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from blocks.warehouse import load_warehouse
+from blocks.warehouse import DcfWarehouse, load_warehouse
+from dcf.build.profiles import warehouse_profiles_dir
 from dcf.build.request import BuildRequest
 from dcf.build.runner import DbtBuildOutcome, RunContext, run_dbt_build
+from dcf.paths import dcf_home
 from dcf.store.connection import Connection
 from dcf.stream.load_statistics import READY, quality_statistics
 from dcf.stream.run import StreamRun
@@ -27,8 +30,9 @@ from tasks.stage import StageFailed, StageResult, stage
 @stage("dbt_build")
 def dbt_build(run: StreamRun) -> StageResult:
     config = run.config
+    warehouse = load_warehouse(run.warehouse_block)
     # Snowflake: the profile's secrets come from the warehouse block, set only while dbt runs.
-    env = load_warehouse(run.warehouse_block).dbt_env()
+    env = warehouse.dbt_env()
     dbt_vars = {
         **config.dbt.vars,
         "stream_name": run.stream_name,
@@ -40,7 +44,7 @@ def dbt_build(run: StreamRun) -> StageResult:
     # The observer fills in the Prefect flow run, deployment and parameters.
     request = BuildRequest(
         project_dir=config.dbt.project_path,
-        profiles_dir=config.dbt.profiles_path,
+        profiles_dir=profiles_dir(run, warehouse),
         target=config.dbt.target,
         vars=dbt_vars,
         full_refresh=run.full_refresh,
@@ -54,7 +58,7 @@ def dbt_build(run: StreamRun) -> StageResult:
         def build(*, select: list[str], exclude: list[str]) -> DbtBuildOutcome:
             return run_dbt_build(request.narrowed(select=select, exclude=exclude), log_to=conn, observer=observer)
 
-        if config.quality.on_quality_issues == "load_with_warning":
+        if config.quality is None or config.quality.on_quality_issues == "load_with_warning":
             phases = {"build": build(select=config.dbt.select, exclude=config.dbt.exclude)}
             gate = None
         else:
@@ -67,9 +71,19 @@ def dbt_build(run: StreamRun) -> StageResult:
     return StageResult(statistics)
 
 
+def profiles_dir(run: StreamRun, warehouse: DcfWarehouse) -> Path:
+    """The stream's own profiles dir (validate checked it writes to the warehouse), else one written for it."""
+    dbt = run.config.dbt
+    if dbt.profiles_path is not None:
+        return dbt.profiles_path
+    return warehouse_profiles_dir(dcf_home() / "dbt" / "profiles" / run.stream_name, dbt.project_path, dbt.target,
+                                  warehouse.dbt_profile_output(dbt.threads))
+
+
 def _require_named_models(run: StreamRun, outcome: DbtBuildOutcome, statistics: dict[str, Any]) -> None:
     config = run.config
-    missing = [name for name in (config.quality.model, config.target.model) if name not in outcome.relations]
+    named = [settings.model for settings in (config.quality, config.target) if settings is not None]
+    missing = [name for name in named if name not in outcome.relations]
     if missing:
         raise StageFailed(f"dbt project {config.dbt.project_dir} has no model(s) {missing} named in the stream YAML",
                           statistics)
@@ -106,7 +120,7 @@ def _statistics(run: StreamRun, phases: dict[str, DbtBuildOutcome], gate: dict[s
     """The stage row's PRCS_STATISTICS: every invocation, counts over all of them, and the gate's verdict."""
     config = run.config
     last = list(phases.values())[-1]
-    wanted = {config.quality.model, config.target.model, *config.profiling.tables}
+    wanted = {*(s.model for s in (config.quality, config.target) if s is not None), *config.profiling.tables}
     counts: dict[str, int] = {}
     for outcome in phases.values():
         for key, value in outcome.counts.items():
@@ -125,7 +139,7 @@ def _statistics(run: StreamRun, phases: dict[str, DbtBuildOutcome], gate: dict[s
             "orchestration_status": gate["orchestration_status"],
             "quality_score_avg": gate["quality_score_avg"],
             "records_processed": gate["records_processed"],
-            "load_threshold": config.quality.load_threshold,
+            "load_threshold": config.quality.load_threshold if config.quality else None,
             "load": "EXECUTED" if "load" in phases else "SKIPPED",
         },
     }

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from blocks.warehouse import load_warehouse
+from dcf.build.profiles import rendered_credentials
 from dcf.errors import RefusedError
 from dcf.store.connection import Connection
 from dcf.store.dialect import identifier
@@ -41,7 +43,10 @@ def validate(run: StreamRun) -> StageResult:
                 f"stream {run.stream_name} already has process instance {other['PRCS_INST_ID']} RUNNING "
                 f"(flow run {other['FLOW_RUN_ID']}); one instance per stream at a time"
             )
-        if config.source.landing:
+        _check_profiles(run)
+        if config.source is None:
+            source = {}
+        elif config.source.landing:
             source = _landing_source(run, conn)
         else:
             date_column = identifier(config.source.process_date_column)
@@ -51,6 +56,20 @@ def validate(run: StreamRun) -> StageResult:
                 raise RefusedError(f"no source rows in {config.source.relation} for {run.process_date}")
             source = {"source_rows": int(count)}
     return StageResult({"stream_status": StreamStatus.ACTIVE.value, **source})
+
+
+def _check_profiles(run: StreamRun) -> None:
+    """A stream that names its own profiles dir must build into its own warehouse, not into a stray file."""
+    dbt = run.config.dbt
+    if dbt.profiles_path is None:
+        return  # the build writes a profile for the warehouse
+    warehouse = load_warehouse(run.warehouse_block)
+    credentials = rendered_credentials(dbt.project_path, dbt.profiles_path, dbt.target, env=warehouse.dbt_env())
+    problem = warehouse.dbt_destination_problem(credentials)
+    if problem:
+        raise RefusedError(f"{run.config_path}: dbt.profiles_dir: {dbt.profiles_path / 'profiles.yml'} target "
+                           f"{dbt.target}: {problem}; fix the profile, or leave dbt.profiles_dir out to build with "
+                           "the warehouse's own profile")
 
 
 def _landing_source(run: StreamRun, conn: Connection) -> dict[str, Any]:

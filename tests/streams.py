@@ -28,7 +28,7 @@ def private_bcfinsg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
     project = tmp_path / "gdw1"
     shutil.copytree(PROJECT_ROOT / "dbt" / "gdw1", project, ignore=shutil.ignore_patterns("target", "logs"))
     data = yaml.safe_load(BCFINSG_YAML.read_text())
-    data["dbt"]["project_dir"] = str(project)
+    data["dbt"]["project_dir"] = data["dbt"]["profiles_dir"] = str(project)
     if edit:
         edit(data)
     streams = tmp_path / "streams"

@@ -52,6 +52,7 @@ from dcf.build.manifest import (
     project_name,
 )
 from dcf.build.outcome import DbtBuildOutcome, NodeOutcome, build_outcome, dbt_invocation_id
+from dcf.build.profiles import dbt_environment
 from dcf.build.request import BuildObserver, BuildRequest
 from dcf.build.reuse import ReusePlan
 from dcf.build.reuse_run import ReuseRun, node_selectors, prepare_reuse
@@ -91,7 +92,7 @@ def run_dbt_build(request: BuildRequest, *, log_to: Connection | None = None, ob
                       profiles_dir=Path(request.profiles_dir).expanduser().resolve(),
                       vars=dict(request.vars), context=observer.run_context(request.context))
     work = dcf_home() / "dbt" / project_name(project_dir)
-    with _DBT_LOCK, _environment(_run_env(request.env)):
+    with _DBT_LOCK, dbt_environment(_run_env(request.env)):
         manifest = parse_manifest(request, work)
         facts = project_facts(manifest)
         reuse_run = prepare_reuse(manifest, facts, request, base_args(request, work), conn=log_to) \
@@ -161,7 +162,7 @@ def compile_sql(request: BuildRequest) -> dict[str, str]:
     request = replace(request, project_dir=Path(request.project_dir).resolve(),
                       profiles_dir=Path(request.profiles_dir).resolve(), vars=dict(request.vars))
     work = dcf_home() / "dbt" / project_name(request.project_dir) / "compile"
-    with _DBT_LOCK, _environment(_run_env(request.env)):
+    with _DBT_LOCK, dbt_environment(_run_env(request.env)):
         from dbt.cli.main import dbtRunner
 
         result = dbtRunner().invoke(["compile", *base_args(request, work), "--select", *request.select,
@@ -284,21 +285,6 @@ def _failure(result: Any) -> str | None:
 
 
 # -- plumbing ----------------------------------------------------------------------------------------------------
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the invocation and restore the previous values afterwards."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update({key: str(value) for key, value in values.items()})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _new_run_dir(work: Path) -> Path:
     """A fresh target path for one invocation; only the newest KEEP_RUN_DIRS are kept."""
     runs = work / "runs"

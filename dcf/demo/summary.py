@@ -42,7 +42,11 @@ def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse:
                      f"{f'{seconds:.2f}' if seconds is not None else '-':>8}")
         if row["PRCS_NAME"] == "metadata" and row["PRCS_STATISTICS"]:
             stats = row["PRCS_STATISTICS"]
-    if stats:
+    if stats.get("dbt_counts"):
+        counts = stats["dbt_counts"]
+        lines += ["", f"dbt: {counts.get('models_succeeded', 0)} of {counts.get('models_total', 0)} models built, "
+                      f"{counts.get('tests_passed', 0)} of {counts.get('tests_total', 0)} tests passed"]
+    if "records_processed" in stats:
         lines += [
             "",
             f"records processed {stats['records_processed']}, loaded {stats['records_loaded']}"

@@ -70,7 +70,8 @@ class DataStageOrigin(_Strict):
 
 class DbtSettings(_Strict):
     project_dir: str
-    profiles_dir: str | None = Field(None, description="Defaults to project_dir")
+    profiles_dir: str | None = Field(None, description="The project's own profiles (checked against the stream's "
+                                     "warehouse); empty: a profile for the warehouse is written for the build")
     target: str = "local"
     select: list[str] = Field(min_length=1)
     exclude: list[str] = []
@@ -86,8 +87,9 @@ class DbtSettings(_Strict):
         return resolve_under_project(self.project_dir)
 
     @property
-    def profiles_path(self) -> Path:
-        return resolve_under_project(self.profiles_dir) if self.profiles_dir else self.project_path
+    def profiles_path(self) -> Path | None:
+        """The stream's own profiles dir; None: the build uses a profile written for the warehouse."""
+        return resolve_under_project(self.profiles_dir) if self.profiles_dir else None
 
 
 class LandingFiles(_Strict):
@@ -214,9 +216,12 @@ class StreamConfig(_Strict):
     stream: StreamInfo
     datastage: DataStageOrigin | None = None
     dbt: DbtSettings
-    source: SourceSettings
-    quality: QualitySettings
-    target: TargetSettings
+    #: Landing files and the raw table they load; None: the dbt selection reads what is already there.
+    source: SourceSettings | None = None
+    #: The quality gate between the build upstream of ``target.model`` and the load; None: no gate.
+    quality: QualitySettings | None = None
+    #: The model the stream loads (records loaded are counted there); None: nothing is counted.
+    target: TargetSettings | None = None
     lifecycle: LifecycleSettings = LifecycleSettings()
     report: ReportSettings = ReportSettings()
     profiling: ProfilingSettings = ProfilingSettings()
@@ -224,6 +229,12 @@ class StreamConfig(_Strict):
     stages: dict[Stage, StageOptions] = {}
     #: Name of the DCF warehouse block; None means the embedded DuckDB default.
     warehouse_block: str | None = None
+
+    @model_validator(mode="after")
+    def _gate_needs_target(self) -> StreamConfig:
+        if self.quality is not None and self.target is None:
+            raise ValueError("quality needs target: the gate sits between the build and the load of target.model")
+        return self
 
     def stage_options(self, stage: Stage) -> StageOptions:
         return self.stages.get(stage, StageOptions())

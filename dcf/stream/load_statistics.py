@@ -80,3 +80,15 @@ def load_statistics(
             f"SELECT COUNT(*) FROM {dbt_relation(target_relation)} WHERE {date_column} = :d", {"d": process_date}
         )
     return {**statistics, "records_loaded": int(loaded or 0), "target_loaded": target_loaded}
+
+
+def build_statistics(conn: Connection, build: dict[str, Any], *, target: TargetSettings | None,
+                     target_relation: str | None, process_date: date) -> dict[str, Any]:
+    """A stream without a quality gate: what its dbt build did, and the target's rows of the day if it names one."""
+    statistics: dict[str, Any] = {"target_loaded": bool(build.get("success")), "dbt_counts": build.get("counts", {})}
+    if target is not None and target_relation is not None and statistics["target_loaded"]:
+        date_column = identifier(target.process_date_column, what="target.process_date_column")
+        statistics["records_loaded"] = int(conn.scalar(
+            f"SELECT COUNT(*) FROM {dbt_relation(target_relation)} WHERE {date_column} = :d", {"d": process_date}
+        ) or 0)
+    return statistics

@@ -83,7 +83,7 @@ def _private_bcfinsg(root: Path) -> Path:
     (project / "models" / "e2e").mkdir()
     (project / "models" / "e2e" / "e2e_gate.sql").write_text(GATE_MODEL)
     data = yaml.safe_load(BCFINSG_YAML.read_text())
-    data["dbt"]["project_dir"] = str(project)
+    data["dbt"]["project_dir"] = data["dbt"]["profiles_dir"] = str(project)
     streams = root / "streams"
     streams.mkdir()
     (streams / BCFINSG_YAML.name).write_text(yaml.safe_dump(data, sort_keys=False))

@@ -146,3 +146,18 @@ def test_config_cli_validates_every_stream():
     assert ok.returncode == 0 and "stream 1490 BCFINSG_PLAN_BALN_SEGM_LOAD" in ok.stdout
     unknown = _run_cli("-m", "dcf.config", "NOPE", env=env)
     assert unknown.returncode == 2 and "unknown stream 'NOPE'" in unknown.stderr
+
+
+def test_four_keys_make_a_stream(tmp_path):
+    path = tmp_path / "shop.yaml"
+    path.write_text("stream: {name: SHOP, id: 9}\ndbt: {project_dir: tests/fixtures/shop_dbt, select: [x]}\n")
+    config = load_stream(path).config
+    assert (config.source, config.quality, config.target) == (None, None, None)
+    assert config.dbt.profiles_path is None, "no profiles dir named: the build writes one for the warehouse"
+
+
+def test_a_quality_gate_without_a_target_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "gate.yaml"
+    path.write_text("stream: {name: SHOP, id: 9}\ndbt: {project_dir: x, select: [x]}\nquality: {model: q}\n")
+    with pytest.raises(ConfigError, match=r"gate\.yaml: .*quality needs target"):
+        load_stream(path)
