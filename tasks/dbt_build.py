@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from blocks.warehouse import DcfWarehouse, load_warehouse
+from dcf.build.manifest import project_fingerprint
 from dcf.build.profiles import warehouse_profiles_dir
 from dcf.build.request import BuildRequest
 from dcf.build.runner import DbtBuildOutcome, RunContext, run_dbt_build
@@ -27,7 +28,15 @@ from runtime.connections import connect
 from tasks.stage import StageFailed, StageResult, stage
 
 
-@stage("dbt_build")
+def project_changed(run: StreamRun, statistics: dict[str, Any]) -> str | None:
+    """Why a completed build of this instance is stale: its dbt project changed since (a fixed model)."""
+    built_from = statistics.get("project_fingerprint")
+    if built_from and built_from != project_fingerprint(run.config.dbt.project_path):
+        return f"dbt project {run.config.dbt.project_dir} changed since it was built"
+    return None
+
+
+@stage("dbt_build", stale_since=project_changed)
 def dbt_build(run: StreamRun) -> StageResult:
     config = run.config
     warehouse = load_warehouse(run.warehouse_block)
@@ -54,6 +63,7 @@ def dbt_build(run: StreamRun) -> StageResult:
         reuse=config.dbt.reuse,
     )
     observer = PrefectBuildObserver(task_per_node=config.dbt.task_per_node)
+    fingerprint = project_fingerprint(config.dbt.project_path)  # before the build: what it is built from
     with connect(run.warehouse_block) as conn:
         def build(*, select: list[str], exclude: list[str]) -> DbtBuildOutcome:
             return run_dbt_build(request.narrowed(select=select, exclude=exclude), log_to=conn, observer=observer)
@@ -63,7 +73,7 @@ def dbt_build(run: StreamRun) -> StageResult:
             gate = None
         else:
             phases, gate = _gated_build(run, build, conn)
-    statistics = _statistics(run, phases, gate)
+    statistics = {**_statistics(run, phases, gate), "project_fingerprint": fingerprint}
     failed = next((outcome for outcome in phases.values() if not outcome.success), None)
     if failed is not None:
         raise StageFailed(f"dbt build failed: {failed.error}", statistics)

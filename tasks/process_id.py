@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect.runtime import deployment, flow_run
 
 from dcf.store.clock import utcnow
-from dcf.store.instances import allocate_instance
+from dcf.store.instances import InstanceClaim, allocate_instance
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
 from tasks.stage import StageResult, record_pre_instance_stage, stage_task
@@ -16,16 +16,11 @@ def allocate(run: StreamRun, validated: StageResult) -> StreamRun:
     started = utcnow()
     config = run.config
     with connect(run.warehouse_block) as conn:
-        allocation = allocate_instance(
-            conn,
-            strm_id=config.stream.id,
-            strm_name=run.stream_name,
-            process_date=run.process_date,
-            batch_id=run.batch_id,
-            flow_run_id=flow_run.get_id(),
-            deployment_id=deployment.get_id(),
-            reset=run.reset,
-        )
+        allocation = allocate_instance(conn, InstanceClaim(
+            strm_id=config.stream.id, strm_name=run.stream_name, process_date=run.process_date,
+            batch_id=run.batch_id, flow_run_id=flow_run.get_id(), deployment_id=deployment.get_id(),
+            config_hash=validated.statistics.get("config_sha256"),
+        ), reset=run.reset)
         attached = run.model_copy(update={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
         # Both rows only now: a refused run must not leave a process instance or its rows behind.
         record_pre_instance_stage(conn, attached, "validate", validated)

@@ -75,11 +75,14 @@ def current_task_run_id() -> str | None:
 ChangedSince = Callable[[StreamRun, dict[str, Any]], str | None]
 
 
-def stage(name: str, *, changed_since: ChangedSince | None = None) -> Callable[[Callable[..., StageResult]], Task]:
+def stage(name: str, *, changed_since: ChangedSince | None = None,
+          stale_since: ChangedSince | None = None) -> Callable[[Callable[..., StageResult]], Task]:
     """Wrap a stage function ``fn(run: StreamRun, ...) -> StageResult`` as a checkpointed Prefect task.
 
-    ``changed_since``: asked before a completed stage is restored; a reason fails the stage instead (a
-    resumed run must not carry on from a result its input no longer matches), telling to RESET.
+    Both are asked before a completed stage is restored. ``changed_since``: a reason fails the stage instead
+    (a resumed run must not carry on from a result its *input* no longer matches), telling to RESET.
+    ``stale_since``: a reason runs the stage again (the *code* it ran changed — a fixed dbt model — so its
+    result would be stale; rebuilding it is the resume an operator means).
     """
 
     def decorate(fn: Callable[..., StageResult]) -> Task:
@@ -92,7 +95,10 @@ def stage(name: str, *, changed_since: ChangedSince | None = None) -> Callable[[
                 previous = checkpoint(conn, run, name)
                 restored = (previous["PRCS_STATISTICS"] or {}) if previous else {}
                 changed = changed_since(run, restored) if previous and changed_since else None
-                if previous and not changed:
+                stale = stale_since(run, restored) if previous and stale_since and not changed else None
+                if stale:
+                    logger.info("stage %s: runs again although it completed before: %s", name, stale)
+                if previous and not changed and not stale:
                     logger.info("stage %s: restored from checkpoint (completed in an earlier attempt)", name)
                     return StageResult(restored,
                                        ["restored with warnings"] if previous["PRCS_STATUS"] == WARNINGS else [],

@@ -132,8 +132,8 @@ def _outcome(table: str, future: PrefectFuture) -> dict[str, Any]:
 def artifact_key(stream: str | None) -> str:
     """``profile-<stream>`` or ``profile-tables``: artifact keys are lowercase letters, digits and dashes.
 
-    >>> artifact_key("BCFINSG_PLAN_BALN_SEGM_LOAD")
-    'profile-bcfinsg-plan-baln-segm-load'
+    >>> artifact_key("GENERAL_LEDGER_LOAD")
+    'profile-general-ledger-load'
     """
     slug = re.sub(r"[^a-z0-9]+", "-", (stream or "tables").lower()).strip("-")
     return f"profile-{slug or 'tables'}"

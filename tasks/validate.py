@@ -55,7 +55,7 @@ def validate(run: StreamRun) -> StageResult:
             if not count:
                 raise RefusedError(f"no source rows in {config.source.relation} for {run.process_date}")
             source = {"source_rows": int(count)}
-    return StageResult({"stream_status": StreamStatus.ACTIVE.value, **source})
+    return StageResult({"stream_status": StreamStatus.ACTIVE.value, "config_sha256": loaded.sha256, **source})
 
 
 def _check_profiles(run: StreamRun) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import OrderedDict
@@ -67,6 +68,18 @@ def _fingerprint(project_dir: Path, profiles_dir: Path) -> tuple:
             newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
     profiles = profiles_dir / "profiles.yml"
     return count, newest, profiles.stat().st_mtime if profiles.exists() else None
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    """sha256 over the project's files (names and contents, minus its outputs): what a build was built from."""
+    digest = hashlib.sha256()
+    skip = {"target", "logs", "dbt_packages", ".git"}
+    for root, dirs, files in sorted(os.walk(project_dir)):
+        dirs[:] = sorted(d for d in dirs if d not in skip)
+        for name in sorted(files):
+            path = Path(root) / name
+            digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def project_facts(manifest: Any) -> ProjectFacts:

@@ -20,6 +20,20 @@ RUNNING = InstanceStatus.RUNNING
 
 
 @dataclass(frozen=True)
+class InstanceClaim:
+    """Who asks for a process instance, for what: a stream's process date, from a flow run."""
+
+    strm_id: int
+    strm_name: str
+    process_date: date
+    batch_id: str
+    flow_run_id: str | None = None
+    deployment_id: str | None = None
+    #: sha256 of the stream YAML the run was started from: a resume on another definition is refused.
+    config_hash: str | None = None
+
+
+@dataclass(frozen=True)
 class Allocation:
     prcs_inst_id: int
     resumed: bool
@@ -33,24 +47,17 @@ def running_instances(conn: Connection, strm_id: int) -> list[dict[str, Any]]:
     )
 
 
-def allocate_instance(
-    conn: Connection,
-    *,
-    strm_id: int,
-    strm_name: str,
-    process_date: date,
-    batch_id: str,
-    flow_run_id: str | None,
-    deployment_id: str | None,
-    reset: bool = False,
-) -> Allocation:
+def allocate_instance(conn: Connection, claim: InstanceClaim, *, reset: bool = False) -> Allocation:
     """Allocate a PRCS_INST_ID, or re-attach the instance a restart resumes.
 
     Resumed: the latest instance of this stream and process date that FAILED / CRASHED / CANCELLED, or
-    one still RUNNING under this very flow run (a ``prefect flow-run retry`` keeps the flow run id).
+    one still RUNNING under this very flow run (a ``prefect flow-run retry`` keeps the flow run id) — unless
+    the stream YAML changed since that instance started (refused: a resume never runs on another definition).
     ``reset`` starts over with a new instance instead. Ids come from a sequence, so concurrent
     allocations never collide (the spec's MAX+1 would). Another flow run's RUNNING instance is refused.
     """
+    strm_id, strm_name, process_date, flow_run_id = claim.strm_id, claim.strm_name, claim.process_date, \
+        claim.flow_run_id
     now = utcnow()
     with conn.transaction():
         # Serialise allocations per stream, so the RUNNING check below cannot race: on Snowflake this
@@ -70,7 +77,10 @@ def allocate_instance(
             or (last["PRCS_STATUS"] == RUNNING and flow_run_id and last["FLOW_RUN_ID"] == flow_run_id)
         )
         if resumable and not reset:
-            _reopen(conn, int(last["PRCS_INST_ID"]), flow_run_id, deployment_id, now)
+            if last["CONFIG_HASH"] and claim.config_hash and last["CONFIG_HASH"] != claim.config_hash:
+                raise RefusedError(f"stream YAML changed since process instance {last['PRCS_INST_ID']} started; "
+                                   "run with mode=RESET")
+            _reopen(conn, int(last["PRCS_INST_ID"]), flow_run_id, claim.deployment_id, now)
             return Allocation(int(last["PRCS_INST_ID"]), resumed=True)
         if resumable and reset:
             close_instance(conn, int(last["PRCS_INST_ID"]), InstanceStatus.CANCELLED, "superseded by a reset run",
@@ -78,16 +88,17 @@ def allocate_instance(
         new_id = next_process_instance_id(conn)
         conn.insert(DCF_T_PRCS_INST, [{
             "PRCS_INST_ID": new_id, "STRM_ID": strm_id, "STRM_NAME": strm_name, "PRCS_DATE": process_date,
-            "ODS_BATCH_ID": batch_id, "PRCS_STATUS": RUNNING, "ORCHESTRATION_STATUS": None,
+            "ODS_BATCH_ID": claim.batch_id, "PRCS_STATUS": RUNNING, "ORCHESTRATION_STATUS": None,
             "LAST_GOOD_STAGE": None, "PRCS_START_TS": now, "PRCS_END_TS": None, "FLOW_RUN_ID": flow_run_id,
-            "DEPLOYMENT_ID": deployment_id, "ERROR_MESSAGE": None, "EXEC_USER_ID": exec_user(), "UPDATED_TS": now,
+            "DEPLOYMENT_ID": claim.deployment_id, "ERROR_MESSAGE": None, "EXEC_USER_ID": exec_user(),
+            "CONFIG_HASH": claim.config_hash, "UPDATED_TS": now,
         }])
     return Allocation(new_id, resumed=False)
 
 
 def _latest_of_date(conn: Connection, strm_id: int, process_date: date) -> dict[str, Any] | None:
     rows = conn.fetch_dicts(
-        f"SELECT PRCS_INST_ID, PRCS_STATUS, FLOW_RUN_ID FROM {conn.qualify(DCF_T_PRCS_INST.name)} "
+        f"SELECT PRCS_INST_ID, PRCS_STATUS, FLOW_RUN_ID, CONFIG_HASH FROM {conn.qualify(DCF_T_PRCS_INST.name)} "
         "WHERE STRM_ID = :id AND PRCS_DATE = :d ORDER BY PRCS_INST_ID DESC LIMIT 1",
         {"id": strm_id, "d": process_date},
     )

@@ -105,6 +105,8 @@ DCF_T_PRCS_INST = Table(
         _c("ERROR_MESSAGE", "string(4000)", "Why it failed. NULL unless FAILED, CRASHED or CANCELLED."),
         _c("EXEC_USER_ID", "string(200)", "OS or service user that ran it.", **_NOT_NULL),
         _c("UPDATED_TS", "timestamp", "When the row last changed.", **_NOT_NULL),
+        _c("CONFIG_HASH", "string(64)", "sha256 of the stream YAML the instance started with; a resume on "
+           "another definition is refused. NULL: started before this column existed."),
     ),
     key=("PRCS_INST_ID",),
 )

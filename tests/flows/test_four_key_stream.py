@@ -75,3 +75,63 @@ def test_a_named_profiles_dir_that_writes_elsewhere_is_refused_before_any_row(pr
     assert "dbt.profiles_dir" in message and "shop.duckdb" in message and "warehouse.duckdb" in message, message
     assert query("SELECT COUNT(*) AS N FROM DCF.DCF_T_PRCS_INST")[0]["N"] == 0
     assert not (project / "shop.duckdb").exists()
+
+
+def _instances() -> list[dict]:
+    return query("SELECT PRCS_INST_ID, PRCS_STATUS, ERROR_MESSAGE FROM DCF.DCF_T_PRCS_INST ORDER BY PRCS_INST_ID")
+
+
+def _attempts() -> dict[str, tuple[str, int]]:
+    rows = query("SELECT PRCS_NAME, PRCS_STATUS, ATTEMPT FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_INST_ID = 1")
+    return {r["PRCS_NAME"]: (r["PRCS_STATUS"], r["ATTEMPT"]) for r in rows}
+
+
+def test_a_changed_yaml_refuses_a_normal_resume_and_reset_starts_over(prefect_api, tmp_path, monkeypatch):
+    from flows.stream_load import stream_load
+
+    project = tmp_path / "shop"
+    shutil.copytree(SHOP_PROJECT, project)
+    orders = project / "models" / "marts" / "orders.sql"
+    good = orders.read_text()
+    orders.write_text(good.replace("o.status", "o.no_such_column"))
+    streams = _streams(tmp_path, monkeypatch, project_dir=str(project))
+    assert _run().is_failed()
+    assert [(i["PRCS_INST_ID"], i["PRCS_STATUS"]) for i in _instances()] == [(1, "FAILED")]
+
+    data = yaml.safe_load((streams / "shop.yaml").read_text())
+    data["stream"]["description"] = "edited after the failure"
+    (streams / "shop.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    orders.write_text(good)
+    refused = _run()
+
+    assert refused.is_failed()
+    assert "stream YAML changed since process instance 1 started; run with mode=RESET" in (refused.message or "")
+    assert [(i["PRCS_INST_ID"], i["PRCS_STATUS"]) for i in _instances()] == [(1, "FAILED")], "nothing reopened"
+
+    reset = stream_load(stream="SHOP_DAILY", process_date=date(2024, 3, 1), mode="RESET", return_state=True)
+
+    assert reset.is_completed(), reset.message
+    assert [(i["PRCS_INST_ID"], i["PRCS_STATUS"]) for i in _instances()] == [(1, "CANCELLED"), (2, "SUCCEEDED")]
+
+
+def test_a_resume_rebuilds_a_completed_dbt_stage_whose_project_changed(prefect_api, tmp_path, monkeypatch):
+    project = tmp_path / "shop"
+    shutil.copytree(SHOP_PROJECT, project)
+    streams = _streams(tmp_path, monkeypatch, project_dir=str(project))
+    data = yaml.safe_load((streams / "shop.yaml").read_text())
+    # the profile stage fails the run while the model it profiles does not exist yet
+    data.update(profiling={"tables": ["customers_v2"]}, stages={"profile": {"stop_on_warnings": True}})
+    (streams / "shop.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+    assert _run().is_failed()
+    assert _attempts()["dbt_build"] == ("COMPLETED", 1) and _attempts()["profile"][0] == "FAILED"
+    assert _run().is_failed(), "nothing changed: the same failure"
+    assert _attempts()["dbt_build"] == ("COMPLETED", 1), "an unchanged project: the build is restored, not re-run"
+
+    (project / "models" / "marts" / "customers_v2.sql").write_text("select * from {{ ref('customers') }}\n")
+    resumed = _run()
+
+    assert resumed.is_completed(), resumed.message
+    assert [(i["PRCS_INST_ID"], i["PRCS_STATUS"]) for i in _instances()] == [(1, "SUCCEEDED")]
+    assert _attempts()["dbt_build"] == ("COMPLETED", 2), "the changed project was built again, not replayed"
+    assert _attempts()["profile"][0] == "COMPLETED"

@@ -395,7 +395,7 @@ def test_parallel_allocations_never_collide(dcf_home):
     from dcf.store.clock import utcnow
     from dcf.store.connection import open_duckdb
     from dcf.store.dialect import Namespace
-    from dcf.store.instances import allocate_instance
+    from dcf.store.instances import InstanceClaim, allocate_instance
     from dcf.store.migrate import ensure_schema
     from dcf.store.schema import DCF_T_STRM
 
@@ -412,8 +412,8 @@ def test_parallel_allocations_never_collide(dcf_home):
     def allocate(strm_id: int) -> None:
         with open_duckdb(warehouse_path(), Namespace("DCF")) as conn:
             try:
-                results.append(allocate_instance(conn, strm_id=strm_id, strm_name=f"S{strm_id}", process_date=DAY1,
-                                                 batch_id="b", flow_run_id=None, deployment_id=None).prcs_inst_id)
+                results.append(allocate_instance(conn, InstanceClaim(strm_id=strm_id, strm_name=f"S{strm_id}",
+                                                                     process_date=DAY1, batch_id="b")).prcs_inst_id)
             except RefusedError as refused:
                 results.append(refused)
 

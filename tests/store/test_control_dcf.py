@@ -8,7 +8,7 @@ import pytest
 
 from dcf.errors import RefusedError
 from dcf.store.clock import utcnow
-from dcf.store.instances import allocate_instance, close_instance, instance_row
+from dcf.store.instances import InstanceClaim, allocate_instance, close_instance, instance_row
 from dcf.store.migrate import ensure_schema
 from dcf.store.schema import DCF_T_STRM
 from dcf.store.status import InstanceStatus
@@ -24,8 +24,8 @@ def _register(conn, strm_id: int) -> None:
 
 
 def _allocate(conn, flow_run: str | None, *, reset: bool = False):
-    return allocate_instance(conn, strm_id=7, strm_name="S7", process_date=DAY, batch_id="7_20240301",
-                             flow_run_id=flow_run, deployment_id=None, reset=reset)
+    return allocate_instance(conn, InstanceClaim(strm_id=7, strm_name="S7", process_date=DAY, batch_id="7_20240301",
+                                                 flow_run_id=flow_run), reset=reset)
 
 
 @pytest.mark.parametrize("conn_fixture", ["duckdb_conn", "fakesnow_conn"])
