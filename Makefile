@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup run test test-fast lint deploy-local blocks automations bench clean \
+.PHONY: setup run sql status test test-fast lint deploy-local blocks automations bench clean \
         deployments server work-pool snowflake-blocks worker test-deploy
 
 setup:
@@ -21,6 +21,10 @@ setup:
 run: setup
 	@$(UV) run --frozen python -m flows.run_local $(if $(STREAM),--stream $(STREAM),) \
 	  $(if $(DATE),--process-date $(DATE),) $(if $(BAD_DAY),--bad-day,)
+
+## make sql [SQL="..."] [DB=file]: an SQL shell on the local warehouse (schema DCF is the default schema).
+sql: setup
+	@$(UV) run --frozen python -m dcf.demo.sql_shell $(if $(DB),--database $(DB),) $(if $(SQL),-c "$(SQL)",)
 
 ## make test: ruff, then the whole pytest suite (unit + end-to-end on the embedded default).
 test: setup

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from dcf.paths import PROJECT_ROOT
 from dcf.store.connection import Connection
 from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST
 from dcf.store.status import InstanceStatus
@@ -57,10 +58,12 @@ def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse:
         ]
     lines += ["", "where to look next:"]
     if warehouse.local_file:
+        where = "" if warehouse.local_file == PROJECT_ROOT / ".dcf" / "warehouse.duckdb" \
+            else f" DB={warehouse.local_file}"
         lines += [
-            f"  duckdb {warehouse.local_file}",
-            f"    SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_INST_ID = {inst['PRCS_INST_ID']};",
-            "    SELECT RECORD_TYPE, PROCESS_STEP_ID, EXECUTION_STATUS_NAME FROM DCF.PROCESS_EXECUTION_LOG "
+            f"  make sql{where}          # an SQL shell on the warehouse; the control tables are its default schema",
+            f"    SELECT * FROM DCF_T_PRCS_EXEC_LOG WHERE PRCS_INST_ID = {inst['PRCS_INST_ID']};",
+            "    SELECT RECORD_TYPE, PROCESS_STEP_ID, EXECUTION_STATUS_NAME FROM PROCESS_EXECUTION_LOG "
             "ORDER BY EXECUTION_START_TWSTP DESC LIMIT 20;",
         ]
     import os

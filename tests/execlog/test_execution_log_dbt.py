@@ -232,6 +232,25 @@ def test_shipped_queries_on_duckdb(build: Build) -> None:
     _check_queries(build.conn, build.job_id)
 
 
+def test_shipped_duckdb_query_files_run_as_documented_in_the_sql_shell(build: Build) -> None:
+    """Each file as shipped, after the ``SET VARIABLE`` lines its header documents, in ``make sql``'s session."""
+    import io
+
+    from dcf.demo.sql_shell import run, statements
+    from dcf.execlog.queries import QUERIES, QUERY_DIR
+
+    model = "m0001"
+    for name in QUERIES:
+        text = (QUERY_DIR / "duckdb" / f"{name}.sql").read_text()
+        setup = [f"SET VARIABLE job_id = '{build.job_id}'", f"SET VARIABLE model_name = '{model}'"]
+        out = io.StringIO()
+        failures = run([*setup, *statements(text.splitlines(keepends=True))], out,
+                       database=build.home / "warehouse.duckdb")
+        assert failures == 0, f"{name}: {out.getvalue()}"
+        rows = int(out.getvalue().rsplit("(", 1)[1].split(" ")[0])  # the shell's "(N rows)" of the query itself
+        assert rows > 0, f"{name} found nothing in a log with a job, models and a failure: {out.getvalue()}"
+
+
 def test_redelivered_events_never_duplicate_rows(build: Build) -> None:
     before = _rows(build.conn, build.job_id)
     writer = ExecutionLogWriter(build.conn, build.recorded["project"], build.recorded["config"], interval=3600)
