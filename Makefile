@@ -48,15 +48,19 @@ bench: setup
 ## Deploy and operate (README "Deploy and operate"). The targets talk to $$PREFECT_API_URL when it is set
 ## (a remote server, or Cloud with PREFECT_API_KEY), else to the local server of `make server`.
 PREFECT_HOME_LOCAL := $(CURDIR)/.dcf/prefect
-PREFECT_ENV = PREFECT_HOME=$${PREFECT_HOME:-$(PREFECT_HOME_LOCAL)} PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:4200/api}
+## PORT: the local server's port (make server PORT=4300); the other targets then talk to it.
+PORT ?= 4200
+PREFECT_ENV = PREFECT_HOME=$${PREFECT_HOME:-$(PREFECT_HOME_LOCAL)} PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:$(PORT)/api}
 
 ## make deployments: rewrite prefect.yaml from configs/streams/*.yaml (a test fails while it is stale).
 deployments: setup
 	$(UV) run --frozen python -m scripts.deployments
 
-## make server: a local Prefect server (UI at http://127.0.0.1:4200), state under .dcf/prefect.
+## make server [PORT=4200]: a local Prefect server (UI at http://127.0.0.1:$(PORT)), state under $PREFECT_HOME
+## (default .dcf/prefect).
 server: setup
-	PREFECT_HOME=$(PREFECT_HOME_LOCAL) $(UV) run --frozen prefect server start --host 127.0.0.1 --port 4200
+	PREFECT_HOME=$${PREFECT_HOME:-$(PREFECT_HOME_LOCAL)} $(UV) run --frozen prefect server start --host 127.0.0.1 \
+	  --port $(PORT)
 
 work-pool: setup
 	$(PREFECT_ENV) $(UV) run --frozen python -m scripts.work_pool
