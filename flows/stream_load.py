@@ -50,7 +50,8 @@ def stream_load(
     Args:
         stream: Stream to run: stream.name of a configs/streams YAML.
         process_date: Business date to load; empty: today in the stream's schedule timezone.
-        batch_id: ODS batch id passed to dbt (letters, digits, _ . : -); empty: <stream id>_<YYYYMMDD>.
+        batch_id: ODS batch id passed to dbt (letters, digits, _ . : -); empty: the stream id, an underscore
+            and the process date as YYYYMMDD, e.g. 1490_20240301.
         full_refresh: Rebuild the stream's incremental dbt models from scratch.
         mode: NORMAL resumes a failed run of this date after its last good stage (same process instance);
             RESET starts over with a new process instance.

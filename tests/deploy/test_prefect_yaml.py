@@ -137,3 +137,23 @@ def test_dbt_snowflake_env_comes_from_the_blocks_and_the_blocks_from_the_same_na
     snowflake_target = profiles[profiles.index("    snowflake:"):]
     assert [name for name in expected if f"env_var('{name}'" not in snowflake_target] == [], \
         "dbt's snowflake target reads every variable the dbt stage sets"
+
+
+def test_ui_help_texts_render_as_written():
+    """The Prefect UI renders parameter descriptions as HTML: ``<stream id>`` would disappear as a tag."""
+    import re
+
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.control_tables import control_tables
+    from flows.model_costs import model_costs
+    from flows.profile_tables import profile_tables
+    from flows.reconcile import reconcile
+    from flows.stream_load import stream_load
+
+    for flow in (stream_load, control_tables, model_costs, profile_tables, reconcile):
+        for name, prop in parameter_schema(flow.fn).properties.items():
+            description = prop.get("description") or ""
+            assert not re.search(r"<[A-Za-z/!]", description), f"{flow.name}.{name}: {description}"
+    batch_id = parameter_schema(stream_load.fn).properties["batch_id"]["description"]
+    assert "1490_20240301" in batch_id and "empty" in batch_id
