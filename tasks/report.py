@@ -18,7 +18,7 @@ from dcf.store.clock import utcnow
 from dcf.store.instances import instance_row
 from dcf.store.notifications import finish_notification, queue_notification
 from dcf.store.stage_rows import stage_rows
-from dcf.store.status import InstanceStatus
+from dcf.store.status import InstanceStatus, StageStatus
 from dcf.stream.load_report import COMPLETION_REPORT, FAILURE_REPORT, ReportSubject, build_report, report_markdown
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
@@ -56,6 +56,8 @@ def _publish(run: StreamRun, kind: str, status: str, error: str | None) -> dict[
         instance = instance_row(conn, run.prcs_inst_id)
         rows = stage_rows(conn, run.prcs_inst_id)
         stages = [_stage_summary(name, rows[name]) for name in _STAGE_ORDER if name in rows]
+        if kind == COMPLETION_REPORT:
+            stages = [_as_completed(s, rows["report"]) if s["stage"] == "report" else s for s in stages]
         statistics = _statistics(rows.get("metadata"))
         content = build_report(
             ReportSubject(stream_name=run.stream_name, process_date=run.process_date.isoformat(),
@@ -98,6 +100,14 @@ def _artifacts(run: StreamRun, content: dict[str, Any]) -> None:
                              description=f"{run.stream_name} {run.process_date} load report")
     create_table_artifact(table=content["stages"], key=f"{key}-stages",
                           description=f"{run.stream_name} {run.process_date} stages")
+
+
+def _as_completed(summary: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """The report's own line: it is written from inside the report stage, which completes once the report is
+    queued (a failed delivery is recorded on the notification, not failed on the stage), so its final status
+    is COMPLETED and its time runs until now."""
+    seconds = round((utcnow() - row["PRCS_START_TS"]).total_seconds(), 2)
+    return {**summary, "status": StageStatus.COMPLETED.value, "seconds": seconds, "error": None}
 
 
 def _stage_summary(name: str, row: dict[str, Any]) -> dict[str, Any]:

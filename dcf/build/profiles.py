@@ -14,8 +14,10 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import jinja2
 import yaml
 
 from dcf.errors import ConfigError
@@ -48,21 +50,37 @@ def warehouse_profiles_dir(folder: Path, project_dir: Path, target: str, output:
     return folder
 
 
-def rendered_credentials(project_dir: Path, profiles_dir: Path, target: str, *, env: Mapping[str, str]) -> Any:
-    """The credentials dbt would connect with (``type``, and ``path`` or ``database``), rendered as dbt does."""
-    from dbt.config.profile import Profile, read_profile
-    from dbt.config.renderer import ProfileRenderer
-    from dbt.exceptions import DbtProjectError, DbtRuntimeError
+def rendered_credentials(project_dir: Path, profiles_dir: Path, target: str, *,
+                         env: Mapping[str, str]) -> SimpleNamespace:
+    """Where the project's profile would connect for ``target``: ``type`` and ``path`` / ``database``.
 
+    Rendered as dbt renders a profile's strings (Jinja with ``env_var``), without dbt's global flags, so the
+    check runs before dbt has run in this process.
+    """
+    path = profiles_dir / "profiles.yml"
     name = profile_name(project_dir)
-    with dbt_environment(env):
-        try:
-            raw = read_profile(str(profiles_dir))
-            profile = Profile.from_raw_profiles(raw, name, ProfileRenderer({}), target_override=target)
-        except (DbtProjectError, DbtRuntimeError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ConfigError(f"{profiles_dir / 'profiles.yml'}: profile {name} target {target}: {first}") from None
-    return profile.credentials
+    try:
+        profiles = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read the dbt profiles ({error})") from None
+    outputs = (profiles.get(name) or {}).get("outputs") or {}
+    if target not in outputs:
+        raise ConfigError(f"{path}: profile {name} has no target {target} (it has: {', '.join(outputs) or 'none'})")
+    output = outputs[target]
+    return SimpleNamespace(**{key: _render(output.get(key), env) for key in ("type", "path", "database")})
+
+
+def _render(value: Any, env: Mapping[str, str]) -> Any:
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+
+    def env_var(name: str, default: str | None = None) -> str:
+        found = env.get(name, os.environ.get(name, default))
+        if found is None:
+            raise ConfigError(f"the dbt profile reads env_var('{name}'), which is not set")
+        return found
+
+    return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(value).render(env_var=env_var)
 
 
 @contextmanager

@@ -488,3 +488,10 @@ def test_report_is_delivered_through_notification_blocks_and_published_as_artifa
             "stream-bcfinsg-plan-baln-segm-load-load-report", "stream-bcfinsg-plan-baln-segm-load-stages"])))
     assert {a.type for a in artifacts} == {"markdown", "table"}
     assert any("records loaded" in str(a.data) for a in artifacts if a.type == "markdown")
+    # the report tells the final truth, its own line included (it is written from inside the report stage)
+    table = max((a for a in artifacts if a.type == "table"), key=lambda a: a.created)  # the latest run's
+    stages = {row["stage"]: row["status"] for row in json.loads(table.data)}
+    assert stages == dict.fromkeys(STAGES, "COMPLETED"), stages
+    content = json.loads(query("SELECT NOTIFICATION_CONTENT FROM DCF.DCF_T_NOTIFICATIONS WHERE PRCS_DATE = :d",
+                               {"d": DAY2})[0]["NOTIFICATION_CONTENT"])
+    assert {s["stage"]: s["status"] for s in content["stages"]}["report"] == "COMPLETED"
