@@ -61,6 +61,7 @@ def dbt_build(run: StreamRun) -> StageResult:
         env=env,
         context=RunContext(stream_name=run.stream_name, prcs_inst_id=run.prcs_inst_id),
         reuse=config.dbt.reuse,
+        count_views=config.dbt.count_views,
     )
     observer = PrefectBuildObserver(task_per_node=config.dbt.task_per_node)
     fingerprint = project_fingerprint(config.dbt.project_path)  # before the build: what it is built from

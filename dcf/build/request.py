@@ -35,6 +35,8 @@ class BuildRequest:
     context: RunContext = field(default_factory=RunContext)
     #: state-aware reuse (:mod:`dcf.build.reuse`); needs ``log_to``
     reuse: bool = False
+    #: row counts of views in the log (a view's count runs its query); None: where that is cheap (DuckDB)
+    count_views: bool | None = None
 
     def narrowed(self, *, select: Sequence[str], exclude: Sequence[str] = ()) -> BuildRequest:
         """The same build over another selection (the quality gate's phases)."""

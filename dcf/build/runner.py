@@ -105,7 +105,9 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
     """The build invocation itself, with the execution log written around it."""
     plan = reuse_run.plan if reuse_run else None
     target_path = _new_run_dir(work)
-    config = _job_config(request, target_path, plan)
+    count_views = request.count_views if request.count_views is not None else \
+        bool(log_to is not None and log_to.dialect.embedded)
+    config = replace(_job_config(request, target_path, plan), count_views=count_views)
     logger = observer.logger()
     if plan and logger:
         summary = plan.summary()

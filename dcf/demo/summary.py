@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from dcf.execlog.facts import job_step_id
 from dcf.paths import PROJECT_ROOT
 from dcf.store.connection import Connection
-from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST
+from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
 from dcf.store.status import InstanceStatus
 
 
@@ -43,6 +44,8 @@ def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse:
                      f"{f'{seconds:.2f}' if seconds is not None else '-':>8}")
         if row["PRCS_NAME"] == "metadata" and row["PRCS_STATISTICS"]:
             stats = row["PRCS_STATISTICS"]
+    build = next((row["PRCS_STATISTICS"] or {} for row in stages if row["PRCS_NAME"] == "dbt_build"), {})
+    lines += _execution_log_lines(conn, build.get("invocation_ids") or [])
     if stats.get("dbt_counts"):
         counts = stats["dbt_counts"]
         lines += ["", f"dbt: {counts.get('models_succeeded', 0)} of {counts.get('models_total', 0)} models built, "
@@ -75,3 +78,22 @@ def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse:
         lines.append("  Prefect: runs were recorded by an ephemeral server; start `prefect server start` and set "
                      "PREFECT_API_URL to browse them in the UI")
     return lines
+
+
+def _execution_log_lines(conn: Connection, invocation_ids: list[str]) -> list[str]:
+    """What the build left in PROCESS_EXECUTION_LOG, and whether views got row counts."""
+    if not invocation_ids:
+        return []
+    jobs = [conn.row_by_key(PROCESS_EXECUTION_LOG, PROCESS_STEP_ID=job_step_id(i)) for i in invocation_ids]
+    counts = [(job or {}).get("DESTINATION_DATA_CNT_OBJ") or {} for job in jobs]
+    if not all("model_rows" in c for c in counts):
+        return []  # a job still running, or written before the log counted per resource type
+    model_rows = sum(c.get("model_rows", 0) for c in counts)
+    types: dict[str, int] = {}
+    for c in counts:
+        for kind, n in (c.get("by_resource_type") or {}).items():
+            types[kind] = types.get(kind, 0) + n
+    views = "tables and views" if all(c.get("views_counted") for c in counts) else "tables only (views not counted)"
+    detail = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in types.items() if kind != "test")
+    return ["", f"execution log: {len(jobs)} JOB row(s), {model_rows} MODEL rows ({detail}) and "
+                f"{types.get('test', 0)} tests; row counts: {views}"]

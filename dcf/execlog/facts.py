@@ -137,6 +137,8 @@ class JobConfig:
     git_commit: str | None = None
     #: state-aware reuse of this build (None: off): reused / built counts and the reasons to build
     reuse: dict[str, Any] | None = None
+    #: count the rows of views too (a view's COUNT(*) runs its query: cheap on DuckDB, asked for on Snowflake)
+    count_views: bool = False
 
 
 # -- what dbt's events tell us -------------------------------------------------------------------------------

@@ -62,9 +62,9 @@ class ModelState:
     def ended(self) -> bool:
         return self.status != LogStatus.RUNNING
 
-    def needs_count(self) -> bool:
-        return self.status == LogStatus.SUCCESS and self.rows is None and self.facts.materialized in COUNTABLE \
-            and bool(self.facts.relation_name)
+    def needs_count(self, count_views: bool = False) -> bool:
+        countable = self.facts.materialized in COUNTABLE or (count_views and self.facts.materialized == "view")
+        return self.status == LogStatus.SUCCESS and self.rows is None and countable and bool(self.facts.relation_name)
 
 
 @dataclass

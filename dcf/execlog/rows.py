@@ -64,6 +64,10 @@ class JobRows:
                 "tests_warned": counts["tests_warned"], "tests_skipped": counts["tests_skipped"],
                 **({"tests_reused": counts["tests_reused"]} if "tests_reused" in counts else {}),
                 "total_rows": self.total_rows(),
+                # what the MODEL rows it parents add up to: one per model, seed and snapshot
+                "model_rows": len(self.models),
+                "by_resource_type": self.resource_type_counts(),
+                "views_counted": self.config.count_views,
             }
         return self._row({
             "PROCESS_STEP_ID": job_step_id(self.invocation_id), "PARENT_STEP_ID": None,
@@ -81,6 +85,14 @@ class JobRows:
                                    "run_type": "FULL_REFRESH" if self.config.full_refresh else "BUILD",
                                    "execution_timeline": timeline},
         }, started=self.started_at, ended=self.ended_at, inserted=self.inserted_at or now, now=now)
+
+    def resource_type_counts(self) -> dict[str, int]:
+        """MODEL rows by resource type (model, seed, snapshot), and the tests that ran."""
+        counts: dict[str, int] = {}
+        for model in self.models.values():
+            counts[model.facts.resource_type] = counts.get(model.facts.resource_type, 0) + 1
+        tests = sum(1 for result in self.results.values() if result.facts.resource_type == "test")
+        return {**dict(sorted(counts.items())), "test": tests}
 
     def model_row(self, model: ModelState, now: datetime) -> dict[str, Any]:
         facts = model.facts

@@ -133,7 +133,7 @@ class ExecutionLogWriter:
 
     def _count_destinations(self, job: JobState, models: list[ModelState]) -> None:
         """One COUNT(*) statement for every model that finished since the last flush and has no row count."""
-        todo = [m for m in models if m.needs_count()]
+        todo = [m for m in models if m.needs_count(self.config.count_views)]
         if not todo or not self._count_rows:
             return
         sql = " UNION ALL ".join(

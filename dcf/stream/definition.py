@@ -81,6 +81,9 @@ class DbtSettings(_Strict):
     task_per_node: bool = False
     #: State-aware reuse of unchanged models (off by default; full_refresh disables it).
     reuse: bool = False
+    #: Row counts of views in the execution log: a view's count runs its query, so by default only where it is
+    #: cheap (DuckDB); true counts them on Snowflake too, false never.
+    count_views: bool | None = None
 
     @property
     def project_path(self) -> Path:
