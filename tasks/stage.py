@@ -25,6 +25,7 @@ from prefect import Task, task
 from prefect.context import TaskRunContext
 
 from blocks.warehouse import load_warehouse
+from dcf.errors import DcfError
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.instances import (
@@ -55,7 +56,7 @@ class StageResult:
         return WARNINGS if self.warnings else COMPLETED
 
 
-class StageFailed(Exception):
+class StageFailed(DcfError):
     """A stage ends in failure on purpose (a failed dbt build, QUALITY_ISSUES set to fail the run).
 
     ``statistics`` are recorded on the FAILED stage row, so the failure report can show them.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,6 +22,8 @@ from dcf.store.clock import utcnow
 #: dbt events forwarded to the run logger when running inside a flow (info level and up).
 _FORWARDED_LEVELS = {"info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 _NODE_EVENTS = frozenset({"NodeStart", "NodeFinished", "SQLQueryStatus"})
+#: dbt colours its lines; the run log (the Prefect API, the UI) stores text, so the codes go.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def node_callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks: Any, prefect_logger: Any,
@@ -39,7 +42,7 @@ def node_callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks:
         nonlocal started
         info = event.info
         if prefect_logger is not None and info.level in _FORWARDED_LEVELS and info.msg:
-            context.copy().run(prefect_logger.log, _FORWARDED_LEVELS[info.level], info.msg)
+            context.copy().run(prefect_logger.log, _FORWARDED_LEVELS[info.level], _ANSI.sub("", info.msg))
         if writer is not None and not started:
             started = True
             _submit_start(writer, info.invocation_id, info.ts.ToDatetime(), reused)

@@ -39,9 +39,10 @@ from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.util import get_dbms_compatible_metric_domain_kwargs
 from great_expectations.metrics import BatchRowCount, ColumnDistinctValuesCount
 from great_expectations.metrics.column import ColumnMetric
-from great_expectations.metrics.metric import Metric
-from great_expectations.metrics.metric_results import MetricErrorResult, MetricResult
+from great_expectations.metrics.metric import MetaMetric, Metric
+from great_expectations.metrics.metric_results import MetricResult
 from great_expectations.validator.metric_configuration import MetricConfiguration
+from great_expectations.validator.metrics_calculator import MetricsCalculator
 
 from dcf.errors import DcfError
 from dcf.profiling.relation import Relation
@@ -240,38 +241,29 @@ def open_batch(source: Source, relation: Relation) -> Iterator[Any]:
 
 
 def compute(batch: Any, metrics: Sequence[Metric]) -> list[Any]:
-    """Values of ``metrics`` in order; the first metric GE could not compute raises ProfilingError."""
-    results = batch.compute_metrics(list(metrics))
-    for metric, result in zip(metrics, results, strict=True):
-        if isinstance(result, MetricErrorResult):
-            column = getattr(metric, "column", None)
-            where = f" of column {column}" if column else ""
-            message = result.value.exception_message or "unknown error"
-            if _DEPENDENCY_FAILED in message:
-                message = _root_cause(batch, metrics) or message
-            raise ProfilingError(f"metric {metric.name}{where} failed: {_first_line(message)}")
-    return [result.value for result in results]
+    """Values of ``metrics`` in order; the first metric GE could not compute raises ProfilingError.
 
-
-#: How GE reports a requested metric whose dependency (the table's columns, say) failed.
-_DEPENDENCY_FAILED = "not found in results"
-
-
-def _root_cause(batch: Any, metrics: Sequence[Metric]) -> str | None:
-    """The error of the dependency that failed: Batch.compute_metrics reports only the requested metrics,
-    GE's MetricsCalculator (what it calls) reports every aborted one. Runs on the error path only."""
-    from great_expectations.validator.metrics_calculator import MetricsCalculator
-
+    What ``Batch.compute_metrics`` does (the same calculator, configurations and typed results), minus the
+    "Calculating Metrics" progress bar it forces on stderr. GE reports a failed dependency of a requested
+    metric only among the aborted ones, so that error is the one said.
+    """
     engine = batch.data.execution_engine
     engine.batch_manager.load_batch_list(batch_list=[batch])
-    _, aborted = MetricsCalculator(execution_engine=engine, show_progress_bars=False).compute_metrics(
+    values, aborted = MetricsCalculator(execution_engine=engine, show_progress_bars=False).compute_metrics(
         metric_configurations=[metric.config(batch_id=batch.id) for metric in metrics], runtime_configuration=None
     )
-    for info in aborted.values():
-        message = info["exception_info"].exception_message or ""
-        if message and _DEPENDENCY_FAILED not in message:
-            return message
-    return None
+    results = []
+    for metric in metrics:
+        key = metric.metric_id_for_batch(batch_id=batch.id)
+        if key not in values:
+            column = getattr(metric, "column", None)
+            where = f" of column {column}" if column else ""
+            cause = aborted.get(key) or next(iter(aborted.values()), None)
+            message = (cause["exception_info"].exception_message if cause else None) or "unknown error"
+            raise ProfilingError(f"metric {metric.name}{where} failed: {_first_line(message)}")
+        result_type = MetaMetric.get_registered_metric_class_from_metric_name(metric.name).get_metric_result_type()
+        results.append(result_type(id=key, value=values[key]).value)
+    return results
 
 
 def _first_line(message: str) -> str:

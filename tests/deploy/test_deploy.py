@@ -27,7 +27,14 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterName,
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import PrefectHTTPStatusError
 
@@ -174,6 +181,15 @@ def test_a_ui_triggered_run_completes_and_writes_its_dcf_rows(stack: Stack):
         run = _final(stack, client, _trigger(client, DAY1).id)
         assert run.state.type == StateType.COMPLETED, run.state.message
         artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+        api_logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    # quiet and plain: no colour codes in the run's logs in the API, no teardown or progress noise from the
+    # flow-run process the worker started (its output goes to the worker's log)
+    assert api_logs and not [log.message for log in api_logs if "\x1b[" in log.message]
+    # the flow-run process has ended (and torn down) once the worker logs its exit
+    _eventually("the flow-run process's exit", lambda: "exited cleanly" in stack.worker_log.read_text() or None,
+                stack, timeout=60)
+    worker_output = stack.worker_log.read_text()
+    assert "nanobind" not in worker_output and "Calculating Metrics" not in worker_output
     assert {"stream-bcfinsg-plan-baln-segm-load-load-report", "stream-bcfinsg-plan-baln-segm-load-stages"} <= {
         a.key for a in artifacts}
 

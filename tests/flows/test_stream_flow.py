@@ -38,6 +38,7 @@ def test_make_run_twice_loads_two_days(prefect_api, dcf_home):
         assert result.returncode == 0, result.stdout + result.stderr
         assert f"running stream {BCFINSG} for {expected_day}" in result.stdout
         assert "SUCCEEDED" in result.stdout and "quality split: high" in result.stdout
+        _assert_quiet(result.stdout + result.stderr)
 
     instances = query("SELECT PRCS_INST_ID, PRCS_DATE, PRCS_STATUS, ORCHESTRATION_STATUS FROM DCF.DCF_T_PRCS_INST "
                       "ORDER BY PRCS_DATE")
@@ -128,6 +129,30 @@ def _break_fact_model(project, broken: bool) -> None:
         model.write_text(sql.replace("from {{ ref(", "from no_such_relation_x, {{ ref(", 1))
     else:
         model.write_text(original.read_text())
+
+
+def _assert_quiet(output: str) -> None:
+    """No teardown leak report, no colour codes, no third-party progress bars."""
+    assert "nanobind" not in output and "leaked" not in output
+    assert "\x1b[" not in output
+    assert "Calculating Metrics" not in output
+
+
+def test_the_stream_cli_is_quiet_and_a_failed_model_is_one_line_without_a_traceback(prefect_api, tmp_path,
+                                                                                    monkeypatch):
+    project = private_bcfinsg(tmp_path, monkeypatch)
+    land(DAY1)
+    _break_fact_model(project, broken=True)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_API_URL": prefect_api}
+    result = subprocess.run([sys.executable, "-m", "flows.stream_load", "--stream", BCFINSG,
+                             "--process-date", DAY1.isoformat()], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    _assert_quiet(output)
+    assert "Traceback" not in output, "DCF's own errors are one line (DCF_DEBUG=1 shows tracebacks)"
+    assert "dbt build failed" in output and "fct_plan_baln_segm_mstr" in output
+    assert result.stdout.strip().splitlines()[-1].startswith("Failed: ")
 
 
 def test_failure_is_recorded_and_a_rerun_resumes_the_same_instance(prefect_api, tmp_path, monkeypatch):
