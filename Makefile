@@ -26,6 +26,10 @@ run: setup
 sql: setup
 	@$(UV) run --frozen python -m dcf.demo.sql_shell $(if $(DB),--database $(DB),) $(if $(SQL),-c "$(SQL)",)
 
+## make status: the stream status board (latest instance, failed stage and reason, next run of every stream).
+status: setup
+	@$(UV) run --frozen python -m flows.status
+
 ## make test: ruff, then the whole pytest suite (unit + end-to-end on the embedded default).
 test: setup
 	$(UV) run --frozen ruff check .

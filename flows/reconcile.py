@@ -22,6 +22,7 @@ from prefect import flow
 from dcf.errors import DcfError
 from runtime.flow_runs import reconcile_stream
 from runtime.log import flow_logger
+from runtime.status_board import publish_status_board
 
 
 @flow(name="reconcile", log_prints=False)
@@ -39,6 +40,7 @@ def reconcile(stream: str | None = None, warehouse_block: str | None = None) -> 
         logger.info("%d RUNNING row(s) written outside Prefect on another host: left open", len(report.undecided))
     logger.info("reconcile%s: %d log row(s), %d process instance(s) closed", f" of {stream}" if stream else "",
                 len(report.closed_log_rows), len(report.closed_instances))
+    publish_status_board(warehouse_block)
     return report.as_dict()
 
 

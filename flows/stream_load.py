@@ -25,7 +25,7 @@ from tasks.lifecycle import lifecycle
 from tasks.metadata import metadata
 from tasks.process_id import process_id
 from tasks.profile import profile
-from tasks.report import close_instance, failure_report, report
+from tasks.report import close_instance, failure_report, report, status_board
 from tasks.stage import close_instance_hook, describe
 from tasks.validate import validate
 
@@ -77,8 +77,10 @@ def stream_load(
             # DataStage's exception handler: record and report, then end aborted (and restartable).
             failure_report(run, describe(error))
             close_instance(run, InstanceStatus.FAILED, describe(error))
+            status_board(run)
             raise
         close_instance(run, status)
+        status_board(run)
     message = f"{run.stream_name} {run.process_date}: process instance {run.prcs_inst_id} {status}"
     if statistics.warnings:
         return Completed(name="CompletedWithWarnings", message=f"{message}: {'; '.join(statistics.warnings)}")

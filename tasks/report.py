@@ -23,6 +23,7 @@ from dcf.stream.load_report import COMPLETION_REPORT, FAILURE_REPORT, ReportSubj
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
 from runtime.log import flow_logger
+from runtime.status_board import publish_status_board
 from tasks.stage import StageResult, stage
 
 _STAGE_ORDER = ("validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report")
@@ -48,6 +49,12 @@ def failure_report(run: StreamRun, error: str) -> dict[str, Any]:
 def close_instance(run: StreamRun, status: InstanceStatus, error: str | None = None) -> None:
     with connect(run.warehouse_block) as conn:
         instances.close_instance(conn, run.prcs_inst_id, status, error)
+
+
+@task(name="status_board", task_run_name="status_board-{run.stream_name}", cache_policy=None, persist_result=False)
+def status_board(run: StreamRun) -> None:
+    """Refresh the project's stream status board artifact (never fails the run)."""
+    publish_status_board(run.warehouse_block)
 
 
 def _publish(run: StreamRun, kind: str, status: str, error: str | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from dcf.store.clock import utcnow
 from dcf.store.connection import open_duckdb
 from dcf.store.dialect import Namespace
 from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
+from dcf.store.streams import StreamRecord, register_streams
 from runtime.build_observer import PrefectBuildObserver
 
 
@@ -31,6 +32,7 @@ def stream_like(project_dir: str, warehouse: str, marker: str, stream: str, prcs
     flow_run_id = str(FlowRunContext.get().flow_run.id)
     conn = open_duckdb(warehouse, Namespace("DCF"))
     now = utcnow()
+    register_streams(conn, [StreamRecord(1, stream, None, "ACTIVE", None, "-", "-")])  # validate's registration
     conn.merge(DCF_T_PRCS_INST, [{
         "PRCS_INST_ID": prcs_inst_id, "STRM_ID": 1, "STRM_NAME": stream, "PRCS_DATE": now.date(),
         "ODS_BATCH_ID": "B1", "PRCS_STATUS": "RUNNING", "ORCHESTRATION_STATUS": None, "LAST_GOOD_STAGE": None,

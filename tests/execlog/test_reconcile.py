@@ -162,6 +162,7 @@ def test_sweep_on_fakesnow_server(fakesnow_server_conn: Connection) -> None:
 def test_sigkill_mid_build_then_reconcile(prefect_api: str, tmp_path: Path, dcf_home: Path) -> None:
     """Kill test: the flow process dies by SIGKILL while a model runs; reconcile closes everything it left."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     from flows.reconcile import reconcile as reconcile_flow
 
@@ -213,4 +214,8 @@ def test_sigkill_mid_build_then_reconcile(prefect_api: str, tmp_path: Path, dcf_
     assert result["dead_flow_runs"].keys() == {flow_run_id}
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(flow_run_id).state.type.value == "CRASHED"
+        boards = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
+            "dcf-stream-status-board"])))
+    board = str(max(boards, key=lambda a: a.created).data)  # reconcile refreshed it
+    assert f"| {stream} |" in board and "| 4242 | CRASHED |" in board, board
     assert utcnow() >= instance["PRCS_END_TS"]

@@ -61,6 +61,18 @@ def test_the_four_key_stream_builds_a_public_style_project_into_the_warehouse(pr
     assert [p.name for p in dcf_home().rglob("*.duckdb")] == ["warehouse.duckdb"]
     assert sorted(p.relative_to(SHOP_PROJECT) for p in SHOP_PROJECT.rglob("*")) == project_files
     assert not list(PROJECT_ROOT.rglob("shop.duckdb"))
+    board = _status_board()
+    assert "| SHOP_DAILY | 2024-03-01 | 1 | SUCCEEDED |" in board, board
+
+
+def _status_board() -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        versions = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
+            "dcf-stream-status-board"])))
+    return str(max(versions, key=lambda a: a.created).data)
 
 
 def test_a_named_profiles_dir_that_writes_elsewhere_is_refused_before_any_row(prefect_api, tmp_path, monkeypatch):
@@ -125,6 +137,9 @@ def test_a_resume_rebuilds_a_completed_dbt_stage_whose_project_changed(prefect_a
 
     assert _run().is_failed()
     assert _attempts()["dbt_build"] == ("COMPLETED", 1) and _attempts()["profile"][0] == "FAILED"
+    board = _status_board()
+    assert "| SHOP_DAILY | 2024-03-01 | 1 | FAILED | profile | StageFailed: stage profile ended with warnings" \
+        in board, board
     assert _run().is_failed(), "nothing changed: the same failure"
     assert _attempts()["dbt_build"] == ("COMPLETED", 1), "an unchanged project: the build is restored, not re-run"
 
