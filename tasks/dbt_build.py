@@ -77,7 +77,7 @@ def dbt_build(run: StreamRun) -> StageResult:
     statistics = {**_statistics(run, phases, gate), "project_fingerprint": fingerprint}
     failed = next((outcome for outcome in phases.values() if not outcome.success), None)
     if failed is not None:
-        raise StageFailed(f"dbt build failed: {failed.error}", statistics)
+        raise StageFailed(f"dbt build failed: {failed.error} (full log: {failed.log_file})", statistics)
     _require_named_models(run, list(phases.values())[-1], statistics)
     return StageResult(statistics)
 

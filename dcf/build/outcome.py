@@ -40,12 +40,14 @@ class DbtBuildOutcome:
     log_statements: int = 0
     log_error: str | None = None
     target_path: Path | None = None
+    #: dbt's own log of the invocation (every statement and error in full)
+    log_file: Path | None = None
     #: state-aware reuse: {"reused": n, "built": m, "build_reasons": {...}}; None when reuse was off
     reuse: dict[str, Any] | None = None
 
 
 def build_outcome(result: Any, facts: ProjectFacts, job: JobState | None, writer: ExecutionLogWriter | None,
-             target_path: Path, plan: ReusePlan | None = None) -> DbtBuildOutcome:
+                  target_path: Path, plan: ReusePlan | None = None, log_file: Path | None = None) -> DbtBuildOutcome:
     rows = {m.facts.unique_id: m.rows for m in job.models.values()} if job else {}
     nodes: list[NodeOutcome] = []
     for node_result in getattr(result.result, "results", None) or []:
@@ -72,7 +74,8 @@ def build_outcome(result: Any, facts: ProjectFacts, job: JobState | None, writer
         success=bool(result.success), invocation_id=state.invocation_id, nodes=nodes, error=error,
         relations=facts.relations(), counts={k: v for k, v in state.counts().items() if k != "errors_other"},
         log_statements=writer.conn.statements if writer else 0, log_error=writer.last_error if writer else None,
-        target_path=target_path, reuse=plan.summary() if plan else None,
+        target_path=target_path, log_file=log_file,
+        reuse=plan.summary() if plan else None,
     )
 
 

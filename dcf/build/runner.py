@@ -145,7 +145,7 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
     if result.exception is not None:
         raise DcfError(f"dbt build of {facts.project_name} could not run: {one_line(result.exception)}") \
             from result.exception
-    return build_outcome(result, facts, job, writer, target_path, plan)
+    return build_outcome(result, facts, job, writer, target_path, plan, log_file=work / "logs" / "dbt.log")
 
 
 def _run_env(env: Mapping[str, str]) -> dict[str, str]:

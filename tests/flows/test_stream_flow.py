@@ -151,7 +151,7 @@ def test_the_stream_cli_is_quiet_and_a_failed_model_is_one_line_without_a_traceb
     assert result.returncode == 1, output
     _assert_quiet(output)
     assert "Traceback" not in output, "DCF's own errors are one line (DCF_DEBUG=1 shows tracebacks)"
-    assert "dbt build failed" in output and "fct_plan_baln_segm_mstr" in output
+    assert "dbt build failed" in output and "fct_plan_baln_segm_mstr" in output and "full log: " in output
     assert result.stdout.strip().splitlines()[-1].startswith("Failed: ")
 
 
