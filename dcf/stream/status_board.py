@@ -17,8 +17,9 @@ from dcf.store.connection import Connection
 from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST, DCF_T_STRM
 from dcf.store.status import InstanceStatus, StageStatus
 
-BOARD_COLUMNS = ("stream", "process date", "instance", "status", "failed stage", "reason", "duration",
-                 "last good date", "next run")
+#: The reason comes last: it is the one long cell, and the others stay in view beside each other.
+BOARD_COLUMNS = ("stream", "process date", "instance", "status", "failed stage", "duration", "last good date",
+                 "next run", "reason")
 
 
 def board_rows(conn: Connection) -> list[dict[str, Any]]:
@@ -48,7 +49,7 @@ def board_markdown(rows: list[dict[str, Any]], *, now: datetime,
                    next_runs: dict[str, datetime | None] | None = None) -> str:
     """The board as a markdown table (the Prefect artifact and ``make status`` show the same)."""
     next_runs = next_runs or {}
-    lines = [f"# Stream status board ({now:%Y-%m-%d %H:%M} UTC)", "",
+    lines = [f"### Stream status board, {now:%Y-%m-%d %H:%M} UTC", "",
              "| " + " | ".join(BOARD_COLUMNS) + " |", "|" + "---|" * len(BOARD_COLUMNS)]
     for row in rows:
         lines.append("| " + " | ".join(_cells(row, now, next_runs.get(row["STRM_NAME"]))) + " |")
@@ -68,7 +69,7 @@ def _cells(row: dict[str, Any], now: datetime, next_run: datetime | None) -> lis
     reason = _cell(row["ERROR_MESSAGE"]) if failed else ""
     upcoming = "" if next_run is None else f"{next_run:%Y-%m-%d %H:%M}" + (" (late)" if next_run < now else "")
     return [row["STRM_NAME"], str(row["PRCS_DATE"] or ""), str(row["PRCS_INST_ID"] or ""), str(status),
-            row["FAILED_STAGE"] or "", reason, duration, str(row["LAST_GOOD_DATE"] or ""), upcoming]
+            row["FAILED_STAGE"] or "", duration, str(row["LAST_GOOD_DATE"] or ""), upcoming, reason]
 
 
 def _duration(seconds: float) -> str:

@@ -138,8 +138,8 @@ def test_a_resume_rebuilds_a_completed_dbt_stage_whose_project_changed(prefect_a
     assert _run().is_failed()
     assert _attempts()["dbt_build"] == ("COMPLETED", 1) and _attempts()["profile"][0] == "FAILED"
     board = _status_board()
-    assert "| SHOP_DAILY | 2024-03-01 | 1 | FAILED | profile | StageFailed: stage profile ended with warnings" \
-        in board, board
+    assert "| SHOP_DAILY | 2024-03-01 | 1 | FAILED | profile |" in board, board
+    assert "StageFailed: stage profile ended with warnings" in board, board
     assert _run().is_failed(), "nothing changed: the same failure"
     assert _attempts()["dbt_build"] == ("COMPLETED", 1), "an unchanged project: the build is restored, not re-run"
 
