@@ -82,27 +82,34 @@ def _load_execution_status(target_loaded: bool | None) -> str | None:
 
 
 def report_markdown(report: dict[str, Any]) -> str:
-    """The report as the markdown artifact people read in the Prefect UI."""
+    """The report as the markdown artifact people read in the Prefect UI (a figure not measured reads "n/a")."""
     summary, quality, perf = report["load_summary"], report["quality_metrics"], report["performance_metrics"]
+    loaded = _shown(summary["records_loaded_successfully"])
+    if summary["load_execution_status"]:
+        loaded += f" ({summary['load_execution_status']})"
     lines = [
         f"# {report['stream_name']} — {report['processing_date']}: **{report['status']}**",
         "",
         f"Process instance `{report['prcs_inst_id']}`, batch `{report['batch_id']}`, "
-        f"orchestration status `{report['orchestration_status']}`.",
+        f"orchestration status `{report['orchestration_status'] or 'not assessed'}`.",
         "",
         "| load summary | |", "|---|---|",
-        f"| records processed | {summary['total_records_processed']} |",
-        f"| records loaded | {summary['records_loaded_successfully']} ({summary['load_execution_status']}) |",
-        f"| average quality score | {summary['average_data_quality_score']} |",
-        f"| duration (min) | {summary['load_duration_minutes']} |",
-        f"| quality high / medium / low | {quality['high_quality_records']} / {quality['medium_quality_records']}"
-        f" / {quality['low_quality_records']} |",
-        f"| throughput (records/min) | {perf['throughput_records_per_minute']} |",
-        f"| warehouse | {perf['warehouse_utilized']} |",
+        f"| records processed | {_shown(summary['total_records_processed'])} |",
+        f"| records loaded | {loaded} |",
+        f"| average quality score | {_shown(summary['average_data_quality_score'])} |",
+        f"| duration (min) | {_shown(summary['load_duration_minutes'])} |",
+        f"| quality high / medium / low | {_shown(quality['high_quality_records'])} / "
+        f"{_shown(quality['medium_quality_records'])} / {_shown(quality['low_quality_records'])} |",
+        f"| throughput (records/min) | {_shown(perf['throughput_records_per_minute'])} |",
+        f"| warehouse | {_shown(perf['warehouse_utilized'])} |",
         "",
         "| stage | status | seconds |", "|---|---|---|",
-        *(f"| {s['stage']} | {s['status']} | {s.get('seconds', '')} |" for s in report["stages"]),
+        *(f"| {s['stage']} | {s['status']} | {_shown(s.get('seconds'))} |" for s in report["stages"]),
     ]
     if report.get("error"):
         lines += ["", "## Error", "", "```", str(report["error"]), "```"]
     return "\n".join(lines)
+
+
+def _shown(value: Any) -> str:
+    return "n/a" if value is None else str(value)
