@@ -6,6 +6,7 @@ profile points at a relative ``shop.duckdb``, and the build goes to the stream's
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -56,6 +57,16 @@ def test_the_four_key_stream_builds_a_public_style_project_into_the_warehouse(pr
               for r in rows if r["RECORD_TYPE"] == "MODEL"}
     assert len(jobs) == 1 and jobs[0]["EXECUTION_STATUS_NAME"] == "SUCCESS"
     assert models == dict.fromkeys(SEEDS | MODELS, "SUCCESS"), "one MODEL row per model and per seed"
+    # the JOB row's counts add up to the MODEL rows it parents, per resource type; views are counted too
+    [job] = query("SELECT DESTINATION_DATA_CNT_OBJ, SOURCE_DATA_CNT FROM DCF.PROCESS_EXECUTION_LOG "
+                  "WHERE RECORD_TYPE = 'JOB'")
+    counts = json.loads(job["DESTINATION_DATA_CNT_OBJ"])
+    assert (counts["model_rows"], counts["by_resource_type"], counts["views_counted"]) == \
+        (8, {"model": 5, "seed": 3, "test": 20}, True)
+    cells = query("SELECT PROCESS_STEP_ID, SOURCE_DATA_CNT FROM DCF.PROCESS_EXECUTION_LOG WHERE RECORD_TYPE = 'MODEL'")
+    rows_by_node = {r["PROCESS_STEP_ID"].rsplit("_MODEL_", 1)[1]: r["SOURCE_DATA_CNT"] for r in cells}
+    assert rows_by_node["stg_orders"] == 7 and rows_by_node["raw_payments"] == 8, "views and seeds have row counts"
+    assert job["SOURCE_DATA_CNT"] == sum(rows_by_node.values())
     assert query("SELECT COUNT(*) AS N FROM main.customers")[0]["N"] == 5
     # the warehouse is the only database written; the project folder is left exactly as it was
     assert [p.name for p in dcf_home().rglob("*.duckdb")] == ["warehouse.duckdb"]
