@@ -28,12 +28,13 @@ from typing import Any, Literal
 
 from prefect.blocks.core import Block
 from prefect_snowflake import SnowflakeConnector
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from dcf.paths import warehouse_path
 from dcf.profiling.source import SnowflakeSource
 from dcf.store.connection import Connection, open_duckdb
 from dcf.store.dialect import Dialect, Namespace
+from dcf.stream.yaml_source import find_secret_key
 
 
 class DcfWarehouse(Block):
@@ -58,6 +59,15 @@ class DcfWarehouse(Block):
     control_database: str | None = Field(None, description="Database of the control tables (Snowflake)")
     control_schema: str = Field("DCF", description="Schema of the control tables")
     lock_wait_seconds: float = Field(60.0, description="DuckDB: how long to wait for another process's lock")
+
+    @field_validator("snowflake_connect_args")
+    @classmethod
+    def _no_secrets_in_clear(cls, value: dict[str, Any]) -> dict[str, Any]:
+        secret = find_secret_key(value)
+        if secret:
+            raise ValueError(f"snowflake_connect_args.{secret}: secrets do not belong in clear text here; they go "
+                             "in the SnowflakeCredentials block the connector names")
+        return value
 
     @property
     def dialect(self) -> Dialect:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 
 from dcf.errors import ConfigError
-from dcf.stream.definition import load_all_streams, load_stream, shown_path
+from dcf.stream.definition import load_all_streams, load_stream
+from dcf.stream.yaml_source import shown_path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,8 +7,12 @@ class DcfError(Exception):
     """Base class of every error DCF Flows raises on purpose (as opposed to a bug)."""
 
 
-class ConfigError(DcfError):
-    """A stream YAML (or another config file) is missing, unreadable or invalid."""
+class ConfigError(DcfError, ValueError):
+    """A stream YAML (or another config file) is missing, unreadable or invalid.
+
+    Also a ``ValueError``: raised inside a pydantic validator (an identifier check, say), pydantic reports it
+    with the field's path, and the stream loader adds the YAML line.
+    """
 
 
 class RefusedError(DcfError):

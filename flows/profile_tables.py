@@ -23,7 +23,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from dcf.errors import DcfError, RefusedError
 from dcf.profiling import METRIC_GROUPS, ProfileOptions
 from dcf.store.status import ProfileStatus
-from dcf.stream.definition import load_stream
+from dcf.stream.definition import load_named_stream
 from tasks.table_profiles import MAX_WORKERS, profile_many
 
 
@@ -63,7 +63,7 @@ def profile_tables(
     """
     settings = None
     if stream:
-        config = load_stream(stream).config
+        config = load_named_stream(stream).config
         settings = config.profiling
         tables = tables or list(settings.tables)
         warehouse_block = warehouse_block or config.warehouse_block

@@ -28,7 +28,7 @@ from dcf.demo.summary import last_loaded_date, summary_lines
 from dcf.demo.synthetic_landing import generate_landing_file
 from dcf.errors import DcfError
 from dcf.paths import resolve_under_home
-from dcf.stream.definition import load_stream
+from dcf.stream.definition import load_named_stream
 
 FIRST_DATE = date(2024, 3, 1)
 DEFAULT_STREAM = "BCFINSG_PLAN_BALN_SEGM_LOAD"
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     from flows.stream_load import stream_load
 
     try:
-        stream = load_stream(args.stream)
+        stream = load_named_stream(args.stream)
         warehouse = load_warehouse(stream.config.warehouse_block)
         control_tables.fn(warehouse_block=stream.config.warehouse_block)
         with warehouse.connect() as conn:

@@ -15,14 +15,12 @@ Secrets never belong in a stream YAML: keys that look like secrets are refused; 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -37,13 +35,22 @@ from dcf.errors import ConfigError
 from dcf.paths import PROJECT_ROOT, resolve_under_project
 from dcf.store.dialect import identifier, relation_name
 from dcf.store.streams import StreamRecord
+from dcf.stream.yaml_source import (
+    describe_validation_error,
+    find_secret_key,
+    line_suffix,
+    read_yaml,
+    shown_path,
+)
 
 Stage = Literal["validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report"]
 #: Stage order of the generic stream flow (the DataStage sequence, activity by activity).
 STAGES: tuple[Stage, ...] = (
     "validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report",
 )
-_SECRET_KEY = re.compile(r"(password|passwd|secret|token|private_key|api_key)", re.IGNORECASE)
+
+
+_STREAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 
 
 class _Strict(BaseModel):
@@ -272,33 +279,24 @@ def streams_dir() -> Path:
 def parse_stream_file(path: Path) -> LoadedStream:
     """Read and validate one stream YAML; raise :class:`ConfigError` with a one-line message."""
     shown = shown_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{shown}: cannot read ({error.strerror})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"{shown}: not valid YAML: {problem}{where}") from None
+    document = read_yaml(path)
+    data, node = document.data, document.node
     if not isinstance(data, dict):
         raise ConfigError(f"{shown}: expected a mapping at the top level, found {type(data).__name__}")
-    secret = _find_secret_key(data)
+    secret = find_secret_key(data)
     if secret:
         raise ConfigError(
             f"{shown}: {secret}: secrets do not belong in a stream YAML; name a Prefect block instead"
-            f"{_line_suffix(node, secret.split('.'))}"
+            f"{line_suffix(node, secret.split('.'))}"
         )
     try:
         config = StreamConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"{shown}: " + "; ".join(_describe(e, node) for e in error.errors())) from None
+        raise ConfigError(f"{shown}: " + "; ".join(describe_validation_error(e, node) for e in error.errors())) \
+            from None
     except ConfigError as error:
         raise ConfigError(f"{shown}: {error}") from None
-    return LoadedStream(config=config, path=path, sha256=hashlib.sha256(text.encode()).hexdigest())
+    return LoadedStream(config=config, path=path, sha256=document.sha256)
 
 
 def list_stream_files() -> list[Path]:
@@ -322,13 +320,22 @@ def load_all_streams() -> list[LoadedStream]:
 
 
 def load_stream(name_or_path: str | Path) -> LoadedStream:
-    """A stream by name (case-insensitive), by file stem, or by path to its YAML."""
+    """A stream by name (case-insensitive), by file stem, or by path to its YAML (``python -m dcf.config``)."""
     candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
         if not candidate.exists():
             raise ConfigError(f"{candidate}: no such stream file")
         return parse_stream_file(candidate)
-    wanted = str(name_or_path).upper()
+    return load_named_stream(str(name_or_path))
+
+
+def load_named_stream(name: str) -> LoadedStream:
+    """A stream by its ``stream.name`` or its file's stem (case-insensitive): what a run's ``stream``
+    parameter names, on every entry point — never a path, so a run reads only the streams directory."""
+    if not isinstance(name, str) or not _STREAM_NAME.fullmatch(name):
+        raise ConfigError(f"stream {name!r}: a run names its stream by stream.name (letters, digits and _), "
+                          "never by a path")
+    wanted = name.upper()
     for path in list_stream_files():
         if path.stem.upper() == wanted:
             return parse_stream_file(path)
@@ -336,67 +343,4 @@ def load_stream(name_or_path: str | Path) -> LoadedStream:
         if stream.name == wanted:
             return stream
     known = ", ".join(s.name for s in load_all_streams()) or "none"
-    raise ConfigError(f"unknown stream {str(name_or_path)!r}; known streams: {known} (in {shown_path(streams_dir())})")
-
-
-def shown_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _describe(error: dict[str, Any], node: yaml.Node | None) -> str:
-    loc = [str(part) for part in error["loc"]]
-    field = ".".join(loc) or "(top level)"
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        message = "unknown key"
-    elif kind == "missing":
-        message = "required field is missing"
-    else:
-        message = error["msg"].removeprefix("Value error, ")
-        if "input" in error and kind not in ("model_type", "dict_type"):
-            message += f" (got {error['input']!r})"
-    return f"{field}: {message}{_line_suffix(node, loc)}"
-
-
-def _line_suffix(node: yaml.Node | None, loc: list[str]) -> str:
-    line = _line_of(node, loc)
-    return f" (line {line})" if line else ""
-
-
-def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:
-    """The 1-based line of the deepest YAML node along ``loc`` (the key itself when it exists)."""
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == part:
-                    line, node = key_node.start_mark.line + 1, value_node
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def _find_secret_key(data: Any, prefix: str = "") -> str | None:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if _SECRET_KEY.search(str(key)) and not str(key).endswith("_block"):
-                return path
-            found = _find_secret_key(value, path)
-            if found:
-                return found
-    elif isinstance(data, list):
-        for index, item in enumerate(data):
-            found = _find_secret_key(item, f"{prefix}.{index}")
-            if found:
-                return found
-    return None
+    raise ConfigError(f"unknown stream {name!r}; known streams: {known} (in {shown_path(streams_dir())})")

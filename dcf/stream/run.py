@@ -62,9 +62,9 @@ def prepare_run(
     from zoneinfo import ZoneInfo
 
     from dcf.errors import RefusedError
-    from dcf.stream.definition import load_stream
+    from dcf.stream.definition import load_named_stream
 
-    loaded = load_stream(stream)
+    loaded = load_named_stream(stream)
     config = loaded.config
     if isinstance(process_date, str):
         try:

@@ -157,3 +157,15 @@ def test_ui_help_texts_render_as_written():
             assert not re.search(r"<[A-Za-z/!]", description), f"{flow.name}.{name}: {description}"
     batch_id = parameter_schema(stream_load.fn).properties["batch_id"]["description"]
     assert "1490_20240301" in batch_id and "empty" in batch_id
+
+
+@pytest.mark.parametrize("args", [{"password": "x"}, {"session_parameters": {"auth_token": "x"}}, {"pwd": "x"},
+                                  {"private_key": "x"}])
+def test_the_warehouse_block_refuses_secrets_in_its_free_form_connect_args(args):
+    from pydantic import ValidationError
+
+    from blocks.warehouse import DcfWarehouse
+
+    with pytest.raises(ValidationError, match="secrets do not belong in clear text"):
+        DcfWarehouse(kind="snowflake", snowflake_connect_args=args)
+    assert DcfWarehouse(kind="snowflake", snowflake_connect_args={"host": "h", "port": 443}).snowflake_connect_args

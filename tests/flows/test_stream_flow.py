@@ -329,8 +329,10 @@ def test_a_quality_model_that_is_not_upstream_of_the_target_is_a_clear_error(pre
         ({"stream": "NO_SUCH_STREAM", "process_date": DAY1}, "unknown stream 'NO_SUCH_STREAM'"),
         ({"process_date": "2024-13-45"}, "process_date: Input should be a valid date"),
         ({"process_date": DAY2}, "no landing file for 2024-03-02"),
+        ({"stream": str(PROJECT_ROOT / "configs" / "streams" / "bcfinsg_plan_baln_segm_load.yaml"),
+          "process_date": DAY1}, "never by a path"),
     ],
-    ids=["unknown-stream", "malformed-date", "missing-landing-file"],
+    ids=["unknown-stream", "malformed-date", "missing-landing-file", "stream-as-a-path"],
 )
 def test_bad_input_is_refused_before_any_row(prefect_api, params, message):
     land(DAY1)

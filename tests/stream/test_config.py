@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,72 @@ def test_a_quality_gate_without_a_target_is_refused_with_its_line(tmp_path):
     path.write_text("stream: {name: SHOP, id: 9}\ndbt: {project_dir: x, select: [x]}\nquality: {model: q}\n")
     with pytest.raises(ConfigError, match=r"gate\.yaml: .*quality needs target"):
         load_stream(path)
+
+
+def _hostile(tmp_path, name: str, content: bytes | str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
+    """The billion-laughs shape: nine levels of ten aliases would expand to 10^9 strings."""
+    lines = ['a0: &a0 "lol"']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    path = _hostile(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"bomb\.yaml: more than 50 aliases \(\*a\d, line \d+\): refused"):
+        load_stream(path)
+
+
+def test_a_stream_yaml_over_one_megabyte_is_refused_unread(tmp_path):
+    path = _hostile(tmp_path, "huge.yaml", "stream: {name: X, id: 1}\n" + "# padding\n" * 120_000)
+    with pytest.raises(ConfigError, match=r"huge\.yaml: 1,[0-9,]+ bytes; a stream YAML may be at most 1,000,000"):
+        load_stream(path)
+
+
+def test_non_utf8_is_one_line_with_the_byte_offset(tmp_path):
+    prefix = b"stream:\n  name: X\n  description: caf"
+    path = _hostile(tmp_path, "latin1.yaml", prefix + b"\xe9\n")  # Latin-1 "cafe" with an acute accent
+    with pytest.raises(ConfigError) as raised:
+        load_stream(path)
+    assert str(raised.value).endswith(f"latin1.yaml: not UTF-8 text (byte {len(prefix)} is b'\\xe9')")
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    path = _hostile(tmp_path, "twice.yaml", "stream: {name: X, id: 1}\ndbt:\n  project_dir: a\n  select: [x]\n"
+                                            "  project_dir: b\n")
+    with pytest.raises(ConfigError, match=r"twice\.yaml: key 'project_dir' is given twice in one mapping "
+                                          r"\(lines 3 and 5\); keep one"):
+        load_stream(path)
+
+
+def test_an_identifier_error_names_the_field_and_the_line(tmp_path):
+    path = _broken(tmp_path, _bad_identifier)
+    with pytest.raises(ConfigError) as raised:
+        load_stream(path)
+    assert "source.relation: " in str(raised.value) and "is not a plain SQL identifier" in str(raised.value)
+    assert "(line " in str(raised.value)
+
+
+@pytest.mark.parametrize("key", ["db_pwd", "credentials", "api-key", "authToken", "passphrase", "key",
+                                 "ssh_key", "pass"])
+def test_every_secret_looking_key_is_refused(tmp_path, key):
+    path = _broken(tmp_path, lambda d: d["dbt"]["vars"].update({key: "x"}))
+    with pytest.raises(ConfigError, match=rf"dbt\.vars\.{re.escape(key)}: secrets do not belong"):
+        load_stream(path)
+
+
+@pytest.mark.parametrize("key", ["primary_key", "unique_key", "passenger_count", "author", "keystone"])
+def test_ordinary_keys_are_not_taken_for_secrets(key):
+    from dcf.stream.yaml_source import looks_secret
+
+    assert not looks_secret(key)
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "configs/streams/bcfinsg_plan_baln_segm_load.yaml",
+                                  str(BCFINSG), "BCFINSG PLAN", ""])
+def test_a_run_names_its_stream_never_a_path(name):
+    from dcf.stream.run import prepare_run
+
+    with pytest.raises(ConfigError, match="never by a path"):
+        prepare_run(name, None, None)
