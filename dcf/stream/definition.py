@@ -27,12 +27,13 @@ from pydantic import (
     Field,
     PositiveInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from dcf.errors import ConfigError
-from dcf.paths import PROJECT_ROOT, resolve_under_project
+from dcf.paths import PROJECT_ROOT, dcf_home, resolve_under_home, resolve_under_project
 from dcf.store.dialect import identifier, relation_name
 from dcf.store.streams import StreamRecord
 from dcf.stream.yaml_source import (
@@ -102,12 +103,41 @@ class DbtSettings(_Strict):
         return resolve_under_project(self.profiles_dir) if self.profiles_dir else None
 
 
+def _inside_roots(value: str, info: ValidationInfo) -> str:
+    """A folder from config must resolve inside DCF_HOME or one of the stream's ``allowed_roots``."""
+    roots = [Path(root) for root in ((info.context or {}).get("roots") or [dcf_home()])]
+    resolved = resolve_under_home(value).resolve()
+    if not any(resolved.is_relative_to(root.resolve()) for root in roots):
+        raise ValueError(f"{value!r} resolves to {resolved}, outside DCF_HOME ({dcf_home()}) and the stream's "
+                         "allowed_roots: list its root in allowed_roots (a production mount, say)")
+    return value
+
+
 class LandingFiles(_Strict):
-    directory: str = Field(description="Relative to DCF_HOME unless absolute")
-    #: File-name pattern; ``{process_date:%Y%m%d}`` is filled in with the run's process date.
+    directory: str = Field(description="Relative to DCF_HOME unless absolute; inside DCF_HOME or allowed_roots")
+    #: File-name pattern inside ``directory``; ``{process_date:%Y%m%d}`` is filled in with the run's process date.
     glob: str
     format: Literal["csv"] = "csv"
     delimiter: str = Field(",", min_length=1, max_length=1)
+    #: Load whatever matches the glob, even without the process date in its name (off: a day's run must not
+    #: pick up another day's delivery).
+    any_file: bool = False
+
+    _directory_inside = field_validator("directory")(_inside_roots)
+
+    @field_validator("glob")
+    @classmethod
+    def _a_file_name(cls, value: str) -> str:
+        if "/" in value or "\\" in value or ".." in value:
+            raise ValueError(f"{value!r} must be a file-name pattern inside landing.directory, not a path")
+        return value
+
+    @model_validator(mode="after")
+    def _names_the_day(self) -> LandingFiles:
+        if "{process_date" not in self.glob and not self.any_file:
+            raise ValueError(f"glob {self.glob!r} does not contain the process date ({{process_date:%Y%m%d}}): a run "
+                             "would load another day's files; set landing.any_file: true if that is meant")
+        return self
 
     def pattern_for(self, process_date: date) -> str:
         try:
@@ -174,8 +204,11 @@ class TargetSettings(_Strict):
 
 
 class LifecycleSettings(_Strict):
-    archive_dir: str = Field("archive", description="Relative to DCF_HOME unless absolute")
+    archive_dir: str = Field("archive", description="Relative to DCF_HOME unless absolute; inside DCF_HOME or "
+                                                    "allowed_roots")
     retention_days: PositiveInt = 2555
+
+    _archive_inside = field_validator("archive_dir")(_inside_roots)
 
 
 class ReportSettings(_Strict):
@@ -239,6 +272,8 @@ class StreamConfig(_Strict):
     stages: dict[Stage, StageOptions] = {}
     #: Name of the DCF warehouse block; None means the embedded DuckDB default.
     warehouse_block: str | None = None
+    #: Folders outside DCF_HOME that landing and archive folders may be in (production mounts).
+    allowed_roots: list[str] = []
 
     @model_validator(mode="after")
     def _gate_needs_target(self) -> StreamConfig:
@@ -289,8 +324,9 @@ def parse_stream_file(path: Path) -> LoadedStream:
             f"{shown}: {secret}: secrets do not belong in a stream YAML; name a Prefect block instead"
             f"{line_suffix(node, secret.split('.'))}"
         )
+    roots = [dcf_home(), *(resolve_under_home(r) for r in data.get("allowed_roots") or [] if isinstance(r, str))]
     try:
-        config = StreamConfig.model_validate(data)
+        config = StreamConfig.model_validate(data, context={"roots": roots})
     except ValidationError as error:
         raise ConfigError(f"{shown}: " + "; ".join(describe_validation_error(e, node) for e in error.errors())) \
             from None

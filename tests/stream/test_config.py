@@ -231,3 +231,28 @@ def test_a_run_names_its_stream_never_a_path(name):
 
     with pytest.raises(ConfigError, match="never by a path"):
         prepare_run(name, None, None)
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (lambda d: d["source"]["landing"].update(glob="../../../outside/*.csv"),
+     "source.landing.glob: '../../../outside/*.csv' must be a file-name pattern inside landing.directory"),
+    (lambda d: d["source"]["landing"].update(directory="/etc"), "source.landing.directory: '/etc' resolves to"),
+    (lambda d: d["lifecycle"].update(archive_dir="../x"), "lifecycle.archive_dir: '../x' resolves to"),
+    (lambda d: d["source"]["landing"].update(glob="*.csv"), "does not contain the process date"),
+], ids=["glob-escapes", "landing-outside", "archive-outside", "glob-without-date"])
+def test_paths_stay_inside_their_roots(tmp_path, dcf_home, edit, expected):
+    path = _broken(tmp_path, edit)
+    with pytest.raises(ConfigError) as raised:
+        load_stream(path)
+    assert expected in str(raised.value) and "(line " in str(raised.value), str(raised.value)
+
+
+def test_allowed_roots_and_any_file_are_the_explicit_ways_out(tmp_path, dcf_home):
+    mount = tmp_path / "mnt" / "landing"
+
+    def edit(d):
+        d["allowed_roots"] = [str(tmp_path / "mnt")]
+        d["source"]["landing"].update(directory=str(mount), glob="*.csv", any_file=True)
+
+    config = load_stream(_broken(tmp_path, edit)).config
+    assert config.source.landing.directory == str(mount) and config.source.landing.any_file
