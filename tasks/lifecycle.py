@@ -15,7 +15,7 @@ from tasks.stage import StageResult, stage
 @stage("lifecycle")
 def lifecycle(run: StreamRun) -> StageResult:
     config = run.config
-    folder = archive_folder(config.lifecycle.archive_dir, run.stream_name, run.process_date)
+    folder = archive_folder(config.lifecycle.archive_dir, run.stream_name, run.process_date, run.prcs_inst_id)
     expiry = retention_expiry(run.process_date, config.lifecycle.retention_days)
     archived = []
     with connect(run.warehouse_block) as conn:

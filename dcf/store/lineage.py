@@ -31,11 +31,9 @@ def record_loaded_file(conn: Connection, ref: InstanceRef, row: dict[str, Any]) 
 
 
 def lineage_rows(conn: Connection, ref: InstanceRef) -> list[dict[str, Any]]:
-    return conn.fetch_dicts(
-        f"SELECT * FROM {conn.qualify(DCF_T_DATA_LINEAGE.name)} WHERE STRM_ID = :s AND PRCS_DATE = :d "
-        "ORDER BY SOURCE_FILE_NAME",
-        {"s": ref.strm_id, "d": ref.process_date},
-    )
+    """The landing files this process instance loaded."""
+    return sorted(conn.rows_where(DCF_T_DATA_LINEAGE, STRM_ID=ref.strm_id, PRCS_DATE=ref.process_date,
+                                  PRCS_INST_ID=ref.prcs_inst_id), key=lambda row: row["SOURCE_FILE_NAME"])
 
 
 def archived_by_latest_instance(conn: Connection, strm_id: int, process_date: date) -> list[dict[str, Any]]:
@@ -59,7 +57,8 @@ def mark_archived(
     conn.execute(
         f"UPDATE {conn.qualify(DCF_T_DATA_LINEAGE.name)} SET ARCHIVE_STATUS = :archived, ARCHIVE_PATH = :path, "
         "ARCHIVE_TS = :now, RETENTION_EXPIRY_DATE = :expiry, LIFECYCLE_STAGE = :stage, UPDATED_TS = :now "
-        "WHERE STRM_ID = :s AND PRCS_DATE = :d AND SOURCE_FILE_NAME = :f",
+        "WHERE STRM_ID = :s AND PRCS_DATE = :d AND SOURCE_FILE_NAME = :f AND PRCS_INST_ID = :inst",
         {"archived": ArchiveStatus.COMPLETED, "stage": LifecycleStage.ARCHIVED, "path": archive_path, "now": now,
-         "expiry": retention_expiry, "s": ref.strm_id, "d": ref.process_date, "f": file_name},
+         "expiry": retention_expiry, "s": ref.strm_id, "d": ref.process_date, "f": file_name,
+         "inst": ref.prcs_inst_id},
     )

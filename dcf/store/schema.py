@@ -138,7 +138,8 @@ DCF_T_PRCS_EXEC_LOG = Table(
 
 DCF_T_DATA_LINEAGE = Table(
     "DCF_T_DATA_LINEAGE",
-    "One row per landing file consumed by a stream: where it came from, where it went, how long it is kept.",
+    "One row per landing file delivery consumed by a stream (a file of a date, loaded by one process instance): "
+    "where it came from, where it went, how long it is kept. A RESET re-delivery is a row of its own.",
     (
         _c("STRM_ID", "bigint", "Stream id.", **_NOT_NULL),
         _c("PRCS_DATE", "date", "Process date the file belongs to.", **_NOT_NULL),
@@ -158,7 +159,7 @@ DCF_T_DATA_LINEAGE = Table(
         _c("LIFECYCLE_STAGE", "string(30)", f"{_one_of(LifecycleStage)}.", **_NOT_NULL),
         _c("UPDATED_TS", "timestamp", "When the row last changed.", **_NOT_NULL),
     ),
-    key=("STRM_ID", "PRCS_DATE", "SOURCE_FILE_NAME"),
+    key=("STRM_ID", "PRCS_DATE", "SOURCE_FILE_NAME", "PRCS_INST_ID"),
 )
 
 DCF_T_NOTIFICATIONS = Table(

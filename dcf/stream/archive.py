@@ -14,8 +14,10 @@ from pathlib import Path
 from dcf.paths import resolve_under_home
 
 
-def archive_folder(archive_dir: str, stream_name: str, process_date: date) -> Path:
-    return resolve_under_home(archive_dir) / stream_name / f"{process_date:%Y/%m/%d}"
+def archive_folder(archive_dir: str, stream_name: str, process_date: date, prcs_inst_id: int) -> Path:
+    """``<archive>/<stream>/<YYYY>/<MM>/<DD>/<instance>``: every delivery of a date keeps its own copy (a RESET
+    re-delivery never overwrites the one kept for the first)."""
+    return resolve_under_home(archive_dir) / stream_name / f"{process_date:%Y/%m/%d}" / str(prcs_inst_id)
 
 
 def archive_file(source: Path, folder: Path, expected_sha256: str) -> Path:

@@ -522,3 +522,21 @@ def test_report_is_delivered_through_notification_blocks_and_published_as_artifa
     content = json.loads(query("SELECT NOTIFICATION_CONTENT FROM DCF.DCF_T_NOTIFICATIONS WHERE PRCS_DATE = :d",
                                {"d": DAY2})[0]["NOTIFICATION_CONTENT"])
     assert {s["stage"]: s["status"] for s in content["stages"]}["report"] == "COMPLETED"
+
+
+def test_every_delivery_of_a_date_keeps_its_own_archived_copy(prefect_api, tmp_path, monkeypatch):
+    """RESET twice with re-deliveries of one date: three archived copies, each with its retention."""
+    from flows.stream_load import stream_load
+
+    private_bcfinsg(tmp_path, monkeypatch)
+    for rows, mode in ((300, "NORMAL"), (200, "RESET"), (100, "RESET")):
+        land(DAY1, rows=rows)
+        state = stream_load(stream=BCFINSG, process_date=DAY1, mode=mode, return_state=True)
+        assert state.is_completed(), state.message
+    lineage = query("SELECT * FROM DCF.DCF_T_DATA_LINEAGE ORDER BY PRCS_INST_ID")
+    assert [r["RECORD_COUNT"] for r in lineage] == [300, 200, 100]
+    assert len({r["SOURCE_FILE_NAME"] for r in lineage}) == 1, "the same file name, delivered three times"
+    paths = [r["ARCHIVE_PATH"] for r in lineage]
+    assert len(set(paths)) == 3 and all(os.path.exists(p) for p in paths), paths
+    assert {r["RETENTION_EXPIRY_DATE"] for r in lineage} == {DAY1 + timedelta(days=2555)}
+    assert [r["ARCHIVE_STATUS"] for r in lineage] == ["COMPLETED"] * 3
