@@ -6,6 +6,7 @@ from prefect.runtime import deployment, flow_run
 
 from dcf.store.clock import utcnow
 from dcf.store.instances import InstanceClaim, allocate_instance
+from dcf.store.owner import process_identity
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
 from tasks.stage import StageResult, record_pre_instance_stage, stage_task
@@ -19,7 +20,7 @@ def allocate(run: StreamRun, validated: StageResult) -> StreamRun:
         allocation = allocate_instance(conn, InstanceClaim(
             strm_id=config.stream.id, strm_name=run.stream_name, process_date=run.process_date,
             batch_id=run.batch_id, flow_run_id=flow_run.get_id(), deployment_id=deployment.get_id(),
-            config_hash=validated.statistics.get("config_sha256"),
+            config_hash=validated.statistics.get("config_sha256"), owner=process_identity(),
         ), reset=run.reset)
         attached = run.model_copy(update={"prcs_inst_id": allocation.prcs_inst_id, "resumed": allocation.resumed})
         # Both rows only now: a refused run must not leave a process instance or its rows behind.

@@ -115,10 +115,15 @@ def sweep(conn: Connection, flow_run_states: FlowRunStates, *, stream: str | Non
         run_id = str(inst["FLOW_RUN_ID"]) if inst["FLOW_RUN_ID"] else None
         if run_id in keep_flow_run_ids:
             continue
-        verdict = dead_instances.get(inst["PRCS_INST_ID"]) or _judge({"flow_run_id": run_id}, states) \
+        # the instance's own owner (host, pid, start) tells a kill outside dbt (ingest, lifecycle, report)
+        owner = {"flow_run_id": run_id, "host": inst.get("OWNER_HOST"), "pid": inst.get("OWNER_PID"),
+                 "pid_start": inst.get("OWNER_PID_START")}
+        verdict = dead_instances.get(inst["PRCS_INST_ID"]) or _judge(owner, states) \
             or next((v for v in dead_instances.values() if run_id and v.flow_run_id == run_id), None)
         if verdict is None:
             continue
+        if verdict.code == "KILLED" and run_id and states.get(run_id) in LIVE_STATES:
+            report.dead_flow_runs[run_id] = verdict.reason
         close_instance(conn, int(inst["PRCS_INST_ID"]), _INSTANCE_STATUS.get(verdict.code, InstanceStatus.FAILED),
                        f"closed by reconcile: {verdict.reason}", now=now)
         report.closed_instances.append(int(inst["PRCS_INST_ID"]))

@@ -31,6 +31,8 @@ class InstanceClaim:
     deployment_id: str | None = None
     #: sha256 of the stream YAML the run was started from: a resume on another definition is refused.
     config_hash: str | None = None
+    #: (host, pid, process start) of the process that will run the instance (dcf.store.owner.process_identity)
+    owner: tuple[str, int, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def allocate_instance(conn: Connection, claim: InstanceClaim, *, reset: bool = F
             if last["CONFIG_HASH"] and claim.config_hash and last["CONFIG_HASH"] != claim.config_hash:
                 raise RefusedError(f"stream YAML changed since process instance {last['PRCS_INST_ID']} started; "
                                    "run with mode=RESET")
-            _reopen(conn, int(last["PRCS_INST_ID"]), flow_run_id, claim.deployment_id, now)
+            _reopen(conn, int(last["PRCS_INST_ID"]), claim, now)
             return Allocation(int(last["PRCS_INST_ID"]), resumed=True)
         if resumable and reset:
             close_instance(conn, int(last["PRCS_INST_ID"]), InstanceStatus.CANCELLED, "superseded by a reset run",
@@ -91,7 +93,7 @@ def allocate_instance(conn: Connection, claim: InstanceClaim, *, reset: bool = F
             "ODS_BATCH_ID": claim.batch_id, "PRCS_STATUS": RUNNING, "ORCHESTRATION_STATUS": None,
             "LAST_GOOD_STAGE": None, "PRCS_START_TS": now, "PRCS_END_TS": None, "FLOW_RUN_ID": flow_run_id,
             "DEPLOYMENT_ID": claim.deployment_id, "ERROR_MESSAGE": None, "EXEC_USER_ID": exec_user(),
-            "CONFIG_HASH": claim.config_hash, "UPDATED_TS": now,
+            "CONFIG_HASH": claim.config_hash, **_owner_columns(claim), "UPDATED_TS": now,
         }])
     return Allocation(new_id, resumed=False)
 
@@ -105,15 +107,20 @@ def _latest_of_date(conn: Connection, strm_id: int, process_date: date) -> dict[
     return rows[0] if rows else None
 
 
-def _reopen(conn: Connection, prcs_inst_id: int, flow_run_id: str | None, deployment_id: str | None,
-            now: datetime) -> None:
-    """A resumed instance runs again, owned by the resuming flow run."""
+def _reopen(conn: Connection, prcs_inst_id: int, claim: InstanceClaim, now: datetime) -> None:
+    """A resumed instance runs again, owned by the resuming flow run and process."""
     conn.execute(
         f"UPDATE {conn.qualify(DCF_T_PRCS_INST.name)} SET PRCS_STATUS = :running, PRCS_END_TS = NULL, "
-        "ERROR_MESSAGE = NULL, FLOW_RUN_ID = :flow_run, DEPLOYMENT_ID = :deployment, UPDATED_TS = :now "
-        "WHERE PRCS_INST_ID = :inst",
-        {"running": RUNNING, "flow_run": flow_run_id, "deployment": deployment_id, "now": now, "inst": prcs_inst_id},
+        "ERROR_MESSAGE = NULL, FLOW_RUN_ID = :flow_run, DEPLOYMENT_ID = :deployment, OWNER_HOST = :OWNER_HOST, "
+        "OWNER_PID = :OWNER_PID, OWNER_PID_START = :OWNER_PID_START, UPDATED_TS = :now WHERE PRCS_INST_ID = :inst",
+        {"running": RUNNING, "flow_run": claim.flow_run_id, "deployment": claim.deployment_id, "now": now,
+         "inst": prcs_inst_id, **_owner_columns(claim)},
     )
+
+
+def _owner_columns(claim: InstanceClaim) -> dict[str, Any]:
+    host, pid, start = claim.owner or (None, None, None)
+    return {"OWNER_HOST": host, "OWNER_PID": pid, "OWNER_PID_START": start}
 
 
 def next_process_instance_id(conn: Connection) -> int:

@@ -107,6 +107,10 @@ DCF_T_PRCS_INST = Table(
         _c("UPDATED_TS", "timestamp", "When the row last changed.", **_NOT_NULL),
         _c("CONFIG_HASH", "string(64)", "sha256 of the stream YAML the instance started with; a resume on "
            "another definition is refused. NULL: started before this column existed."),
+        _c("OWNER_HOST", "string(255)", "Host of the process that runs (or last ran) the instance: reconcile "
+           "closes a RUNNING instance whose process is gone. NULL: not recorded."),
+        _c("OWNER_PID", "bigint", "Its process id. NULL: not recorded."),
+        _c("OWNER_PID_START", "string(64)", "Its start time (tells a reused pid apart). NULL: not known."),
     ),
     key=("PRCS_INST_ID",),
 )

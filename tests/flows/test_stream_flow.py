@@ -540,3 +540,60 @@ def test_every_delivery_of_a_date_keeps_its_own_archived_copy(prefect_api, tmp_p
     assert len(set(paths)) == 3 and all(os.path.exists(p) for p in paths), paths
     assert {r["RETENTION_EXPIRY_DATE"] for r in lineage} == {DAY1 + timedelta(days=2555)}
     assert [r["ARCHIVE_STATUS"] for r in lineage] == ["COMPLETED"] * 3
+
+
+def test_a_kill_outside_dbt_is_closed_by_the_next_run_which_resumes(prefect_api, tmp_path, monkeypatch):
+    """SIGKILL of the real flow process in the profile stage (after the build): the next plain run of the date
+    finds the dead owner, closes the instance CRASHED and the Prefect run Crashed, and resumes it."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        TaskRunFilter,
+        TaskRunFilterName,
+        TaskRunFilterState,
+        TaskRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    private_bcfinsg(tmp_path, monkeypatch)
+    land(DAY1)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_API_URL": prefect_api}
+    with (tmp_path / "killed.log").open("w") as log:
+        child = subprocess.Popen([sys.executable, "-m", "flows.stream_load", "--stream", BCFINSG, "--process-date",
+                                  DAY1.isoformat()], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    try:
+        running = None
+        deadline = time.monotonic() + 300
+        with get_client(sync_client=True) as client:
+            while running is None and child.poll() is None and time.monotonic() < deadline:
+                runs = client.read_task_runs(
+                    task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="profile-"),
+                                                  state=TaskRunFilterState(type=TaskRunFilterStateType(
+                                                      any_=[StateType.RUNNING]))),
+                    sort=TaskRunSort.EXPECTED_START_TIME_DESC)
+                running = runs[0] if runs else None
+                time.sleep(0.2)
+        assert running is not None, (tmp_path / "killed.log").read_text()[-3000:]
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+    resumed = _run(process_date=DAY1)
+
+    assert resumed.is_completed(), resumed.message
+    [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert instance["PRCS_STATUS"] == "SUCCEEDED" and instance["PRCS_INST_ID"] == 1
+    stages = {r["PRCS_NAME"]: r for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG")}
+    assert (stages["ingest"]["ATTEMPT"], stages["dbt_build"]["ATTEMPT"], stages["profile"]["ATTEMPT"]) == (1, 1, 2)
+    assert scalar("SELECT COUNT(*) FROM RAW.BCFINSG_PLAN_BALN_SEGM") == 1500, "no row loaded twice"
+    fact = query(f"SELECT COUNT(*) AS N, COUNT(DISTINCT plan_baln_segm_sk) AS K FROM {fact_table()}")[0]
+    assert fact["N"] == fact["K"] > 0
+    assert len(query("SELECT * FROM DCF.DCF_T_DATA_LINEAGE")) == 1
+    with get_client(sync_client=True) as client:
+        [killed] = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[running.flow_run_id])))
+    assert killed.state.type == StateType.CRASHED, "the next run set the dead run Crashed in Prefect too"
