@@ -185,9 +185,9 @@ def test_a_ui_triggered_run_completes_and_writes_its_dcf_rows(stack: Stack):
     # quiet and plain: no colour codes in the run's logs in the API, no teardown or progress noise from the
     # flow-run process the worker started (its output goes to the worker's log)
     assert api_logs and not [log.message for log in api_logs if "\x1b[" in log.message]
-    # the flow-run process has ended (and torn down) once the worker logs its exit
-    _eventually("the flow-run process's exit", lambda: "exited cleanly" in stack.worker_log.read_text() or None,
-                stack, timeout=60)
+    # read once the flow-run process has ended (and torn down): its pid is gone
+    pid = int(str(run.infrastructure_pid).rsplit(":", 1)[-1])
+    _eventually("the flow-run process's exit", lambda: not Path(f"/proc/{pid}").exists() or None, stack, timeout=60)
     worker_output = stack.worker_log.read_text()
     assert "nanobind" not in worker_output and "Calculating Metrics" not in worker_output
     assert {"stream-bcfinsg-plan-baln-segm-load-load-report", "stream-bcfinsg-plan-baln-segm-load-stages"} <= {
