@@ -47,6 +47,21 @@ class _KnownStreams:
         return json_schema
 
 
+class _EmptyMeans:
+    """Pydantic marker for an optional parameter: the UI's toggle names what leaving it empty means,
+    instead of offering a bare "None"."""
+
+    def __init__(self, meaning: str) -> None:
+        self.meaning = meaning
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        json_schema = handler(schema)
+        for branch in json_schema.get("anyOf", []):
+            if branch.get("type") == "null":
+                branch["title"] = self.meaning
+        return json_schema
+
+
 #: A stream name (``stream.name`` of a configs/streams YAML); checked by ``load_stream``.
 StreamName = Annotated[str, _KnownStreams()]
 
@@ -55,6 +70,11 @@ ProcessDate = Annotated[date, _SchemaExtra(pattern=r"^\d{4}-(0[1-9]|1[0-2])-(0[1
 
 #: dcf.stream.run.prepare_run's rule, in the schema so the server refuses a bad batch id before a run exists.
 BatchId = Annotated[str, StringConstraints(pattern=BATCH_ID_PATTERN)]
+
+#: The optional parameters of a stream run, as the UI offers them: empty means the default it names.
+OptionalProcessDate = Annotated[ProcessDate | None, _EmptyMeans("today (the stream's timezone)")]
+OptionalBatchId = Annotated[BatchId | None, _EmptyMeans("stream id and date")]
+OptionalWarehouseBlock = Annotated[str | None, _EmptyMeans("the local DuckDB file")]
 
 
 class RunMode(StrEnum):

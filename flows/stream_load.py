@@ -17,7 +17,7 @@ from prefect.states import Completed, State
 
 from dcf.store.status import InstanceStatus
 from dcf.stream.run import prepare_run
-from flows.parameters import BatchId, ProcessDate, RunMode, StreamName
+from flows.parameters import OptionalBatchId, OptionalProcessDate, OptionalWarehouseBlock, RunMode, StreamName
 from runtime.locks import stream_slot
 from tasks.dbt_build import dbt_build
 from tasks.ingest import ingest
@@ -39,11 +39,11 @@ from tasks.validate import validate
 )
 def stream_load(
     stream: StreamName,
-    process_date: ProcessDate | None = None,
-    batch_id: BatchId | None = None,
+    process_date: OptionalProcessDate = None,
+    batch_id: OptionalBatchId = None,
     full_refresh: bool = False,
     mode: RunMode = RunMode.NORMAL,
-    warehouse_block: str | None = None,
+    warehouse_block: OptionalWarehouseBlock = None,
 ) -> State:
     """Run one stream for one process date, stage by stage, recording every stage in DCF.
 

@@ -155,8 +155,13 @@ def test_ui_help_texts_render_as_written():
         for name, prop in parameter_schema(flow.fn).properties.items():
             description = prop.get("description") or ""
             assert not re.search(r"<[A-Za-z/!]", description), f"{flow.name}.{name}: {description}"
-    batch_id = parameter_schema(stream_load.fn).properties["batch_id"]["description"]
-    assert "1490_20240301" in batch_id and "empty" in batch_id
+    properties = parameter_schema(stream_load.fn).properties
+    assert "1490_20240301" in properties["batch_id"]["description"] and "empty" in properties["batch_id"]["description"]
+    # an optional parameter's "empty" choice says what empty means, instead of a bare None
+    empty = {name: next(b.get("title") for b in properties[name]["anyOf"] if b.get("type") == "null")
+             for name in ("process_date", "batch_id", "warehouse_block")}
+    assert empty == {"process_date": "today (the stream's timezone)", "batch_id": "stream id and date",
+                     "warehouse_block": "the local DuckDB file"}
 
 
 @pytest.mark.parametrize("args", [{"password": "x"}, {"session_parameters": {"auth_token": "x"}}, {"pwd": "x"},
