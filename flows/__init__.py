@@ -1,12 +1,10 @@
 """Prefect flows: the deployment entrypoints of DCF Flows.
 
-Importing any of them (a worker's flow-run process does) keeps the output quiet: no teardown noise
-(:mod:`runtime.quiet_exit`), one line instead of a traceback for DCF's own errors (:mod:`runtime.log`).
-``DCF_DEBUG=1`` turns both off.
+Importing any of them (a worker's flow-run process does) keeps the output quiet (:mod:`runtime.quiet`:
+no teardown noise, one line instead of a traceback for DCF's own errors; ``DCF_DEBUG=1`` turns it off).
+Nothing here imports Prefect: ``make run`` sets Prefect settings before Prefect reads them.
 """
 
-from runtime import quiet_exit
-from runtime.log import quiet_expected_errors
+from runtime import quiet
 
-quiet_exit.install()
-quiet_expected_errors()
+quiet.install()

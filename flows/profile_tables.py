@@ -22,7 +22,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from dcf.errors import DcfError, RefusedError
 from dcf.profiling import METRIC_GROUPS, ProfileOptions
-from dcf.store.status import ProfileStatus
+from dcf.store.statuses import ProfileStatus
 from dcf.stream.definition import load_named_stream
 from tasks.table_profiles import MAX_WORKERS, profile_many
 

@@ -20,9 +20,9 @@ from typing import Any
 from prefect import flow
 
 from dcf.errors import DcfError
+from runtime.board_artifact import publish_status_board
 from runtime.flow_runs import reconcile_stream
 from runtime.log import flow_logger
-from runtime.status_board import publish_status_board
 
 
 @flow(name="reconcile", log_prints=False)

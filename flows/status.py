@@ -13,7 +13,7 @@ import sys
 
 from prefect import flow
 
-from runtime.status_board import publish_status_board
+from runtime.board_artifact import publish_status_board
 
 
 @flow(name="status-board", log_prints=False)

@@ -15,7 +15,7 @@ import sys
 from prefect import flow
 from prefect.states import Completed, State
 
-from dcf.store.status import InstanceStatus
+from dcf.store.statuses import InstanceStatus
 from dcf.stream.run import prepare_run
 from flows.parameters import OptionalBatchId, OptionalProcessDate, OptionalWarehouseBlock, RunMode, StreamName
 from runtime.locks import stream_slot

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dcf.store.lineage import lineage_rows, mark_archived
-from dcf.store.status import LifecycleStage
+from dcf.store.statuses import LifecycleStage
 from dcf.stream.archive import archive_file, archive_folder, retention_expiry
 from dcf.stream.run import StreamRun
 from runtime.connections import connect

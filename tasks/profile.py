@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dcf.errors import DcfError
 from dcf.profiling import ProfileOptions
-from dcf.store.status import ProfileStatus
+from dcf.store.statuses import ProfileStatus
 from dcf.stream.load_statistics import dbt_relation
 from dcf.stream.run import StreamRun
 from tasks.stage import StageResult, stage

@@ -18,12 +18,12 @@ from dcf.store.clock import utcnow
 from dcf.store.instances import instance_row
 from dcf.store.notifications import finish_notification, queue_notification
 from dcf.store.stage_rows import stage_rows
-from dcf.store.status import InstanceStatus, StageStatus
+from dcf.store.statuses import InstanceStatus, StageStatus
 from dcf.stream.load_report import COMPLETION_REPORT, FAILURE_REPORT, ReportSubject, build_report, report_markdown
 from dcf.stream.run import StreamRun
+from runtime.board_artifact import publish_status_board
 from runtime.connections import connect
 from runtime.log import flow_logger
-from runtime.status_board import publish_status_board
 from tasks.stage import StageResult, stage
 
 _STAGE_ORDER = ("validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report")

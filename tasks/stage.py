@@ -35,7 +35,7 @@ from dcf.store.instances import (
     update_instance,
 )
 from dcf.store.stage_rows import stage_rows, write_stage
-from dcf.store.status import STAGE_DONE, InstanceStatus, StageStatus
+from dcf.store.statuses import STAGE_DONE, InstanceStatus, StageStatus
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
 from runtime.log import flow_logger

@@ -22,7 +22,7 @@ from prefect.futures import PrefectFuture
 from blocks.warehouse import DcfWarehouse, load_warehouse
 from dcf.profiling import ProfileContext, ProfileOptions, profile_column, resolve_relation, run_profile
 from dcf.store.clock import exec_user
-from dcf.store.status import ProfileStatus
+from dcf.store.statuses import ProfileStatus
 from runtime.log import flow_logger
 
 #: Tables profiled at once at the most (the flow's thread pool).

@@ -15,7 +15,7 @@ from dcf.store.dialect import identifier
 from dcf.store.instances import running_instances
 from dcf.store.lineage import archived_by_latest_instance
 from dcf.store.migrate import ensure_schema
-from dcf.store.status import RESUMABLE, StreamStatus
+from dcf.store.statuses import RESUMABLE, StreamStatus
 from dcf.store.streams import register_streams, stream_row
 from dcf.stream.definition import LoadedStream, parse_stream_file
 from dcf.stream.landing import landing_paths, missing_files_message

@@ -219,3 +219,14 @@ def test_the_checks_catch_a_tree_that_breaks_the_rules(bad_tree: Path) -> None:
     assert size_problems(bad_tree) == ["tasks/run.py:1 g: 62 lines", "tasks/run.py:1 g: 9 parameters"]
     assert sorted(duplicate_names(bad_tree)) == ["class name A x2", "module name run x2"]
     assert dialect_branches(bad_tree) == ["flows/x.py:5 compares with an engine's name"]
+
+
+def test_importing_the_flows_package_reads_no_prefect_settings() -> None:
+    """``make run`` sets Prefect settings (the ephemeral server's start timeout, PREFECT_HOME) before Prefect is
+    imported: the package every flow module is part of must not import Prefect itself."""
+    import subprocess
+    import sys
+
+    probe = "import sys, flows, runtime.quiet; print('prefect' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr

@@ -9,7 +9,7 @@ from dcf.execlog.facts import job_step_id
 from dcf.paths import PROJECT_ROOT
 from dcf.store.connection import Connection
 from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
-from dcf.store.status import InstanceStatus
+from dcf.store.statuses import InstanceStatus
 
 
 def last_loaded_date(conn: Connection, strm_id: int) -> date | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dcf.store.status import LogStatus, ModelExecutionStatus
+from dcf.store.statuses import LogStatus, ModelExecutionStatus
 
 JOB_EXECUTION_TYPE = "DBT_JOB_RUN"
 

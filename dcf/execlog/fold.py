@@ -36,7 +36,7 @@ from dcf.execlog.facts import (
     timeline_event,
 )
 from dcf.execlog.rows import JobRows
-from dcf.store.status import LogStatus
+from dcf.store.statuses import LogStatus
 
 
 @dataclass

@@ -19,7 +19,7 @@ from dcf.execlog.facts import (
     model_step_id,
     timeline_event,
 )
-from dcf.store.status import LogStatus, RecordType
+from dcf.store.statuses import LogStatus, RecordType
 
 if TYPE_CHECKING:
     from dcf.execlog.fold import ModelState

@@ -30,7 +30,7 @@ from dcf.store.connection import Connection
 from dcf.store.instances import close_instance, close_stages_of_ended_instances
 from dcf.store.owner import process_alive
 from dcf.store.schema import DCF_T_PRCS_INST, PROCESS_EXECUTION_LOG
-from dcf.store.status import InstanceStatus, LogStatus, RecordType
+from dcf.store.statuses import InstanceStatus, LogStatus, RecordType
 
 #: Prefect state types of a run that may still write.
 LIVE_STATES = frozenset({"RUNNING", "PENDING", "SCHEDULED", "PAUSED", "CANCELLING"})

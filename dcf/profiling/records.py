@@ -29,7 +29,7 @@ from dcf.profiling.source import session_names
 from dcf.store.clock import exec_user, utcnow
 from dcf.store.connection import Connection
 from dcf.store.schema import PROFILE_RESULTS, PROFILE_RUNS
-from dcf.store.status import ProfileStatus
+from dcf.store.statuses import ProfileStatus
 
 #: PROFILE_RUNS.STATUS, under the name the profiling code has always used.
 RunStatus = ProfileStatus

@@ -14,7 +14,7 @@ from dcf.errors import RefusedError
 from dcf.store.clock import exec_user, utcnow
 from dcf.store.connection import Connection
 from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST, DCF_T_STRM, PRCS_INST_SEQUENCE
-from dcf.store.status import FINAL_STATUSES, RESUMABLE, InstanceStatus, OrchestrationStatus, StageStatus
+from dcf.store.statuses import FINAL_STATUSES, RESUMABLE, InstanceStatus, OrchestrationStatus, StageStatus
 
 RUNNING = InstanceStatus.RUNNING
 

@@ -9,7 +9,7 @@ from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.schema import DCF_T_DATA_LINEAGE, DCF_T_PRCS_INST
 from dcf.store.stage_rows import InstanceRef
-from dcf.store.status import ArchiveStatus, LifecycleStage
+from dcf.store.statuses import ArchiveStatus, LifecycleStage
 
 
 # -- lineage (GetFileList / MvLoadFiles) --------------------------------------------------------------------

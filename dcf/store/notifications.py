@@ -8,7 +8,7 @@ from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.schema import DCF_T_NOTIFICATIONS
 from dcf.store.stage_rows import InstanceRef
-from dcf.store.status import NotificationStatus
+from dcf.store.statuses import NotificationStatus
 
 
 # -- notifications (report) ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from dcf.store.status import (
+from dcf.store.statuses import (
     ArchiveStatus,
     InstanceStatus,
     LifecycleStage,

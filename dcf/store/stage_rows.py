@@ -9,7 +9,7 @@ from typing import Any
 from dcf.store.clock import exec_user, utcnow
 from dcf.store.connection import Connection
 from dcf.store.schema import DCF_T_PRCS_EXEC_LOG
-from dcf.store.status import StageStatus
+from dcf.store.statuses import StageStatus
 
 
 # -- stage rows (DCF_T_PRCS_EXEC_LOG) ---------------------------------------------------------------------

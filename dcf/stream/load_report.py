@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dcf.store.status import NotificationType
+from dcf.store.statuses import NotificationType
 
 COMPLETION_REPORT, FAILURE_REPORT = NotificationType.LOAD_COMPLETION_REPORT, NotificationType.LOAD_FAILURE_REPORT
 

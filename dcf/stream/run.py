@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from dcf.store.stage_rows import InstanceRef
-from dcf.store.status import StreamStatus
+from dcf.store.statuses import StreamStatus
 from dcf.stream.definition import StreamConfig, parse_stream_file
 
 #: What a batch id may be: it lands in DCF rows and file names. flows.parameters puts it in the UI schema.

@@ -15,7 +15,7 @@ from typing import Any
 
 from dcf.store.connection import Connection
 from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST, DCF_T_STRM
-from dcf.store.status import InstanceStatus, StageStatus
+from dcf.store.statuses import InstanceStatus, StageStatus
 
 #: The reason comes last: it is the one long cell, and the others stay in view beside each other.
 BOARD_COLUMNS = ("stream", "process date", "instance", "status", "failed stage", "duration", "last good date",

@@ -11,7 +11,7 @@ from dcf.store.clock import utcnow
 from dcf.store.instances import InstanceClaim, allocate_instance, close_instance, instance_row
 from dcf.store.migrate import ensure_schema
 from dcf.store.schema import DCF_T_STRM
-from dcf.store.status import InstanceStatus
+from dcf.store.statuses import InstanceStatus
 
 DAY = date(2024, 3, 1)
 

@@ -11,7 +11,7 @@ from dcf.store.clock import utcnow
 from dcf.store.instances import InstanceClaim, allocate_instance, close_instance
 from dcf.store.migrate import ensure_schema
 from dcf.store.stage_rows import InstanceRef, write_stage
-from dcf.store.status import InstanceStatus, StageStatus
+from dcf.store.statuses import InstanceStatus, StageStatus
 from dcf.store.streams import StreamRecord, register_streams
 from dcf.stream.status_board import board_markdown, board_rows
 
