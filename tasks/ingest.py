@@ -8,6 +8,7 @@ from dcf.store.lineage import record_loaded_file
 from dcf.stream.landing import discover, load_file, require_files
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
+from runtime.log import flow_logger
 from tasks.stage import StageResult, stage
 
 
@@ -36,9 +37,13 @@ def ingest(run: StreamRun) -> StageResult:
         return StageResult({"files": [], "records": 0}, ["stream has no landing files; nothing ingested"])
     files = require_files(landing, run.process_date)
     loaded = []
+    logger = flow_logger()
     with connect(run.warehouse_block) as conn:
-        for file in files:
+        for number, file in enumerate(files, start=1):
+            logger.info("ingest: loading %s (%d of %d, %s bytes) into %s", file.name, number, len(files),
+                        f"{file.size:,}", config.source.relation)
             rows = load_file(conn, config.source.relation, file, run.ref, landing.delimiter)
+            logger.info("ingest: %s rows from %s", f"{rows:,}", file.name)
             record_loaded_file(conn, run.ref, {
                 "SOURCE_FILE_NAME": file.name, "SOURCE_FILE_PATH": str(file.path), "FILE_SIZE_BYTES": file.size,
                 "FILE_SHA256": file.sha256, "RECORD_COUNT": rows, "TARGET_RELATION": config.source.relation,
