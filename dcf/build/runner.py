@@ -105,9 +105,10 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
     """The build invocation itself, with the execution log written around it."""
     plan = reuse_run.plan if reuse_run else None
     target_path = _new_run_dir(work)
+    # a view's row count runs its query: by default only where that is cheap (an embedded DuckDB)
     count_views = request.count_views if request.count_views is not None else \
         bool(log_to is not None and log_to.dialect.embedded)
-    config = replace(_job_config(request, target_path, plan), count_views=count_views)
+    config = _job_config(request, target_path, plan, count_views=count_views)
     logger = observer.logger()
     if plan and logger:
         summary = plan.summary()
@@ -176,7 +177,8 @@ def compile_sql(request: BuildRequest) -> dict[str, str]:
 
 
 # -- job context -------------------------------------------------------------------------------------------------
-def _job_config(request: BuildRequest, target_path: Path, plan: ReusePlan | None = None) -> JobConfig:
+def _job_config(request: BuildRequest, target_path: Path, plan: ReusePlan | None = None, *,
+                count_views: bool = False) -> JobConfig:
     host, pid, pid_start = process_identity()
     profile = _profile(request.project_dir, request.target, dict(request.vars), request.threads)
     credentials = getattr(profile, "credentials", None)
@@ -187,7 +189,8 @@ def _job_config(request: BuildRequest, target_path: Path, plan: ReusePlan | None
         warehouse=plain_str(getattr(credentials, "warehouse", None)),
         select=tuple(request.select), exclude=tuple(request.exclude), full_refresh=request.full_refresh,
         compiled_root=str(target_path / "compiled"), run=request.context,
-        host=host, pid=pid, pid_start=pid_start, reuse=plan.summary() if plan else None, **_git(request.project_dir),
+        host=host, pid=pid, pid_start=pid_start, reuse=plan.summary() if plan else None, count_views=count_views,
+        **_git(request.project_dir),
     )
 
 

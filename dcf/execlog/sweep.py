@@ -77,13 +77,10 @@ def sweep(conn: Connection, flow_run_states: FlowRunStates, *, stream: str | Non
     a retry of the very run that was killed) — their dead log rows are still closed.
     """
     now = now or utcnow()
-    inst_table = conn.qualify(DCF_T_PRCS_INST.name)
-    running = {"running": LogStatus.RUNNING}
     rows = [r for r in conn.rows_where(PROCESS_EXECUTION_LOG, EXECUTION_STATUS_NAME=LogStatus.RUNNING)
             if stream is None or _json(r["PROCESS_CONFIG_OBJ"]).get("stream_name") == stream]
-    inst_sql = f"SELECT * FROM {inst_table} WHERE PRCS_STATUS = :running"
-    instances = conn.fetch_dicts(inst_sql + " AND STRM_NAME = :stream", {"stream": stream, **running}) if stream \
-        else conn.fetch_dicts(inst_sql, running)
+    instances = conn.rows_where(DCF_T_PRCS_INST, PRCS_STATUS=InstanceStatus.RUNNING,
+                                **({"STRM_NAME": stream} if stream else {}))
     run_ids = {str(i["FLOW_RUN_ID"]) for i in instances if i["FLOW_RUN_ID"]}
     run_ids |= {c["flow_run_id"] for c in (_json(r["PROCESS_CONFIG_OBJ"]) for r in rows) if c.get("flow_run_id")}
     states = dict(flow_run_states(sorted(run_ids))) if run_ids else {}
