@@ -15,12 +15,12 @@ setup:
 	  $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	@$(UV) sync --frozen --quiet
 
-## make run [STREAM=NAME] [DATE=YYYY-MM-DD] [BAD_DAY=1]: run a stream locally (default: BCFINSG, for which the
-## day's synthetic landing file is generated first). BAD_DAY=1 generates a day whose average quality is below 70:
-## the quality gate skips the load.
+## make run [STREAM=NAME] [DATE=YYYY-MM-DD] [MODE=NORMAL|RESET|VALIDATE] [BAD_DAY=1]: run a stream locally
+## (default: BCFINSG, for which the day's synthetic landing file is generated first). BAD_DAY=1 generates a day
+## whose average quality is below 70: the quality gate skips the load. MODE=VALIDATE checks and prints the plan.
 run: setup
 	@$(UV) run --frozen python -m flows.run_local $(if $(STREAM),--stream $(STREAM),) \
-	  $(if $(DATE),--process-date $(DATE),) $(if $(BAD_DAY),--bad-day,)
+	  $(if $(DATE),--process-date $(DATE),) $(if $(MODE),--mode $(MODE),) $(if $(BAD_DAY),--bad-day,)
 
 ## make sql [SQL="..."] [DB=file]: an SQL shell on the local warehouse (schema DCF is the default schema).
 sql: setup

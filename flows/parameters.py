@@ -82,8 +82,10 @@ class RunMode(StrEnum):
 
     NORMAL: resume the failed run after its last good stage (same PRCS_INST_ID), else start a new one —
     DataStage NORMAL/RESTART of a checkpointed sequence. RESET: start over with a new process instance,
-    the failed one is marked superseded — DataStage RESET then run.
+    the failed one is marked superseded — DataStage RESET then run. VALIDATE: check everything that can be
+    checked without running and print the plan; writes no row.
     """
 
     NORMAL = "NORMAL"
     RESET = "RESET"
+    VALIDATE = "VALIDATE"

@@ -28,7 +28,7 @@ from dcf.demo.summary import last_loaded_date, summary_lines
 from dcf.demo.synthetic_landing import generate_landing_file
 from dcf.errors import DcfError
 from dcf.paths import resolve_under_home
-from dcf.stream.definition import load_named_stream
+from dcf.stream.definition import find_stream_file, load_named_stream
 
 FIRST_DATE = date(2024, 3, 1)
 DEFAULT_STREAM = "BCFINSG_PLAN_BALN_SEGM_LOAD"
@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--process-date", type=date.fromisoformat)
     parser.add_argument("--rows", type=int, default=5000, help="records in the generated landing file")
     parser.add_argument("--bad-day", action="store_true", help="generate a day whose average quality is < 70")
+    parser.add_argument("--mode", choices=["NORMAL", "RESET", "VALIDATE"], default="NORMAL",
+                        help="NORMAL resumes a failed run of the date; RESET starts over; VALIDATE checks and plans")
     args = parser.parse_args(argv)
+    if args.mode == "VALIDATE":
+        return _validate(args.stream)
 
     from flows.control_tables import control_tables
     from flows.stream_load import stream_load
@@ -63,10 +67,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     print(f"running stream {stream.name} for {process_date} ...", flush=True)
-    state = stream_load(stream=stream.name, process_date=process_date, return_state=True)
+    state = stream_load(stream=stream.name, process_date=process_date, mode=args.mode, return_state=True)
     with warehouse.connect() as conn:
         for line in summary_lines(conn, stream.config.stream.id, process_date, warehouse, state):
             print(line)
+    return 0 if state.is_completed() else 1
+
+
+def _validate(stream: str) -> int:
+    """MODE=VALIDATE: the plan, or each problem on its own line; nothing is generated or written."""
+    from flows.stream_load import stream_load
+
+    try:
+        find_stream_file(stream)
+    except DcfError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    state = stream_load(stream=stream, mode="VALIDATE", return_state=True)
+    print(state.message, file=sys.stdout if state.is_completed() else sys.stderr)
     return 0 if state.is_completed() else 1
 
 

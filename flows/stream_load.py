@@ -1,6 +1,11 @@
-"""The generic stream flow: one DataStage sequence, stage by stage, from a stream YAML.
+"""The generic stream flow: one DataStage sequence, from a stream YAML.
 
-    validate -> process_id -> ingest -> dbt_build -> [profile] -> metadata -> lifecycle -> report
+    validate -> process_id -> the stream's activity graph -> [profile] -> metadata -> [lifecycle] -> report
+
+The graph is the YAML's ``sequence:`` (dbt builds, child streams, commands, waits, loops, user variables,
+notifications, the quality gate, a terminator, with DataStage's triggers; see ``dcf.stream.activities``), or
+for a stream without one: ``ingest`` (when it has a ``source``) then ``dbt_build``. ``mode=VALIDATE`` checks
+the stream and prints its plan without writing a row.
 
 Run it locally with ``make run``, or ``python -m flows.stream_load --stream NAME --process-date D``, or from
 a deployment (see prefect.yaml). A failed run re-run for the same stream and process date (or retried
@@ -11,22 +16,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from prefect import flow
-from prefect.states import Completed, State
+from prefect.states import Completed, Failed, State
 
+from dcf.store.instances import child_instance
 from dcf.store.statuses import InstanceStatus
-from dcf.stream.run import prepare_run
+from dcf.stream.activities import Activity
+from dcf.stream.run import StreamRun, prepare_run
 from flows.parameters import OptionalBatchId, OptionalProcessDate, OptionalWarehouseBlock, RunMode, StreamName
+from runtime.connections import connect
 from runtime.locks import stream_slot
-from tasks.dbt_build import dbt_build
-from tasks.ingest import ingest
+from tasks.dry_run import ValidationProblems, validate_plan
 from tasks.lifecycle import lifecycle
 from tasks.metadata import metadata
 from tasks.process_id import process_id
 from tasks.profile import profile
 from tasks.report import close_instance, failure_report, report, status_board
-from tasks.stage import close_instance_hook, describe
+from tasks.sequencer import run_graph
+from tasks.stage import StageFailed, StageResult, close_instance_hook, describe
 from tasks.validate import validate
 
 
@@ -44,6 +53,7 @@ def stream_load(
     full_refresh: bool = False,
     mode: RunMode = RunMode.NORMAL,
     warehouse_block: OptionalWarehouseBlock = None,
+    parent_prcs_inst_id: int | None = None,
 ) -> State:
     """Run one stream for one process date, stage by stage, recording every stage in DCF.
 
@@ -54,24 +64,27 @@ def stream_load(
             and the process date as YYYYMMDD, e.g. 1490_20240301.
         full_refresh: Rebuild the stream's incremental dbt models from scratch.
         mode: NORMAL resumes a failed run of this date after its last good stage (same process instance);
-            RESET starts over with a new process instance.
+            RESET starts over with a new process instance; VALIDATE checks the stream and prints its plan,
+            writing nothing.
         warehouse_block: DcfWarehouse block name; empty: the local DuckDB file under DCF_HOME.
+        parent_prcs_inst_id: Set when another stream's activity runs this one; empty: run on its own.
     """
+    if mode == RunMode.VALIDATE:
+        return _validate_only(stream, warehouse_block)
     run = prepare_run(stream, process_date, batch_id, full_refresh=full_refresh, reset=mode == RunMode.RESET,
-                      warehouse_block=warehouse_block)
+                      warehouse_block=warehouse_block, parent_prcs_inst_id=parent_prcs_inst_id)
     with stream_slot(run):
         validated = validate(run)
         run = process_id(run, validated)
         try:
-            if run.config.source is not None:
-                ingest(run)
-            build = dbt_build(run)
+            build, activity_warnings = run_graph(run, child_runner=run_child_stream)
             if run.config.profiling.tables:
                 profile(run, build)
             statistics = metadata(run, build)
-            if run.config.source is not None:  # archives what ingest loaded
+            if any(a.ingest is not None for a in run.config.all_activities()):  # archives what ingest loaded
                 lifecycle(run)
-            status = InstanceStatus.COMPLETED_WITH_WARNINGS if statistics.warnings else InstanceStatus.SUCCEEDED
+            warnings = [*statistics.warnings, *activity_warnings]
+            status = InstanceStatus.COMPLETED_WITH_WARNINGS if warnings else InstanceStatus.SUCCEEDED
             report(run, status)
         except BaseException as error:
             # DataStage's exception handler: record and report, then end aborted (and restartable).
@@ -82,9 +95,36 @@ def stream_load(
         close_instance(run, status)
         status_board(run)
     message = f"{run.stream_name} {run.process_date}: process instance {run.prcs_inst_id} {status}"
-    if statistics.warnings:
-        return Completed(name="CompletedWithWarnings", message=f"{message}: {'; '.join(statistics.warnings)}")
+    if warnings:
+        return Completed(name="CompletedWithWarnings", message=f"{message}: {'; '.join(warnings)}")
     return Completed(message=message)
+
+
+def _validate_only(stream: str, warehouse_block: str | None) -> State:
+    """mode=VALIDATE: the plan, or every problem on its own line; no row is written."""
+    try:
+        lines = validate_plan(stream, warehouse_block)
+    except ValidationProblems as problems:
+        return Failed(message=f"VALIDATE {stream}: " + str(problems))
+    return Completed(name="Validated", message="VALIDATE: no problems\n" + "\n".join(lines))
+
+
+def run_child_stream(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResult:
+    """A ``stream:`` activity: the child stream for the same process date, as a subflow linked to this
+    instance (DCF_T_PRCS_INST.PARENT_PRCS_INST_ID); its status is the activity's."""
+    child = activity.stream.name
+    state = stream_load(stream=child, process_date=run.process_date, batch_id=inputs.get("batch_id"),
+                        full_refresh=run.full_refresh, warehouse_block=run.warehouse_block,
+                        parent_prcs_inst_id=run.prcs_inst_id, return_state=True)
+    with connect(run.warehouse_block) as conn:
+        instance = child_instance(conn, run.prcs_inst_id, child) or {}
+    statistics = {"child_stream": child, "child_prcs_inst_id": instance.get("PRCS_INST_ID"),
+                  "child_state": state.name, "child_message": state.message,
+                  "outputs": {"$UserStatus": instance.get("ORCHESTRATION_STATUS") or instance.get("PRCS_STATUS", "")}}
+    if not state.is_completed():
+        raise StageFailed(f"child stream {child} ended {state.name}: {state.message}", statistics)
+    warnings = [f"child stream {child}: {state.message}"] if state.name == "CompletedWithWarnings" else []
+    return StageResult(statistics, warnings)
 
 
 def main(argv: list[str] | None = None) -> int:

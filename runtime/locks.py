@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -76,10 +77,32 @@ def stream_slot(run: StreamRun, *, warehouse_wait_seconds: float = 3600.0) -> It
                 "one instance per stream at a time — wait for it to finish or cancel it"
             ) from None
         try:
-            stack.enter_context(file_lock(lock_path("local-warehouse"), wait_seconds=warehouse_wait_seconds,
-                                          what="the local DuckDB warehouse"))
+            stack.enter_context(_process_warehouse_lock(warehouse_wait_seconds))
         except TimeoutError:
             raise WarehouseBusyError(
                 f"the local warehouse stayed busy for {warehouse_wait_seconds:.0f}s; try again later"
             ) from None
         yield
+
+
+_HOLDERS = {"count": 0}
+_HOLDERS_GUARD = threading.Lock()
+_HELD_LOCK = ExitStack()
+
+
+@contextmanager
+def _process_warehouse_lock(wait_seconds: float) -> Iterator[None]:
+    """The warehouse file lock, held once per process: a child stream run by a parent's ``stream:`` activity
+    (a subflow in the same process) shares its parent's hold instead of waiting for it forever."""
+    with _HOLDERS_GUARD:  # held while the first holder waits: nobody passes before the lock is taken
+        if _HOLDERS["count"] == 0:
+            _HELD_LOCK.enter_context(file_lock(lock_path("local-warehouse"), wait_seconds=wait_seconds,
+                                               what="the local DuckDB warehouse"))
+        _HOLDERS["count"] += 1
+    try:
+        yield
+    finally:
+        with _HOLDERS_GUARD:
+            _HOLDERS["count"] -= 1
+            if _HOLDERS["count"] == 0:
+                _HELD_LOCK.close()

@@ -22,7 +22,7 @@ def metadata(run: StreamRun, build: StageResult) -> StageResult:
     relations = build.statistics["relations"]
     warehouse = load_warehouse(run.warehouse_block)
     with connect(run.warehouse_block) as conn:
-        if config.quality is not None and config.target is not None:
+        if config.quality is not None and config.target is not None and config.quality.model in relations:
             statistics = load_statistics(
                 conn,
                 quality=config.quality,

@@ -26,8 +26,6 @@ from runtime.connections import connect
 from runtime.log import flow_logger
 from tasks.stage import StageResult, stage
 
-_STAGE_ORDER = ("validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report")
-
 
 @stage("report")
 def report(run: StreamRun, status: str) -> StageResult:
@@ -62,7 +60,9 @@ def _publish(run: StreamRun, kind: str, status: str, error: str | None) -> dict[
     with connect(run.warehouse_block) as conn:
         instance = instance_row(conn, run.prcs_inst_id)
         rows = stage_rows(conn, run.prcs_inst_id)
-        stages = [_stage_summary(name, rows[name]) for name in _STAGE_ORDER if name in rows]
+        # In the order they started: bookkeeping first, then the activities, then the closing stages.
+        ordered = sorted(rows.values(), key=lambda row: (row["PRCS_START_TS"], row["PRCS_NAME"] != "validate"))
+        stages = [_stage_summary(row["PRCS_NAME"], row) for row in ordered]
         if kind == COMPLETION_REPORT:
             stages = [_as_completed(s, rows["report"]) if s["stage"] == "report" else s for s in stages]
         statistics = _statistics(rows.get("metadata"))

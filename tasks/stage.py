@@ -89,46 +89,59 @@ def stage(name: str, *, changed_since: ChangedSince | None = None,
     def decorate(fn: Callable[..., StageResult]) -> Task:
         @functools.wraps(fn)
         def run_stage(run: StreamRun, *args: Any, **kwargs: Any) -> StageResult:
-            logger = flow_logger()
-            task_run_id = current_task_run_id()
-            # One connection for the stage's own writes (the stage body opens what it needs itself).
-            with connect(run.warehouse_block) as conn:
-                previous = checkpoint(conn, run, name)
-                restored = (previous["PRCS_STATISTICS"] or {}) if previous else {}
-                changed = changed_since(run, restored) if previous and changed_since else None
-                stale = stale_since(run, restored) if previous and stale_since and not changed else None
-                if stale:
-                    logger.info("stage %s: runs again although it completed before: %s", name, stale)
-                if previous and not changed and not stale:
-                    logger.info("stage %s: restored from checkpoint (completed in an earlier attempt)", name)
-                    return StageResult(restored,
-                                       ["restored with warnings"] if previous["PRCS_STATUS"] == WARNINGS else [],
-                                       restored=True)
-                write_stage(conn, run.ref, name, StageStatus.RUNNING, task_run_id=task_run_id)
-                try:
-                    if changed:
-                        raise StageFailed(f"stage {name} of process instance {run.prcs_inst_id} cannot be resumed: "
-                                          f"{changed}; run with mode=RESET to start over on the new input", restored)
-                    result = fn(run, *args, **kwargs)
-                except BaseException as error:
-                    write_stage(conn, run.ref, name, StageStatus.FAILED, task_run_id=task_run_id, error=describe(error),
-                                statistics=getattr(error, "statistics", None))
-                    raise
-                write_stage(conn, run.ref, name, result.status, task_run_id=task_run_id,
-                            statistics=result.statistics, error="; ".join(result.warnings) or None)
-                update_instance(conn, run.prcs_inst_id, last_good_stage=name)
-            for warning in result.warnings:
-                logger.warning("stage %s: %s", name, warning)
-            if result.warnings and run.config.stage_options(name).stop_on_warnings:
-                # A plain DataStage OK trigger does not fire on warnings.
-                raise StageFailed(f"stage {name} ended with warnings and the stream stops on them: "
-                                  + "; ".join(result.warnings), result.statistics)
-            return result
+            options = run.config.stage_options(name)
+            return run_checkpointed(run, name, lambda: fn(run, *args, **kwargs), changed_since=changed_since,
+                                    stale_since=stale_since, always_rerun=options.always_rerun,
+                                    stop_on_warnings=options.stop_on_warnings)
 
         return stage_task(name, run_stage, on_running=[stage_running_hook(name)],
                           on_completion=[stage_completed_hook(name)], on_failure=[stage_failed_hook(name)])
 
     return decorate
+
+
+def run_checkpointed(run: StreamRun, name: str, body: Callable[[], StageResult], *,
+                     changed_since: ChangedSince | None = None, stale_since: ChangedSince | None = None,
+                     always_rerun: bool = False, stop_on_warnings: bool = False,
+                     statistics: dict[str, Any] | None = None) -> StageResult:
+    """Run ``body`` as the stage (or activity) ``name`` of ``run``: restored from a completed earlier attempt,
+    else its row written RUNNING, then with its result or its error. ``statistics`` are merged into the row."""
+    logger = flow_logger()
+    task_run_id = current_task_run_id()
+    # One connection for the stage's own writes (the stage body opens what it needs itself).
+    with connect(run.warehouse_block) as conn:
+        previous = checkpoint(conn, run, name, always_rerun=always_rerun)
+        restored = (previous["PRCS_STATISTICS"] or {}) if previous else {}
+        changed = changed_since(run, restored) if previous and changed_since else None
+        stale = stale_since(run, restored) if previous and stale_since and not changed else None
+        if stale:
+            logger.info("stage %s: runs again although it completed before: %s", name, stale)
+        if previous and not changed and not stale:
+            logger.info("stage %s: restored from checkpoint (completed in an earlier attempt)", name)
+            return StageResult(restored, ["restored with warnings"] if previous["PRCS_STATUS"] == WARNINGS else [],
+                               restored=True)
+        write_stage(conn, run.ref, name, StageStatus.RUNNING, task_run_id=task_run_id)
+        try:
+            if changed:
+                raise StageFailed(f"stage {name} of process instance {run.prcs_inst_id} cannot be resumed: "
+                                  f"{changed}; run with mode=RESET to start over on the new input", restored)
+            result = body()
+        except BaseException as error:
+            failed = {**(statistics or {}), **(getattr(error, "statistics", None) or {})}
+            write_stage(conn, run.ref, name, StageStatus.FAILED, task_run_id=task_run_id, error=describe(error),
+                        statistics=failed or None)
+            raise
+        result.statistics = {**(statistics or {}), **result.statistics}
+        write_stage(conn, run.ref, name, result.status, task_run_id=task_run_id,
+                    statistics=result.statistics, error="; ".join(result.warnings) or None)
+        update_instance(conn, run.prcs_inst_id, last_good_stage=name)
+    for warning in result.warnings:
+        logger.warning("stage %s: %s", name, warning)
+    if result.warnings and stop_on_warnings:
+        # A plain DataStage OK trigger does not fire on warnings.
+        raise StageFailed(f"stage {name} ended with warnings and the stream stops on them: "
+                          + "; ".join(result.warnings), result.statistics)
+    return result
 
 
 def stage_task(name: str, fn: Callable[..., Any], **hooks: Any) -> Task:
@@ -165,9 +178,12 @@ def record_pre_instance_stage(conn: Connection, run: StreamRun, name: str, resul
                 started_at=datetime.fromisoformat(result.statistics["started_at"]))
 
 
-def checkpoint(conn: Connection, run: StreamRun, name: str) -> dict[str, Any] | None:
+def checkpoint(conn: Connection, run: StreamRun, name: str, *, always_rerun: bool | None = None
+               ) -> dict[str, Any] | None:
     """The stage's row when a resumed run restores the stage instead of running it again, else None."""
-    if not run.resumed or run.config.stage_options(name).always_rerun:
+    if always_rerun is None:
+        always_rerun = name in run.config.stages and run.config.stages[name].always_rerun
+    if not run.resumed or always_rerun:
         return None
     previous = stage_rows(conn, run.prcs_inst_id).get(name)
     return previous if previous and previous["PRCS_STATUS"] in STAGE_DONE else None
@@ -180,46 +196,53 @@ def describe(error: BaseException) -> str:
 
 
 # -- state hooks: the second writer ---------------------------------------------------------------------
-def _run_of_task() -> StreamRun | None:
+def _row_of_task(stage: str | None) -> tuple[StreamRun | None, str, bool | None]:
+    """The run, the row name and the activity's always_rerun of the running task (``stage``: a fixed name;
+    None: the activity task's ``row_name`` parameter)."""
     context = TaskRunContext.get()
-    run = context.parameters.get("run") if context else None
-    return run if isinstance(run, StreamRun) and run.prcs_inst_id is not None else None
+    parameters = context.parameters if context else {}
+    run = parameters.get("run")
+    name = stage or parameters.get("row_name") or ""
+    always_rerun = getattr(parameters.get("activity"), "always_rerun", None)
+    if isinstance(run, StreamRun) and run.prcs_inst_id is not None and name:
+        return run, name, always_rerun
+    return None, name, always_rerun
 
 
-def stage_running_hook(stage: str) -> Callable[..., None]:
+def stage_running_hook(stage: str | None = None) -> Callable[..., None]:
     def hook(task: Any, task_run: Any, state: Any) -> None:
-        run = _run_of_task()
+        run, name, always_rerun = _row_of_task(stage)
         if run:
             with connect(run.warehouse_block) as conn:
-                if checkpoint(conn, run, stage) is None:  # a restored stage does not run again
-                    write_stage(conn, run.ref, stage, StageStatus.RUNNING, task_run_id=str(task_run.id))
+                if checkpoint(conn, run, name, always_rerun=always_rerun) is None:  # a restored stage stays
+                    write_stage(conn, run.ref, name, StageStatus.RUNNING, task_run_id=str(task_run.id))
 
-    hook.__name__ = f"dcf-{stage}-running"
+    hook.__name__ = f"dcf-{stage or 'activity'}-running"
     return hook
 
 
-def stage_completed_hook(stage: str) -> Callable[..., None]:
+def stage_completed_hook(stage: str | None = None) -> Callable[..., None]:
     def hook(task: Any, task_run: Any, state: Any) -> None:
-        run = _run_of_task()
+        run, name, _ = _row_of_task(stage)
         result = state.result(raise_on_failure=False) if state.is_completed() else None
         if run and result is not None and not getattr(result, "restored", False):
             with connect(run.warehouse_block) as conn:
-                write_stage(conn, run.ref, stage, result.status, task_run_id=str(task_run.id),
+                write_stage(conn, run.ref, name, result.status, task_run_id=str(task_run.id),
                             statistics=result.statistics)
 
-    hook.__name__ = f"dcf-{stage}-completed"
+    hook.__name__ = f"dcf-{stage or 'activity'}-completed"
     return hook
 
 
-def stage_failed_hook(stage: str) -> Callable[..., None]:
+def stage_failed_hook(stage: str | None = None) -> Callable[..., None]:
     def hook(task: Any, task_run: Any, state: Any) -> None:
-        run = _run_of_task()
+        run, name, _ = _row_of_task(stage)
         if run:
             with connect(run.warehouse_block) as conn:
-                write_stage(conn, run.ref, stage, StageStatus.FAILED, task_run_id=str(task_run.id),
+                write_stage(conn, run.ref, name, StageStatus.FAILED, task_run_id=str(task_run.id),
                             error=(state.message or "failed")[:4000])
 
-    hook.__name__ = f"dcf-{stage}-failed"
+    hook.__name__ = f"dcf-{stage or 'activity'}-failed"
     return hook
 
 

@@ -55,7 +55,7 @@ from dcf.build.outcome import DbtBuildOutcome, NodeOutcome, build_outcome, dbt_i
 from dcf.build.profiles import dbt_environment
 from dcf.build.request import BuildObserver, BuildRequest
 from dcf.build.reuse import ReusePlan
-from dcf.build.reuse_run import ReuseRun, node_selectors, prepare_reuse
+from dcf.build.reuse_run import ReuseRun, list_nodes, node_selectors, prepare_reuse
 from dcf.errors import DcfError
 from dcf.execlog.facts import JobConfig, ProjectFacts, RunContext
 from dcf.execlog.writer import ExecutionLogWriter
@@ -65,7 +65,7 @@ from dcf.store.connection import Connection
 from dcf.store.owner import process_identity
 
 # RunContext lives in execution_log
-__all__ = ["DbtBuildOutcome", "NodeOutcome", "RunContext", "compile_sql", "run_dbt_build"]
+__all__ = ["DbtBuildOutcome", "NodeOutcome", "RunContext", "compile_sql", "run_dbt_build", "selected_nodes"]
 
 log = logging.getLogger("dcf.dbt")
 
@@ -174,6 +174,17 @@ def compile_sql(request: BuildRequest) -> dict[str, str]:
         raise DcfError(f"dbt compile of {list(request.select)} failed (target {request.target}): "
                        f"{one_line(result.exception)}")
     return {r.node.name: r.node.compiled_code for r in result.result.results}
+
+
+def selected_nodes(request: BuildRequest) -> list[str]:
+    """Unique ids ``dbt build`` of ``request``'s selection would run, without building or connecting
+    (VALIDATE mode: a selector that matches nothing is a mistake to report before any run)."""
+    request = replace(request, project_dir=Path(request.project_dir).resolve(),
+                      profiles_dir=Path(request.profiles_dir).resolve(), vars=dict(request.vars))
+    work = dcf_home() / "dbt" / project_name(request.project_dir) / "validate"
+    with _DBT_LOCK, dbt_environment(_run_env(request.env)):
+        manifest = parse_manifest(request, work)
+        return list_nodes(manifest, base_args(request, work), request.select, request.exclude)
 
 
 # -- job context -------------------------------------------------------------------------------------------------

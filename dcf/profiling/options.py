@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from dcf.errors import RefusedError
 
 if TYPE_CHECKING:
-    from dcf.stream.definition import ProfilingSettings
+    from dcf.stream.settings import ProfilingSettings
 
 #: Metric groups a profile can compute; ``metrics=`` picks a subset (row_count is always computed).
 METRIC_GROUPS: tuple[str, ...] = ("nulls", "distinct", "min_max", "moments", "quantiles", "lengths", "top_values")

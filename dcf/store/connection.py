@@ -285,7 +285,10 @@ def open_duckdb(
     delay = 0.1
     while True:
         try:
-            raw = duckdb.connect(str(path), read_only=read_only)
+            # Two threads opening the same file at once can both miss DuckDB's instance cache and fail with
+            # "Unique file handle conflict"; opening is quick, so opens are serialised per process.
+            with _OPEN_GUARD:
+                raw = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
@@ -305,6 +308,7 @@ def open_duckdb(
 # DuckDB file, so serialising our transactions per file inside the process makes them race-free.
 _FILE_LOCKS: dict[str, threading.RLock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
+_OPEN_GUARD = threading.Lock()
 
 
 def _file_lock(path: str | Path) -> threading.RLock:

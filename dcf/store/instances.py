@@ -33,6 +33,8 @@ class InstanceClaim:
     config_hash: str | None = None
     #: (host, pid, process start) of the process that will run the instance (dcf.store.owner.process_identity)
     owner: tuple[str, int, str | None] | None = None
+    #: The instance whose ``stream:`` activity runs this one (a nested sequence).
+    parent_prcs_inst_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def allocate_instance(conn: Connection, claim: InstanceClaim, *, reset: bool = F
             "LAST_GOOD_STAGE": None, "PRCS_START_TS": now, "PRCS_END_TS": None, "FLOW_RUN_ID": flow_run_id,
             "DEPLOYMENT_ID": claim.deployment_id, "ERROR_MESSAGE": None, "EXEC_USER_ID": exec_user(),
             "CONFIG_HASH": claim.config_hash, **_owner_columns(claim), "UPDATED_TS": now,
+            "PARENT_PRCS_INST_ID": claim.parent_prcs_inst_id,
         }])
     return Allocation(new_id, resumed=False)
 
@@ -205,3 +208,13 @@ def close_stages_of_ended_instances(conn: Connection, *, reason: str = "its proc
                      {"now": utcnow(), "reason": f"closed: {reason}"[:4000], "running": StageStatus.RUNNING,
                       "failed": StageStatus.FAILED})
     return count
+
+
+def child_instance(conn: Connection, parent_prcs_inst_id: int, strm_name: str) -> dict[str, Any] | None:
+    """The latest instance of ``strm_name`` that a ``stream:`` activity of the parent instance ran."""
+    rows = conn.fetch_dicts(
+        f"SELECT PRCS_INST_ID, PRCS_STATUS, ORCHESTRATION_STATUS FROM {conn.qualify(DCF_T_PRCS_INST.name)} "
+        "WHERE PARENT_PRCS_INST_ID = :parent AND STRM_NAME = :name ORDER BY PRCS_INST_ID DESC LIMIT 1",
+        {"parent": parent_prcs_inst_id, "name": strm_name},
+    )
+    return rows[0] if rows else None

@@ -13,10 +13,11 @@ from dcf.store.statuses import NotificationStatus
 
 # -- notifications (report) ---------------------------------------------------------------------------------
 def queue_notification(conn: Connection, ref: InstanceRef, kind: str, content: dict[str, Any],
-                       channels: list[str]) -> str:
-    """Queue a report as PENDING (re-queuing the same instance and kind replaces it); returns its id."""
+                       channels: list[str], *, key: str | None = None) -> str:
+    """Queue a report as PENDING (re-queuing the same instance and kind, or ``key``, replaces it); returns its
+    id, ``<PRCS_INST_ID>-<key or kind>``."""
     now = utcnow()
-    notification_id = f"{ref.prcs_inst_id}-{kind}"
+    notification_id = f"{ref.prcs_inst_id}-{key or kind}"
     conn.merge(
         DCF_T_NOTIFICATIONS,
         [

@@ -111,6 +111,8 @@ DCF_T_PRCS_INST = Table(
            "closes a RUNNING instance whose process is gone. NULL: not recorded."),
         _c("OWNER_PID", "bigint", "Its process id. NULL: not recorded."),
         _c("OWNER_PID_START", "string(64)", "Its start time (tells a reused pid apart). NULL: not known."),
+        _c("PARENT_PRCS_INST_ID", "bigint", "The process instance whose stream activity ran this one (a nested "
+           "sequence). NULL: run on its own."),
     ),
     key=("PRCS_INST_ID",),
 )
@@ -170,7 +172,8 @@ DCF_T_NOTIFICATIONS = Table(
     "DCF_T_NOTIFICATIONS",
     "Load reports and failure reports, queued PENDING and moved to SENT or FAILED by the report stage.",
     (
-        _c("NOTIFICATION_ID", "string(200)", "<PRCS_INST_ID>-<NOTIFICATION_TYPE>.", **_NOT_NULL),
+        _c("NOTIFICATION_ID", "string(200)", "<PRCS_INST_ID>-<NOTIFICATION_TYPE>; "
+           "<PRCS_INST_ID>-<activity> for a notify activity.", **_NOT_NULL),
         _c("NOTIFICATION_TYPE", "string(50)", f"{_one_of(NotificationType)}.", **_NOT_NULL),
         _c("STRM_ID", "bigint", "Stream id.", **_NOT_NULL),
         _c("STRM_NAME", "string(200)", "Stream name.", **_NOT_NULL),

@@ -19,7 +19,7 @@ from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.dialect import identifier, relation_name
 from dcf.store.stage_rows import InstanceRef
-from dcf.stream.definition import LandingFiles
+from dcf.stream.settings import LandingFiles
 
 _META_COLUMNS = (
     ("SRC_FILE_NAME", "VARCHAR"), ("SRC_ROW_NUM", "BIGINT"), ("PRCS_INST_ID", "BIGINT"),

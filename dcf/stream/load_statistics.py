@@ -13,7 +13,7 @@ from typing import Any
 from dcf.store.connection import Connection
 from dcf.store.dialect import identifier, relation_name
 from dcf.store.statuses import OrchestrationStatus
-from dcf.stream.definition import QualitySettings, TargetSettings
+from dcf.stream.settings import QualitySettings, TargetSettings
 
 READY, QUALITY_ISSUES, NO_DATA = (OrchestrationStatus.READY_FOR_LOADING, OrchestrationStatus.QUALITY_ISSUES,
                                   OrchestrationStatus.NO_DATA_AVAILABLE)

@@ -28,6 +28,8 @@ class StreamRun(BaseModel):
     reset: bool = False
     prcs_inst_id: int | None = None
     resumed: bool = False
+    #: The instance whose ``stream:`` activity runs this one.
+    parent_prcs_inst_id: int | None = None
 
     @property
     def config(self) -> StreamConfig:
@@ -55,6 +57,7 @@ def prepare_run(
     full_refresh: bool = False,
     reset: bool = False,
     warehouse_block: str | None = None,
+    parent_prcs_inst_id: int | None = None,
 ) -> StreamRun:
     """Check a run's parameters before anything is written; raise RefusedError / ConfigError if bad."""
     import re
@@ -82,4 +85,5 @@ def prepare_run(
     if config.stream.status != StreamStatus.ACTIVE:
         raise RefusedError(f"stream {loaded.name} is {config.stream.status} in {loaded.path.name}")
     return StreamRun(stream_name=loaded.name, config_path=loaded.path, process_date=process_date,
-                     batch_id=batch_id, warehouse_block=warehouse_block, full_refresh=full_refresh, reset=reset)
+                     batch_id=batch_id, warehouse_block=warehouse_block, full_refresh=full_refresh, reset=reset,
+                     parent_prcs_inst_id=parent_prcs_inst_id)

@@ -148,7 +148,7 @@ def describe_validation_error(error: dict[str, Any], node: yaml.Node | None) -> 
         message = "required field is missing"
     else:
         message = error["msg"].removeprefix("Value error, ")
-        if "input" in error and kind not in ("model_type", "dict_type"):
+        if "input" in error and kind not in ("model_type", "dict_type") and not isinstance(error["input"], dict):
             message += f" (got {error['input']!r})"
     return f"{field}: {message}{line_suffix(node, loc)}"
 

@@ -82,12 +82,12 @@ def test_the_ui_form_offers_known_streams_dates_and_modes_and_the_server_check_r
     assert schema["required"] == ["stream"]
     date_schema = properties["process_date"]["anyOf"][0]
     assert (date_schema["type"], date_schema["format"]) == ("string", "date")
-    assert schema["definitions"]["RunMode"]["enum"] == ["NORMAL", "RESET"]
+    assert schema["definitions"]["RunMode"]["enum"] == ["NORMAL", "RESET", "VALIDATE"]
 
     # prefect.utilities.schema_tools.validate is what the server runs on a UI/API run request.
     validate({"stream": BCFINSG, "process_date": "2024-03-01", "mode": "RESET"}, schema, raise_on_error=True)
     for bad in ({"stream": "NO_SUCH_STREAM"}, {"stream": BCFINSG, "process_date": "03/01/2024"},
-                {"stream": BCFINSG, "mode": "VALIDATE"}, {"stream": BCFINSG, "batch_id": "two words"}):
+                {"stream": BCFINSG, "mode": "REPLAY"}, {"stream": BCFINSG, "batch_id": "two words"}):
         with pytest.raises(ValidationError):
             validate(bad, schema, raise_on_error=True)
 

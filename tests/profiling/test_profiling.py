@@ -313,7 +313,7 @@ def test_bad_options_are_refused(options, message):
 
 
 def test_a_stream_profiling_section_gives_the_defaults():
-    from dcf.stream.definition import ProfilingSettings
+    from dcf.stream.settings import ProfilingSettings
 
     settings = ProfilingSettings(tables=["t"], sample_rate=0.5, seed=9, quantiles=[0.9, 0.1], approximate=True)
     options = ProfileOptions.build(settings, sample_rate=0.25, seed=None)

@@ -1,6 +1,9 @@
-"""The load job of the sequence: build the stream's dbt selection in-process, logging every node live.
+"""The dbt activity (a DataStage job activity): build a dbt selection in-process, logging every node live.
 
-The quality gate sits inside this stage, where the DataStage sequences have it: unless the stream says
+A ``dbt:`` activity builds its own ``select``/``exclude`` with the stream's ``dbt:`` settings for the rest.
+One that builds the stream's own selection (no ``select`` of its own — the shorthand stream's ``dbt_build``)
+carries the stream's ``quality:`` gate when the stream has one, where the DataStage sequences have it: unless
+the stream says
 ``quality.on_quality_issues: load_with_warning``, the build is two dbt invocations — everything selected
 upstream of ``target.model`` first, then the quality model's verdict, then ``target.model`` and its
 children only when the day is READY_FOR_LOADING. A QUALITY_ISSUES or NO_DATA_AVAILABLE day leaves the
@@ -21,11 +24,13 @@ from dcf.build.request import BuildRequest
 from dcf.build.runner import DbtBuildOutcome, RunContext, run_dbt_build
 from dcf.paths import dcf_home
 from dcf.store.connection import Connection
+from dcf.stream.activities import Activity
 from dcf.stream.load_statistics import READY, quality_statistics
 from dcf.stream.run import StreamRun
+from dcf.stream.settings import DbtSettings
 from runtime.build_observer import PrefectBuildObserver
 from runtime.connections import connect
-from tasks.stage import StageFailed, StageResult, stage
+from tasks.stage import StageFailed, StageResult
 
 
 def project_changed(run: StreamRun, statistics: dict[str, Any]) -> str | None:
@@ -36,14 +41,15 @@ def project_changed(run: StreamRun, statistics: dict[str, Any]) -> str | None:
     return None
 
 
-@stage("dbt_build", stale_since=project_changed)
-def dbt_build(run: StreamRun) -> StageResult:
+def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResult:
     config = run.config
+    step = activity.dbt
     warehouse = load_warehouse(run.warehouse_block)
     # Snowflake: the profile's secrets come from the warehouse block, set only while dbt runs.
     env = warehouse.dbt_env()
     dbt_vars = {
         **config.dbt.vars,
+        **inputs.get("vars", {}),
         "stream_name": run.stream_name,
         "stream_id": config.stream.id,
         "run_stream_process_date": run.process_date.isoformat(),
@@ -56,11 +62,11 @@ def dbt_build(run: StreamRun) -> StageResult:
         profiles_dir=profiles_dir(run, warehouse),
         target=config.dbt.target,
         vars=dbt_vars,
-        full_refresh=run.full_refresh,
-        threads=config.dbt.threads,
+        full_refresh=run.full_refresh or step.full_refresh,
+        threads=step.threads or config.dbt.threads,
         env=env,
         context=RunContext(stream_name=run.stream_name, prcs_inst_id=run.prcs_inst_id),
-        reuse=config.dbt.reuse,
+        reuse=config.dbt.reuse if step.reuse is None else step.reuse,
         count_views=config.dbt.count_views,
     )
     observer = PrefectBuildObserver(task_per_node=config.dbt.task_per_node)
@@ -69,8 +75,10 @@ def dbt_build(run: StreamRun) -> StageResult:
         def build(*, select: list[str], exclude: list[str]) -> DbtBuildOutcome:
             return run_dbt_build(request.narrowed(select=select, exclude=exclude), log_to=conn, observer=observer)
 
-        if config.quality is None or config.quality.on_quality_issues == "load_with_warning":
-            phases = {"build": build(select=config.dbt.select, exclude=config.dbt.exclude)}
+        stream_selection = step.select is None
+        if not stream_selection or config.quality is None or config.quality.on_quality_issues == "load_with_warning":
+            phases = {"build": build(select=step.select or config.dbt.select,
+                                     exclude=[*config.dbt.exclude, *step.exclude])}
             gate = None
         else:
             phases, gate = _gated_build(run, build, conn)
@@ -78,16 +86,21 @@ def dbt_build(run: StreamRun) -> StageResult:
     failed = next((outcome for outcome in phases.values() if not outcome.success), None)
     if failed is not None:
         raise StageFailed(f"dbt build failed: {failed.error} (full log: {failed.log_file})", statistics)
-    _require_named_models(run, list(phases.values())[-1], statistics)
+    if stream_selection:
+        _require_named_models(run, list(phases.values())[-1], statistics)
     return StageResult(statistics)
 
 
 def profiles_dir(run: StreamRun, warehouse: DcfWarehouse) -> Path:
     """The stream's own profiles dir (validate checked it writes to the warehouse), else one written for it."""
-    dbt = run.config.dbt
+    return stream_profiles_dir(run.stream_name, run.config.dbt, warehouse)
+
+
+def stream_profiles_dir(stream_name: str, dbt: DbtSettings, warehouse: DcfWarehouse) -> Path:
+    """:func:`profiles_dir` from the stream's ``dbt:`` settings."""
     if dbt.profiles_path is not None:
         return dbt.profiles_path
-    return warehouse_profiles_dir(dcf_home() / "dbt" / "profiles" / run.stream_name, dbt.project_path, dbt.target,
+    return warehouse_profiles_dir(dcf_home() / "dbt" / "profiles" / stream_name, dbt.project_path, dbt.target,
                                   warehouse.dbt_profile_output(dbt.threads))
 
 
@@ -131,7 +144,7 @@ def _statistics(run: StreamRun, phases: dict[str, DbtBuildOutcome], gate: dict[s
     """The stage row's PRCS_STATISTICS: every invocation, counts over all of them, and the gate's verdict."""
     config = run.config
     last = list(phases.values())[-1]
-    wanted = {*(s.model for s in (config.quality, config.target) if s is not None), *config.profiling.tables}
+    wanted = config.named_models()
     counts: dict[str, int] = {}
     for outcome in phases.values():
         for key, value in outcome.counts.items():

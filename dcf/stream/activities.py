@@ -1,0 +1,214 @@
+"""The activities of a stream's ``sequence:``: one model per DataStage activity type, and the trigger keys.
+
+An activity is a mapping with a ``name``, exactly one kind key and optional triggers::
+
+    - name: load_orders                 # its DCF_T_PRCS_EXEC_LOG.PRCS_NAME
+      dbt: {select: ["tag:orders"]}     # the kind key and its settings
+      after: {ingest: ok_or_warnings}   # or a list: each input ended OK
+      wait_for: all                     # all | any: DataStage's sequencer
+      when: "ingest.$UserStatus <> 'EMPTY'"
+
+=================  ==================================  ===========================================
+kind key           DataStage activity                  what it does
+=================  ==================================  ===========================================
+``dbt``            job activity (parallel/server job)  an in-process dbt build, logged live
+``stream``         job activity calling a sequence     the child stream as a subflow, same date
+``command``        execute command                     argv without a shell; exit code, stdout
+``wait_for_file``  wait for file                       polls a glob under DCF_HOME
+``set_vars``       user variables activity             values for later parameters/expressions
+``loop``           start loop / end loop               the body once per item, in order
+``notify``         notification activity               Prefect notification blocks
+``terminate``      terminator activity                 ends the run FAILED with a message
+``ingest``         file list + bulk load               landing files into the raw table
+``quality_gate``   the gate before the load            the quality model's verdict as $UserStatus
+=================  ==================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+
+from dcf.store.dialect import identifier
+from dcf.stream.expressions import ExpressionError, parse_expression
+from dcf.stream.settings import QualitySettings, SourceSettings, _Strict, block_names
+
+#: The kind keys, in the order the docs list them.
+KINDS = ("dbt", "stream", "command", "wait_for_file", "set_vars", "loop", "notify", "terminate", "ingest",
+         "quality_gate")
+#: A trigger's condition on one input (DataStage link trigger types).
+Condition = Literal["ok", "warnings", "ok_or_warnings", "failed", "always", "otherwise"]
+_ACTIVITY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
+
+
+class DbtStep(_Strict):
+    """A dbt build; what it leaves out comes from the stream's ``dbt:`` section."""
+
+    select: list[str] | None = Field(None, min_length=1, description="default: the stream's dbt.select")
+    exclude: list[str] = []
+    vars: dict[str, Any] = {}
+    full_refresh: bool = False
+    threads: PositiveInt | None = None
+    reuse: bool | None = None
+
+
+class ChildStream(_Strict):
+    name: str
+    #: The child's run parameters (``batch_id``; ``#...#`` references allowed).
+    parameters: dict[Literal["batch_id"], str] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return identifier(value, what="child stream name")
+
+
+class CommandStep(_Strict):
+    """An executable and its arguments, run without a shell (``#...#`` references are filled in)."""
+
+    argv: list[str] = Field(min_length=1)
+    timeout_s: PositiveFloat = 3600
+    env: dict[str, str] = {}
+
+
+class WaitForFile(_Strict):
+    #: A glob relative to DCF_HOME (``#...#`` references allowed).
+    path: str
+    mode: Literal["appear", "disappear"] = "appear"
+    timeout_s: PositiveFloat = 3600
+    poll_s: PositiveFloat = 5
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError(f"{value!r} must be a glob relative to DCF_HOME, without '..'")
+        return value
+
+
+class Loop(_Strict):
+    """DataStage's start/end loop: ``do`` runs once per item of ``over``, in order."""
+
+    #: A list, or a string (``#...#`` references allowed) split on ``delimiter``.
+    over: list[str | int | float] | str
+    as_: str = Field(alias="as")
+    delimiter: str = Field(",", min_length=1, max_length=10)
+    do: list[Activity] = Field(min_length=1)
+
+    @field_validator("as_")
+    @classmethod
+    def _variable(cls, value: str) -> str:
+        identifier(value, what="loop variable")  # checked; kept as written (expressions name it so)
+        return value
+
+
+class Notify(_Strict):
+    #: Prefect notification blocks as ``<block-type-slug>/<block-name>``.
+    blocks: list[str] = Field(min_length=1)
+    subject: str
+    body: str = ""
+
+    _slugs = field_validator("blocks")(lambda value: block_names(value))
+
+
+class Terminate(_Strict):
+    message: str
+
+
+class IngestStep(_Strict):
+    """Today's ingest; ``source`` defaults to the stream's ``source:`` section."""
+
+    source: SourceSettings | None = None
+
+
+class QualityGate(QualitySettings):
+    """The quality model's verdict of the day, read after the dbt activity that built it.
+
+    ``$UserStatus`` is READY_FOR_LOADING, QUALITY_ISSUES or NO_DATA_AVAILABLE; the activity ends OK when the
+    day may load and with warnings otherwise (failed with ``on_quality_issues: fail``), so an ``ok`` trigger
+    is the load's gate.
+    """
+
+
+class Activity(_Strict):
+    name: str
+    after: list[str] | dict[str, Condition] = []
+    wait_for: Literal["all", "any"] = "all"
+    when: str | None = None
+    #: DataStage's "do not checkpoint run": runs again on a restart even if it completed.
+    always_rerun: bool = False
+    #: End with a failure when the activity ends with warnings (a plain OK trigger would not fire anyway).
+    stop_on_warnings: bool = False
+    dbt: DbtStep | None = None
+    stream: ChildStream | str | None = None
+    command: CommandStep | list[str] | str | None = None
+    wait_for_file: WaitForFile | None = None
+    set_vars: dict[str, str | int | float | bool] | None = None
+    loop: Loop | None = None
+    notify: Notify | None = None
+    terminate: Terminate | str | None = None
+    ingest: IngestStep | None = None
+    quality_gate: QualityGate | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            kinds = [key for key in KINDS if key in data]
+            if len(kinds) != 1:
+                found = f"found {' and '.join(kinds)}" if kinds else "found none"
+                raise ValueError(f"an activity has exactly one kind key ({', '.join(KINDS)}); {found}")
+            if isinstance(data.get("command"), str):
+                raise ValueError("command must be a list of arguments, e.g. [python, check.py], never a shell "
+                                 "string: nothing runs through a shell")
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        if not _ACTIVITY_NAME.fullmatch(value):
+            raise ValueError(f"{value!r}: an activity name is a plain identifier (letters, digits, _; at most 60)")
+        return value
+
+    @field_validator("set_vars")
+    @classmethod
+    def _variables(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for name in value or {}:
+            identifier(name, what="user variable")
+        return value
+
+    @model_validator(mode="after")
+    def _normalised(self) -> Activity:
+        # The short forms, as their full models (frozen: set through object.__setattr__ once, here).
+        if isinstance(self.stream, str):
+            object.__setattr__(self, "stream", ChildStream(name=self.stream))
+        if isinstance(self.command, list):
+            object.__setattr__(self, "command", CommandStep(argv=self.command))
+        if isinstance(self.terminate, str):
+            object.__setattr__(self, "terminate", Terminate(message=self.terminate))
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(key for key in KINDS if getattr(self, key) is not None)
+
+    @property
+    def inputs(self) -> dict[str, Condition]:
+        """Each input activity and the condition its trigger fires on."""
+        if isinstance(self.after, dict):
+            return dict(self.after)
+        return dict.fromkeys(self.after, "ok")
+
+    def read_activities(self) -> set[str]:
+        """The activities this one's ``when:`` reads (none if it does not parse: check_sequence says so)."""
+        if not self.when:
+            return set()
+        try:
+            return parse_expression(self.when).activities()
+        except ExpressionError:
+            return set()
+
+
+Loop.model_rebuild()

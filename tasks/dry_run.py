@@ -1,0 +1,114 @@
+"""VALIDATE mode (``dsjob -mode VALIDATE``): everything that can be checked without running, and the plan.
+
+Checked: the graph (unknown names, cycles, triggers that name outside their level), every expression parses
+and names known activities and variables, every dbt selection resolves to at least one node, every child
+stream exists, every command's executable is found, every notification block exists. Nothing is written to
+the warehouse (dbt parses into DCF_HOME/dbt, as a build would).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from prefect import task
+
+from blocks.warehouse import load_warehouse
+from dcf.build.request import BuildRequest
+from dcf.build.runner import selected_nodes
+from dcf.errors import ConfigError, DcfError
+from dcf.stream.activities import Activity
+from dcf.stream.definition import LoadedStream, find_stream_file, parse_stream_file
+from dcf.stream.sequence import check_sequence, plan_lines
+from dcf.stream.yaml_source import line_suffix, read_yaml, shown_path
+from tasks.kinds.dbt_build import stream_profiles_dir
+
+
+class ValidationProblems(DcfError):
+    """VALIDATE found problems: one line each."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(f"{len(lines)} problem(s):\n" + "\n".join(lines))
+        self.lines = lines
+
+
+@task(name="validate_plan", task_run_name="validate_plan-{stream}", cache_policy=None, persist_result=False)
+def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
+    """The plan of ``stream``'s graph, one line per activity; raise :class:`ValidationProblems` if anything
+    would fail."""
+    path = find_stream_file(stream)
+    loaded = parse_stream_file(path, check_graph=False)
+    config = loaded.config
+    shown, node = shown_path(path), read_yaml(path).node
+    problems = [f"{shown}: {'.'.join(loc)}: {message}{line_suffix(node, loc)}" for loc, message in
+                check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name)]
+    for index, activity in _indexed(config.sequence or [], config.on_failure):
+        where = f"{shown}: {index}: activity {activity.name}"
+        problems += [f"{where}: {message}{line_suffix(node, index.split('.'))}"
+                     for message in _activity_problems(loaded, activity, warehouse_block)]
+    problems += [f"{shown}: report.notification_blocks: {message}"
+                 for message in _block_problems(config.report.notification_blocks)]
+    if problems:
+        raise ValidationProblems(problems)
+    return [f"{config.stream.name}: the plan of {shown}", "  validate, process_id",
+            *("  " + line for line in plan_lines(config.activities, config.on_failure)),
+            "  " + ", ".join(["profile"] * bool(config.profiling.tables) + ["metadata", "lifecycle", "report"])]
+
+
+def _indexed(activities: list[Activity], on_failure: list[Activity]) -> list[tuple[str, Activity]]:
+    found: list[tuple[str, Activity]] = []
+    pending = [(f"sequence.{i}", a) for i, a in enumerate(activities)] + \
+        [(f"on_failure.{i}", a) for i, a in enumerate(on_failure)]
+    while pending:
+        index, activity = pending.pop(0)
+        found.append((index, activity))
+        if activity.loop is not None:
+            pending += [(f"{index}.loop.do.{i}", a) for i, a in enumerate(activity.loop.do)]
+    return found
+
+
+def _activity_problems(loaded: LoadedStream, activity: Activity, warehouse_block: str | None) -> list[str]:
+    if activity.dbt is not None:
+        return _selection_problems(loaded, activity, warehouse_block)
+    if activity.stream is not None:
+        try:
+            find_stream_file(activity.stream.name)
+        except ConfigError as error:
+            return [f"stream: {error}"]
+    if activity.command is not None:
+        executable = activity.command.argv[0]
+        if "#" not in executable and shutil.which(executable) is None:
+            return [f"command: executable {executable!r} is not found on PATH"]
+    if activity.notify is not None:
+        return [f"notify.blocks: {message}" for message in _block_problems(activity.notify.blocks)]
+    return []
+
+
+def _selection_problems(loaded: LoadedStream, activity: Activity, warehouse_block: str | None) -> list[str]:
+    config = loaded.config
+    step = activity.dbt
+    select, exclude = step.select or config.dbt.select, [*config.dbt.exclude, *step.exclude]
+    warehouse = load_warehouse(warehouse_block)
+    # The profile the build would use.
+    request = BuildRequest(project_dir=config.dbt.project_path,
+                           profiles_dir=stream_profiles_dir(config.stream.name, config.dbt, warehouse),
+                           target=config.dbt.target, vars={**config.dbt.vars, **step.vars}, select=select,
+                           exclude=exclude, env=warehouse.dbt_env())
+    try:
+        nodes = selected_nodes(request)
+    except DcfError as error:
+        return [f"dbt.select: {error}"]
+    if not nodes:
+        return [f"dbt.select: {select} (exclude {exclude}) matches no node of dbt project {config.dbt.project_dir}"]
+    return []
+
+
+def _block_problems(names: list[str]) -> list[str]:
+    from prefect.blocks.core import Block
+
+    problems = []
+    for name in names:
+        try:
+            Block.load(name)
+        except (ValueError, KeyError) as error:
+            problems.append(f"notification block {name!r} does not exist ({type(error).__name__})")
+    return problems
