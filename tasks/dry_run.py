@@ -40,7 +40,8 @@ def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
     config = loaded.config
     shown, node = shown_path(path), read_yaml(path).node
     problems = [f"{shown}: {'.'.join(loc)}: {message}{line_suffix(node, loc)}" for loc, message in
-                check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name)]
+                check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name,
+                               parameters=tuple(config.parameters))]
     for index, activity in _indexed(config.sequence or [], config.on_failure):
         where = f"{shown}: {index}: activity {activity.name}"
         problems += [f"{where}: {message}{line_suffix(node, index.split('.'))}"
@@ -91,7 +92,9 @@ def _selection_problems(loaded: LoadedStream, activity: Activity, warehouse_bloc
     # The profile the build would use.
     request = BuildRequest(project_dir=config.dbt.project_path,
                            profiles_dir=stream_profiles_dir(config.stream.name, config.dbt, warehouse),
-                           target=config.dbt.target, vars={**config.dbt.vars, **step.vars}, select=select,
+                           # the stream's vars only: one parse serves every activity (an activity's own vars
+                           # rarely change what a selector matches)
+                           target=config.dbt.target, vars=dict(config.dbt.vars), select=select,
                            exclude=exclude, env=warehouse.dbt_env())
     try:
         nodes = selected_nodes(request)

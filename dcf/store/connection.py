@@ -54,18 +54,25 @@ class Connection:
         self.namespace = namespace
         self._close_raw = close_raw
         self._lock = threading.RLock()
-        # Held for the whole of a transaction: see open_duckdb for why DuckDB needs one per file.
+        # Held for the whole of a transaction, and for each statement: see open_duckdb and _statement_lock.
         self._transaction_lock = transaction_lock or threading.RLock()
         #: How many statements this connection sent: benchmarks report it.
         self.statements = 0
 
     # -- plain statements -------------------------------------------------------------------------
+    @contextmanager
+    def _statement_lock(self) -> Iterator[None]:
+        """Every statement holds the per-file lock too: DuckDB fails one of two concurrent autocommit updates
+        of the same row ("Conflict on update") where activities on threads write their rows at once."""
+        with self._transaction_lock, self._lock:
+            yield
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        with self._lock:
+        with self._statement_lock():
             self._run(sql, params).close()
 
     def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        with self._lock:
+        with self._statement_lock():
             cursor = self._run(sql, params)
             try:
                 return [tuple(row) for row in cursor.fetchall()]
@@ -81,7 +88,7 @@ class Connection:
         return row[0] if row else None
 
     def fetch_dicts(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._statement_lock():
             cursor = self._run(sql, params)
             try:
                 names = [d[0].upper() for d in cursor.description]
@@ -115,7 +122,7 @@ class Connection:
     def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        with self._lock:
+        with self._statement_lock():
             cursor = self._cursor()
             try:
                 names = referenced_params(sql)

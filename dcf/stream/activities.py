@@ -143,7 +143,7 @@ class Activity(_Strict):
     stop_on_warnings: bool = False
     dbt: DbtStep | None = None
     stream: ChildStream | str | None = None
-    command: CommandStep | list[str] | str | None = None
+    command: CommandStep | list[str] | None = None
     wait_for_file: WaitForFile | None = None
     set_vars: dict[str, str | int | float | bool] | None = None
     loop: Loop | None = None

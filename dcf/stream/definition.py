@@ -20,13 +20,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, field_validator, model_validator
 
 from dcf.errors import ConfigError
 from dcf.paths import PROJECT_ROOT, dcf_home, resolve_under_home
+from dcf.store.dialect import identifier
 from dcf.store.streams import StreamRecord
 from dcf.stream.activities import Activity, DbtStep, IngestStep
-from dcf.stream.sequence import check_sequence
+from dcf.stream.sequence import PARAMETERS, check_sequence
 from dcf.stream.settings import (
     DataStageOrigin,
     DbtSettings,
@@ -39,6 +40,7 @@ from dcf.stream.settings import (
     Stage,
     StageOptions,
     StreamInfo,
+    StreamParameter,
     TargetSettings,
     _Strict,
 )
@@ -69,6 +71,8 @@ class StreamConfig(_Strict):
     on_failure: list[Activity] = []
     #: How many activities whose triggers are satisfied run at once.
     max_parallel: PositiveInt = 4
+    #: The stream's parameters (DataStage job parameters): a default, or {default, prompt, values}.
+    parameters: dict[str, StreamParameter] = {}
     lifecycle: LifecycleSettings = LifecycleSettings()
     report: ReportSettings = ReportSettings()
     profiling: ProfilingSettings = ProfilingSettings()
@@ -88,6 +92,22 @@ class StreamConfig(_Strict):
         if self.source is None and any(a.ingest is not None and a.ingest.source is None for a in self.all_activities()):
             raise ValueError("an ingest activity without its own source needs the stream's source: section")
         return self
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _parameters(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        for name in value:
+            identifier(str(name), what="parameter name")
+            if name in PARAMETERS:
+                raise ValueError(f"{name!r} is a run parameter every stream has; choose another name")
+        # ``name: value`` is short for ``name: {default: value}``.
+        return {name: item if isinstance(item, dict) else {"default": item} for name, item in value.items()}
+
+    def parameter_values(self) -> dict[str, Any]:
+        """Each stream parameter's value for a run (its default)."""
+        return {name: parameter.default for name, parameter in self.parameters.items()}
 
     def stage_options(self, stage: Stage) -> StageOptions:
         return self.stages.get(stage, StageOptions())
@@ -179,8 +199,8 @@ def parse_stream_file(path: Path, *, check_graph: bool = True) -> LoadedStream:
             from None
     except ConfigError as error:
         raise ConfigError(f"{shown}: {error}") from None
-    problems = check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name) \
-        if check_graph else []
+    problems = check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name,
+                              parameters=tuple(config.parameters)) if check_graph else []
     if problems:
         raise SequenceProblems([f"{shown}: {'.'.join(loc)}: {message}{line_suffix(node, loc)}"
                                 for loc, message in problems])

@@ -13,7 +13,8 @@ Grammar (keywords case-insensitive)::
     not     := Not not | compare
     compare := concat [(= | <> | < | > | <= | >=) concat]
     concat  := atom (':' atom)*                  -- DataStage's string concatenation
-    atom    := number | 'string' | "string" | reference | ( expr )
+    atom    := number | 'string' | "string" | reference | ( expr ) | If expr Then expr Else expr
+             | function ( expr [, expr] )           -- Left, Right, Len, Trim, Upcase, Downcase
     reference := name | name.name | name.$Name   -- an activity's $JobStatus / $ReturnValue / $CommandOutput /
                                                     $UserStatus, a user variable, a loop variable, a parameter
 
@@ -42,9 +43,18 @@ _TOKEN = re.compile(r"""
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<name>\$?[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op><>|<=|>=|=|<|>)
-  | (?P<punct>[().:])
+  | (?P<punct>[().:,])
 """, re.VERBOSE)
-_KEYWORDS = {"and", "or", "not"}
+_KEYWORDS = {"and", "or", "not", "if", "then", "else"}
+#: DataStage BASIC string functions: name -> (number of arguments, implementation).
+FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
+    "left": (2, lambda text, n: _text(text)[:max(0, int(_number(n) or 0))]),
+    "right": (2, lambda text, n: _text(text)[-int(_number(n) or 0):] if int(_number(n) or 0) > 0 else ""),
+    "len": (1, lambda text: len(_text(text))),
+    "trim": (1, lambda text: " ".join(_text(text).split())),
+    "upcase": (1, lambda text: _text(text).upper()),
+    "downcase": (1, lambda text: _text(text).lower()),
+}
 
 #: ``resolve(reference_parts) -> value``; raise ConfigError for an unknown reference.
 Resolver = Callable[[tuple[str, ...]], Any]
@@ -100,6 +110,26 @@ class Binary:
         if self.op == ":":
             return f"{_text(left)}{_text(right)}"
         return _compare(self.op, left, right)
+
+
+@dataclass(frozen=True)
+class IfThenElse:
+    condition: Any
+    then: Any
+    otherwise: Any
+
+    def evaluate(self, resolve: Resolver) -> Any:
+        branch = self.then if truthy(self.condition.evaluate(resolve)) else self.otherwise
+        return branch.evaluate(resolve)
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    arguments: tuple[Any, ...]
+
+    def evaluate(self, resolve: Resolver) -> Any:
+        return FUNCTIONS[self.function][1](*(argument.evaluate(resolve) for argument in self.arguments))
 
 
 @dataclass(frozen=True)
@@ -160,6 +190,12 @@ def _references(node: Any) -> Iterator[tuple[str, ...]]:
     elif isinstance(node, Binary):
         yield from _references(node.left)
         yield from _references(node.right)
+    elif isinstance(node, IfThenElse):
+        for part in (node.condition, node.then, node.otherwise):
+            yield from _references(part)
+    elif isinstance(node, Call):
+        for argument in node.arguments:
+            yield from _references(argument)
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -241,14 +277,41 @@ class _Parser:
             if not self.take("punct", ")"):
                 raise self.fail("')'")
             return tree
+        if self.keyword("if"):
+            return self.conditional()
         if self.take("number"):
             return Literal(float(token.text) if "." in token.text else int(token.text))
         if self.take("string"):
             return Literal(token.text[1:-1])
         if token.kind == "name" and token.text.lower() not in _KEYWORDS and not token.text.startswith("$"):
             self.index += 1
+            following = self.peek()
+            if following and following.text == "(" and token.text.lower() in FUNCTIONS:
+                return self.call(token)
             return self.reference(token)
         raise self.fail("a value")
+
+    def conditional(self) -> Any:
+        condition = self.expr()
+        if not self.keyword("then"):
+            raise self.fail("Then")
+        then = self.expr()
+        if not self.keyword("else"):
+            raise self.fail("Else")
+        return IfThenElse(condition, then, self.expr())
+
+    def call(self, name: _Token) -> Any:
+        self.take("punct", "(")
+        arguments = [self.expr()]
+        while self.take("punct", ","):
+            arguments.append(self.expr())
+        if not self.take("punct", ")"):
+            raise self.fail("')'")
+        wanted = FUNCTIONS[name.text.lower()][0]
+        if len(arguments) != wanted:
+            raise ExpressionError(f"{name.text}() at column {name.column} takes {wanted} argument(s), "
+                                  f"got {len(arguments)}")
+        return Call(name.text.lower(), tuple(arguments))
 
     def reference(self, first: _Token) -> Any:
         if self.take("punct", "."):

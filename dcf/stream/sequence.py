@@ -114,8 +114,8 @@ def _why_not(inputs: dict[str, Condition], outcomes: dict[str, Outcome]) -> str:
 
 
 # -- checks ------------------------------------------------------------------------------------------------
-def check_sequence(activities: list[Activity], on_failure: list[Activity], *, known_streams: set[str] | None = None,
-                   stream_name: str = "") -> list[Problem]:
+def check_sequence(activities: list[Activity], on_failure: list[Activity], *, stream_name: str = "",
+                   parameters: tuple[str, ...] = ()) -> list[Problem]:
     """Everything wrong with a graph that can be told without running it, each with its field path."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
@@ -123,20 +123,19 @@ def check_sequence(activities: list[Activity], on_failure: list[Activity], *, kn
         _check_name(activity, path, seen, problems)
     for path, activity in _walk(on_failure, ["on_failure"]):
         _check_name(activity, path, seen, problems)
-    problems += _check_level(activities, ["sequence"], outer=set(), loop_vars=())
-    problems += _check_level(on_failure, ["on_failure"], outer=set(), loop_vars=())
-    for path, activity in _walk(activities + on_failure, []):
+    # The stream's own parameters are read by bare name, like loop variables.
+    problems += _check_level(activities, ["sequence"], outer=set(), loop_vars=parameters)
+    problems += _check_level(on_failure, ["on_failure"], outer=set(), loop_vars=parameters)
+    for path, activity in [*_walk(activities, ["sequence"]), *_walk(on_failure, ["on_failure"])]:
         child = activity.stream
-        if child is not None and (child.name.upper() == stream_name.upper()):
-            problems.append(([*path, "stream"], f"stream {child.name} cannot run itself"))
-        elif child is not None and known_streams is not None and child.name.upper() not in known_streams:
-            problems.append(([*path, "stream"], f"unknown stream {child.name!r}"))
+        if child is not None and child.name.upper() == stream_name.upper():
+            problems.append(([*path, "stream"], f"activity {activity.name}: stream {child.name} cannot run itself"))
     return problems
 
 
 def _walk(activities: list[Activity], prefix: list[str]) -> Iterator[tuple[list[str], Activity]]:
     for index, activity in enumerate(activities):
-        path = [*prefix, str(index)] if prefix else ["sequence", str(index)]
+        path = [*prefix, str(index)]
         yield path, activity
         if activity.loop is not None:
             yield from _walk(activity.loop.do, [*path, "loop", "do"])

@@ -216,6 +216,21 @@ class ScheduleSettings(_Strict):
         return value
 
 
+class StreamParameter(_Strict):
+    """A stream parameter (a DataStage job parameter): expressions and ``#name#`` read its value."""
+
+    default: str | int | float | bool = ""
+    prompt: str = ""
+    #: The values a list parameter may take (DataStage's validList).
+    values: list[str] = []
+
+    @model_validator(mode="after")
+    def _default_listed(self) -> StreamParameter:
+        if self.values and str(self.default) not in self.values:
+            raise ValueError(f"default {self.default!r} is not one of values {self.values}")
+        return self
+
+
 class StageOptions(_Strict):
     #: Run again on a restart even if it finished before (DataStage "Do not checkpoint run").
     always_rerun: bool = False

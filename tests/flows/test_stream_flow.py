@@ -29,16 +29,21 @@ def _run(**params):
     return stream_load(stream=params.pop("stream", BCFINSG), return_state=True, **params)
 
 
-def test_make_run_twice_loads_two_days(prefect_api, dcf_home):
-    """What `make run` does, as a user runs it: two days, each fully recorded in DCF."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_API_URL": prefect_api}
+def test_make_run_twice_loads_two_days(prefect_api, dcf_home, tmp_path):
+    """What `make run` does, as a user runs it: two days, each fully recorded in DCF. The first runs without a
+    Prefect server: Prefect starts an ephemeral one for the run, which must stop with the run."""
     for expected_day in (DAY1, DAY2):
-        result = subprocess.run([sys.executable, "-m", "flows.run_local", "--rows", "1500"], cwd=PROJECT_ROOT,
-                                env=env, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert f"running stream {BCFINSG} for {expected_day}" in result.stdout
-        assert "SUCCEEDED" in result.stdout and "quality split: high" in result.stdout
-        _assert_quiet(result.stdout + result.stderr)
+        if expected_day == DAY1:
+            output = _make_run_without_a_server(dcf_home, tmp_path)
+        else:
+            env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_API_URL": prefect_api}
+            result = subprocess.run([sys.executable, "-m", "flows.run_local", "--rows", "1500"], cwd=PROJECT_ROOT,
+                                    env=env, capture_output=True, text=True, timeout=600)
+            assert result.returncode == 0, result.stdout + result.stderr
+            output = result.stdout + result.stderr
+        assert f"running stream {BCFINSG} for {expected_day}" in output
+        assert "SUCCEEDED" in output and "quality split: high" in output
+        _assert_quiet(output)
 
     instances = query("SELECT PRCS_INST_ID, PRCS_DATE, PRCS_STATUS, ORCHESTRATION_STATUS FROM DCF.DCF_T_PRCS_INST "
                       "ORDER BY PRCS_DATE")
@@ -89,14 +94,14 @@ def test_make_run_twice_loads_two_days(prefect_api, dcf_home):
     assert per_day[DAY1] == report["load_summary"]["records_loaded_successfully"]
 
 
-def test_make_run_without_a_server_leaves_no_process_behind(dcf_home, tmp_path):
-    """Without PREFECT_API_URL, Prefect starts an ephemeral server for the run; it must stop with the run."""
+def _make_run_without_a_server(dcf_home: Path, tmp_path: Path) -> str:
+    """``make run`` without PREFECT_API_URL, in its own process group: nothing it started may outlive it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PYTHONPATH=str(PROJECT_ROOT), DCF_HOME=str(dcf_home))
     log = tmp_path / "run.log"
     with log.open("w") as out:
         # its own process group: whatever it starts and leaves running is found (and cleaned up) below
-        process = subprocess.Popen([sys.executable, "-m", "flows.run_local", "--rows", "300"], cwd=PROJECT_ROOT,
+        process = subprocess.Popen([sys.executable, "-m", "flows.run_local", "--rows", "1500"], cwd=PROJECT_ROOT,
                                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             assert process.wait(timeout=600) == 0, log.read_text()
@@ -106,6 +111,7 @@ def test_make_run_without_a_server_leaves_no_process_behind(dcf_home, tmp_path):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
     assert "process instance 1: SUCCEEDED" in log.read_text()
+    return log.read_text()
 
 
 def _live_processes_in_group(pgid: int) -> list[str]:
