@@ -1,0 +1,128 @@
+"""Import DataStage exports: stream YAMLs, one per sequence, and the migration report, into one folder.
+
+    result = import_exports([Path("project.isx")], out=Path("imported"), job_map=JobMap({"PxLoad*": "tag:load"}))
+    result.written      # the stream YAMLs
+    result.problems     # what could not be read or imported: one line each, naming the file (and the job)
+
+Stream names are the job names as identifiers (upper case); ids are allocated from ``stream_id_start`` in
+the order of the sorted names, so a re-import of the same export writes byte-identical files. Two sequences
+whose derived names collide: the first (by name) is imported, the other reported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dcf.datastage.containers import read_export
+from dcf.datastage.mapping import Context, Entry, JobMap, map_sequence
+from dcf.datastage.model import DsJob, ReadProblem, identifier_of
+from dcf.datastage.report import report_markdown, sequence_graph
+from dcf.errors import ConfigError
+from dcf.stream.definition import parse_stream_file
+
+
+@dataclass
+class ImportResult:
+    written: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    sequences: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Every job read, by kind (sequence, parallel, server, parameter_set, other).
+    jobs: dict[str, int] = field(default_factory=dict)
+
+
+def read_jobs(exports: list[Path], result: ImportResult) -> list[DsJob]:
+    jobs = []
+    for export in exports:
+        for item in read_export(export):
+            if isinstance(item, ReadProblem):
+                result.problems.append(f"{item.source}: {item.message}")
+                continue
+            result.jobs[item.kind] = result.jobs.get(item.kind, 0) + 1
+            result.problems += [f"{item.source}: job {item.name}: {problem}" for problem in item.problems]
+            jobs.append(item)
+    return jobs
+
+
+def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = None, stream_id_start: int = 5000,
+                   dbt_project_dir: str = "dbt/gdw1") -> ImportResult:
+    """Read every export, write one stream YAML per sequence into ``out`` and the report beside them."""
+    result = ImportResult()
+    jobs = read_jobs(exports, result)
+    sequences = _named(sorted((j for j in jobs if j.kind == "sequence"), key=lambda j: j.name), result)
+    context = Context(streams={job.name: name for name, job in sequences.items()}, job_map=job_map or JobMap(),
+                      dbt_project_dir=dbt_project_dir,
+                      parameter_sets={j.name: j.parameters for j in jobs if j.kind == "parameter_set"})
+    out.mkdir(parents=True, exist_ok=True)
+    for number, (name, job) in enumerate(sorted(sequences.items())):
+        if not job.activities:
+            result.problems.append(f"{job.source}: job {job.name}: a sequence without activities; not imported")
+            continue
+        try:
+            mapped = map_sequence(job, context, stream_name=name, stream_id=stream_id_start + number)
+        except Exception as error:
+            result.problems.append(f"{job.source}: job {job.name}: not imported: {type(error).__name__}: {error}")
+            continue
+        path = out / f"{name.lower()}.yaml"
+        text = yaml.dump(mapped.stream, Dumper=_PlainDumper, sort_keys=False, width=110, allow_unicode=True)
+        path.write_text(_header(job) + text, encoding="utf-8")
+        result.written.append(path)
+        try:  # what the importer writes must load as a stream; if not, say so beside the file
+            parse_stream_file(path)
+        except ConfigError as error:
+            result.problems.append(f"{job.source}: job {job.name}: {path.name} does not validate: {error}")
+        result.entries += mapped.entries
+        result.sequences[job.name] = {"stream": name, "file": path.name, "source": job.source, "folder": job.folder,
+                                      "jobs_called": mapped.jobs_called, "graph": sequence_graph(job)}
+    (out / "migration_report.json").write_text(json.dumps(_report_json(result), indent=2, sort_keys=True) + "\n",
+                                               encoding="utf-8")
+    (out / "migration_report.md").write_text(report_markdown(result.sequences, result.entries, result.problems),
+                                             encoding="utf-8")
+    return result
+
+
+def _named(jobs: list[DsJob], result: ImportResult) -> dict[str, DsJob]:
+    """Stream name -> job; a job whose derived name is taken, or is not its own name, is reported."""
+    named: dict[str, DsJob] = {}
+    for job in jobs:
+        name = identifier_of(job.name, upper=True)
+        if name in named:
+            result.problems.append(f"{job.source}: job {job.name}: its stream name {name} collides with job "
+                                   f"{named[name].name}; not imported (rename one of them)")
+            continue
+        if name != job.name.upper():
+            result.problems.append(f"{job.source}: job {job.name}: not a valid identifier; imported as stream {name}")
+        named[name] = job
+    return named
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Repeated values written out again, never as YAML anchors and aliases (a person reads these files)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _header(job: DsJob) -> str:
+    return (f"# Imported from DataStage: sequence {job.name}\n# export: {job.source}\n"
+            f"# folder: {job.folder or '(none)'}\n# See migration_report.md for what needs attention.\n\n")
+
+
+def _report_json(result: ImportResult) -> dict[str, Any]:
+    totals: dict[str, dict[str, int]] = {}
+    for entry in result.entries:
+        per = totals.setdefault(entry.sequence, {})
+        key = {"activity": "activities", "trigger": "triggers"}.get(entry.what, "parameter_sets")
+        per[key] = per.get(key, 0) + 1
+        per[entry.status] = per.get(entry.status, 0) + 1
+    overall: dict[str, int] = {}
+    for per in totals.values():
+        for key, value in per.items():
+            overall[key] = overall.get(key, 0) + value
+    return {"sequences": result.sequences, "counts": {"per_sequence": totals, "total": overall},
+            "jobs_read": result.jobs, "entries": [asdict(e) for e in result.entries], "problems": result.problems}

@@ -1,0 +1,80 @@
+"""What every export reader produces: jobs, their parameters, activities and trigger links."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+#: DataStage job types (DSX ``JobType``, XMI ``jobType``).
+JOB_KINDS = {"0": "server", "1": "mainframe", "2": "sequence", "3": "parallel", "Sequence": "sequence",
+             "Parallel": "parallel", "Server": "server"}
+
+
+@dataclass
+class DsParameter:
+    name: str
+    default: str = ""
+    prompt: str = ""
+    type_code: str = ""
+    #: A list parameter's values (DataStage validList).
+    values: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DsActivity:
+    identifier: str
+    name: str
+    #: The activity class without DSX's leading C: JSJobActivity, JSSequencer, JSCondition, ...
+    class_name: str
+    settings: dict[str, str] = field(default_factory=dict)
+    input_pins: list[str] = field(default_factory=list)
+    output_pins: list[str] = field(default_factory=list)
+    #: (name, expression) pairs: a user-variables activity's variables, a job activity's parameter values.
+    values: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class DsLink:
+    """A trigger: from an activity's output pin to another activity."""
+
+    name: str
+    source: str
+    target: str
+    condition_type: str = "0"
+    expression: str = ""
+
+
+@dataclass
+class DsJob:
+    name: str
+    kind: str
+    #: Where it came from: the export file, and the entry inside an ISX archive.
+    source: str
+    folder: str = ""
+    parameters: list[DsParameter] = field(default_factory=list)
+    activities: dict[str, DsActivity] = field(default_factory=dict)
+    links: list[DsLink] = field(default_factory=list)
+    #: What the reader could not make sense of (reported, never fatal).
+    problems: list[str] = field(default_factory=list)
+
+    def activity_of_pin(self, pin: str) -> DsActivity | None:
+        for activity in self.activities.values():
+            if pin in activity.output_pins or pin in activity.input_pins:
+                return activity
+        return None
+
+
+@dataclass
+class ReadProblem:
+    """An export (or a job in it) that could not be read: one line naming the file and the job."""
+
+    source: str
+    message: str
+
+
+def identifier_of(name: str, *, upper: bool = False) -> str:
+    """A plain identifier derived from a DataStage name (``Seq-Load 1`` -> ``Seq_Load_1``)."""
+    text = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "unnamed"
+    if text[0].isdigit():
+        text = f"n_{text}"
+    return (text.upper() if upper else text)[:60]

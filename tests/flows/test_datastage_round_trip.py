@@ -1,0 +1,43 @@
+"""An imported DataStage sequence validates and runs for real through the stream flow."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dcf.datastage.importer import import_exports
+from dcf.datastage.mapping import JobMap
+from tests.datastage.test_import import DSX, XML, build_isx
+from tests.flows.test_sequence import _Webhook
+from tests.streams import query
+
+pytestmark = pytest.mark.e2e
+
+
+def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(prefect_api, tmp_path, monkeypatch):
+    job_map = JobMap({"PxLoadCustomers": "+customers", "PxLoadOrders": ["+orders"], "PxWeekly": "+orders",
+                      "notify": _Webhook().block()})
+    streams = tmp_path / "streams"
+    result = import_exports([DSX, XML, build_isx(tmp_path / "daily.isx")], out=streams, job_map=job_map,
+                            dbt_project_dir="tests/fixtures/shop_dbt")
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
+    from flows.stream_load import stream_load
+
+    for path in result.written:
+        name = path.stem.upper()
+        state = stream_load(stream=name, mode="VALIDATE", return_state=True)
+        assert state.is_completed(), f"{name}: {state.message}"
+
+    state = stream_load(stream="SQDAILY", process_date=date(2024, 3, 1), return_state=True)
+
+    assert state.is_completed(), state.message
+    rows = {r["PRCS_NAME"]: r["PRCS_STATUS"] for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG")}
+    # pMode defaults to full: the flag is Y, so the condition's branch runs and its otherwise branch is skipped
+    assert {k: rows[k] for k in ("UV_Init", "Ja_Customers", "Ja_Orders", "Cmd_Report", "Term_Skip")} == {
+        "UV_Init": "COMPLETED", "Ja_Customers": "COMPLETED", "Ja_Orders": "COMPLETED", "Cmd_Report": "COMPLETED",
+        "Term_Skip": "SKIPPED"}
+    [report] = query("SELECT PRCS_STATISTICS FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'Cmd_Report'")
+    assert '"$CommandOutput": "report full Y"' in report["PRCS_STATISTICS"]
+    jobs = query("SELECT COUNT(*) AS N FROM DCF.PROCESS_EXECUTION_LOG WHERE RECORD_TYPE = 'JOB'")[0]["N"]
+    assert jobs == 2, "each imported job activity is one dbt build"
