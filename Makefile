@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: setup run sql status test test-fast lint deploy-local blocks automations bench clean \
-        deployments server work-pool snowflake-blocks worker test-deploy
+        deployments server work-pool snowflake-blocks worker test-deploy import-datastage
 
 setup:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -25,6 +25,12 @@ run: setup
 ## make sql [SQL="..."] [DB=file]: an SQL shell on the local warehouse (schema DCF is the default schema).
 sql: setup
 	@$(UV) run --frozen python -m dcf.demo.sql_shell $(if $(DB),--database $(DB),) $(if $(SQL),-c "$(SQL)",)
+
+## make import-datastage EXPORT="a.isx b.dsx" OUT=dir [JOB_MAP=file] [STREAM_ID_START=N]: DataStage sequence exports
+## (ISX, XML, DSX) as stream YAMLs in OUT, with OUT/migration_report.md.
+import-datastage: setup
+	@$(UV) run --frozen python -m flows.import_datastage $(EXPORT) --out $(OUT) $(if $(JOB_MAP),--job-map $(JOB_MAP),) \
+	  $(if $(STREAM_ID_START),--stream-id-start $(STREAM_ID_START),)
 
 ## make status: the stream status board (latest instance, failed stage and reason, next run of every stream).
 status: setup

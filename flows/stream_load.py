@@ -54,6 +54,7 @@ def stream_load(
     mode: RunMode = RunMode.NORMAL,
     warehouse_block: OptionalWarehouseBlock = None,
     parent_prcs_inst_id: int | None = None,
+    parameters: dict[str, str] | None = None,
 ) -> State:
     """Run one stream for one process date, stage by stage, recording every stage in DCF.
 
@@ -68,11 +69,13 @@ def stream_load(
             writing nothing.
         warehouse_block: DcfWarehouse block name; empty: the local DuckDB file under DCF_HOME.
         parent_prcs_inst_id: Set when another stream's activity runs this one; empty: run on its own.
+        parameters: Values for the stream's own parameters (its YAML's parameters:); empty: their defaults.
     """
     if mode == RunMode.VALIDATE:
         return _validate_only(stream, warehouse_block)
     run = prepare_run(stream, process_date, batch_id, full_refresh=full_refresh, reset=mode == RunMode.RESET,
-                      warehouse_block=warehouse_block, parent_prcs_inst_id=parent_prcs_inst_id)
+                      warehouse_block=warehouse_block, parent_prcs_inst_id=parent_prcs_inst_id,
+                      parameters=parameters)
     with stream_slot(run):
         validated = validate(run)
         run = process_id(run, validated)
@@ -113,9 +116,10 @@ def run_child_stream(run: StreamRun, activity: Activity, inputs: dict[str, Any])
     """A ``stream:`` activity: the child stream for the same process date, as a subflow linked to this
     instance (DCF_T_PRCS_INST.PARENT_PRCS_INST_ID); its status is the activity's."""
     child = activity.stream.name
+    passed = {name: inputs[name] for name in activity.stream.parameters if name != "batch_id"}
     state = stream_load(stream=child, process_date=run.process_date, batch_id=inputs.get("batch_id"),
                         full_refresh=run.full_refresh, warehouse_block=run.warehouse_block,
-                        parent_prcs_inst_id=run.prcs_inst_id, return_state=True)
+                        parent_prcs_inst_id=run.prcs_inst_id, parameters=passed or None, return_state=True)
     with connect(run.warehouse_block) as conn:
         instance = child_instance(conn, run.prcs_inst_id, child) or {}
     statistics = {"child_stream": child, "child_prcs_inst_id": instance.get("PRCS_INST_ID"),

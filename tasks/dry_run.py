@@ -72,9 +72,12 @@ def _activity_problems(loaded: LoadedStream, activity: Activity, warehouse_block
         return _selection_problems(loaded, activity, warehouse_block)
     if activity.stream is not None:
         try:
-            find_stream_file(activity.stream.name)
+            child = parse_stream_file(find_stream_file(activity.stream.name), check_graph=False).config
         except ConfigError as error:
             return [f"stream: {error}"]
+        unknown = sorted(set(activity.stream.parameters) - {"batch_id", *child.parameters})
+        if unknown:
+            return [f"stream.parameters: stream {child.stream.name} has no parameter(s) {unknown}"]
     if activity.command is not None:
         executable = activity.command.argv[0]
         if "#" not in executable and shutil.which(executable) is None:

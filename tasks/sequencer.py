@@ -227,7 +227,7 @@ def run_loop(ctx: SequenceContext, activity: Activity, row: str, items: list[str
 # -- parameters and expressions --------------------------------------------------------------------------
 def resolver(ctx: SequenceContext, visible: dict[str, Outcome]) -> Callable[[tuple[str, ...]], Any]:
     run = ctx.run
-    parameters = {**run.config.parameter_values(), "process_date": run.process_date.isoformat(),
+    parameters = {**run.parameter_values(), "process_date": run.process_date.isoformat(),
                   "batch_id": run.batch_id,
                   "stream_name": run.stream_name, "stream_id": run.config.stream.id,
                   "prcs_inst_id": run.prcs_inst_id}

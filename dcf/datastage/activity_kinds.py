@@ -44,14 +44,12 @@ def _job(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
     values = [(name, mapper.template(value, loop_vars)) for name, value in activity.values]
     lost = [f"{n}: {t.note}" for n, t in values if t.status != MAPPED]
     if job_name in mapper.ctx.streams:
-        batch = next((t.text for n, t in values if n.lower() == "batch_id" and t.status == MAPPED), None)
         child: dict[str, Any] = {"name": mapper.ctx.streams[job_name]}
-        if batch:
-            child["parameters"] = {"batch_id": batch}
-        passed = [n for n, _ in values if n.lower() != "batch_id"]
-        note = f"child sequence {job_name}" + (f"; values passed to it are not carried over: {passed}" if passed
-                                               else "")
-        return Kind({"stream": child}, APPROXIMATED if passed else MAPPED, note, job_name)
+        passed = {identifier_of(n): t.text for n, t in values if t.status == MAPPED}
+        if passed:
+            child["parameters"] = passed
+        note = f"child sequence {job_name}" + (f"; values not carried over: {'; '.join(lost)}" if lost else "")
+        return Kind({"stream": child}, APPROXIMATED if lost else MAPPED, note, job_name)
     mapped = mapper.ctx.job_map.lookup(job_name)
     mapper.jobs_called[job_name] = mapped is not None
     if isinstance(mapped, dict) and "stream" in mapped:

@@ -149,6 +149,7 @@ def _job(job: _Job, source: str) -> DsJob:
                    folder=root.get("Category", "").replace("\\\\", "\\"))
     if not root:
         result.problems.append(f"job {job.identifier}: no ROOT record (OLEType CJobDefn)")
+    result.job_control = result.kind != "sequence" and "DSRunJob" in root.get("JobControlCode", "")
     for parameter in root.get("_sub", []):
         if parameter.get("Name"):
             result.parameters.append(DsParameter(

@@ -20,8 +20,8 @@ import yaml
 
 from dcf.datastage.containers import read_export
 from dcf.datastage.mapping import Context, Entry, JobMap, map_sequence
+from dcf.datastage.migration_report import report_markdown, sequence_graph
 from dcf.datastage.model import DsJob, ReadProblem, identifier_of
-from dcf.datastage.report import report_markdown, sequence_graph
 from dcf.errors import ConfigError
 from dcf.stream.definition import parse_stream_file
 
@@ -44,6 +44,10 @@ def read_jobs(exports: list[Path], result: ImportResult) -> list[DsJob]:
                 result.problems.append(f"{item.source}: {item.message}")
                 continue
             result.jobs[item.kind] = result.jobs.get(item.kind, 0) + 1
+            if item.job_control:
+                result.problems.append(f"{item.source}: job {item.name}: a {item.kind} job whose job-control BASIC "
+                                       "runs other jobs (DSRunJob): a sequence in all but name; needs attention, "
+                                       "not imported")
             result.problems += [f"{item.source}: job {item.name}: {problem}" for problem in item.problems]
             jobs.append(item)
     return jobs

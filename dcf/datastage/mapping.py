@@ -1,7 +1,7 @@
 """One DataStage sequence as a stream YAML, and what the report says about each activity and trigger.
 
     mapped = map_sequence(job, Context(streams={"SeqChild": "SEQCHILD"}, job_map=JobMap({...}), ...))
-    mapped.stream          # the stream YAML's content (a dict, dumped by dcf.datastage.report)
+    mapped.stream          # the stream YAML's content (a dict, dumped by dcf.datastage.importer)
     mapped.entries         # one Entry per activity and per trigger of the export: nothing is dropped
 
 Structure first: sequencers and nested conditions are folded into their followers' triggers (``wait_for``,

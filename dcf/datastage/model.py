@@ -56,6 +56,8 @@ class DsJob:
     links: list[DsLink] = field(default_factory=list)
     #: What the reader could not make sense of (reported, never fatal).
     problems: list[str] = field(default_factory=list)
+    #: A (server) job whose job-control BASIC runs other jobs: a sequence in all but name.
+    job_control: bool = False
 
     def activity_of_pin(self, pin: str) -> DsActivity | None:
         for activity in self.activities.values():

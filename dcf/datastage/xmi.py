@@ -25,10 +25,15 @@ def _local(tag: Any) -> str:
 
 def read_xmi(stream: IO[bytes], source: str, folder: str = "") -> Iterator[DsJob | ReadProblem]:
     """Every ``DSJobDefSDO`` in an XML document (one per ISX asset, many in an XML export)."""
+    found = 0
     try:
         for _event, element in iterparse(stream, events=("end",), forbid_dtd=False, forbid_entities=True,
                                         forbid_external=True):
+            if _local(element.tag) in ("DSExport", "Job") and not found:
+                yield ReadProblem(source, "the older <DSExport><Job> XML form is not read: export as ISX or DSX")
+                return
             if _local(element.tag) in ("DSJobDefSDO", "DSParameterSetSDO"):
+                found += 1
                 job = _job(element, source, folder)
                 if _local(element.tag) == "DSParameterSetSDO":
                     job.kind = "parameter_set"
@@ -39,6 +44,9 @@ def read_xmi(stream: IO[bytes], source: str, folder: str = "") -> Iterator[DsJob
                                   "not read from an export)")
     except Exception as error:
         yield ReadProblem(source, f"not well-formed XML: {error}")
+        return
+    if not found:
+        yield ReadProblem(source, "no job definition (DSJobDefSDO) in this XML")
 
 
 def _settings(element: Any) -> dict[str, str]:
@@ -49,6 +57,7 @@ def _settings(element: Any) -> dict[str, str]:
 def _job(root: Any, source: str, folder: str) -> DsJob:
     job = DsJob(name=root.get("name", ""), kind=JOB_KINDS.get(root.get("jobType", ""), "other"), source=source,
                 folder=folder or root.get("category", ""))
+    job.job_control = job.kind != "sequence" and "DSRunJob" in root.get("jobControlCode", "")
     for child in root:
         kind = _local(child.tag)
         if kind == "has_ParameterDef":

@@ -56,8 +56,15 @@ class DbtStep(_Strict):
 
 class ChildStream(_Strict):
     name: str
-    #: The child's run parameters (``batch_id``; ``#...#`` references allowed).
-    parameters: dict[Literal["batch_id"], str] = {}
+    #: The child's run parameters: ``batch_id`` and the child stream's own ``parameters`` (``#...#`` allowed).
+    parameters: dict[str, str] = {}
+
+    @field_validator("parameters")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            identifier(name, what="child stream parameter")
+        return value
 
     @field_validator("name")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +31,12 @@ class StreamRun(BaseModel):
     resumed: bool = False
     #: The instance whose ``stream:`` activity runs this one.
     parent_prcs_inst_id: int | None = None
+    #: Values for the stream's own ``parameters`` (the rest keep their defaults).
+    parameters: dict[str, str] = {}
+
+    def parameter_values(self) -> dict[str, Any]:
+        """Every stream parameter's value in this run: what the run was given, else the default."""
+        return {**self.config.parameter_values(), **self.parameters}
 
     @property
     def config(self) -> StreamConfig:
@@ -58,6 +65,7 @@ def prepare_run(
     reset: bool = False,
     warehouse_block: str | None = None,
     parent_prcs_inst_id: int | None = None,
+    parameters: dict[str, str] | None = None,
 ) -> StreamRun:
     """Check a run's parameters before anything is written; raise RefusedError / ConfigError if bad."""
     import re
@@ -82,8 +90,16 @@ def prepare_run(
         batch_id = f"{config.stream.id}_{process_date:%Y%m%d}"
     elif not re.fullmatch(BATCH_ID_PATTERN, batch_id):
         raise RefusedError(f"batch_id {batch_id!r}: use 1-100 letters, digits, '_', '.', ':' or '-'")
+    for name, value in (parameters or {}).items():
+        declared = config.parameters.get(name)
+        if declared is None:
+            raise RefusedError(f"stream {loaded.name} has no parameter {name!r} (its parameters: "
+                               f"{', '.join(config.parameters) or 'none'})")
+        if declared.values and str(value) not in declared.values:
+            raise RefusedError(f"parameter {name} = {value!r}: must be one of {declared.values}")
     if config.stream.status != StreamStatus.ACTIVE:
         raise RefusedError(f"stream {loaded.name} is {config.stream.status} in {loaded.path.name}")
     return StreamRun(stream_name=loaded.name, config_path=loaded.path, process_date=process_date,
                      batch_id=batch_id, warehouse_block=warehouse_block, full_refresh=full_refresh, reset=reset,
-                     parent_prcs_inst_id=parent_prcs_inst_id)
+                     parent_prcs_inst_id=parent_prcs_inst_id,
+                     parameters={name: str(value) for name, value in (parameters or {}).items()})

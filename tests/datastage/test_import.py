@@ -56,7 +56,8 @@ def test_every_container_is_recognised_by_content_and_read(tmp_path):
     jobs = {item.name: item for source in (DSX, XML, isx) for item in read_export(source)
             if isinstance(item, DsJob)}
     assert {name: job.kind for name, job in jobs.items()} == {
-        "SqLoadOrders": "sequence", "SqChild": "sequence", "PxLoadCustomers": "parallel", "SqWeekly": "sequence",
+        "SqLoadOrders": "sequence", "SqChild": "sequence", "PxLoadCustomers": "parallel", "SvDriver": "server",
+        "SqWeekly": "sequence",
         "PxWeekly": "parallel", "SqDaily": "sequence", "PS_Orders": "parameter_set"}
     counts = _fixture_counts()
     for name, (activities, links) in counts.items():
@@ -72,6 +73,8 @@ def test_the_import_writes_valid_streams_and_a_report_that_lists_everything(tmp_
 
     assert sorted(p.name for p in result.written) == ["sqchild.yaml", "sqdaily.yaml", "sqloadorders.yaml",
                                                        "sqweekly.yaml"]
+    assert result.problems == [f"{DSX}: job SvDriver: a server job whose job-control BASIC runs other jobs "
+                               "(DSRunJob): a sequence in all but name; needs attention, not imported"]
     for path in result.written:
         parse_stream_file(path)  # every YAML validates as a stream
     report = json.loads((out / "migration_report.json").read_text())
@@ -123,12 +126,16 @@ def test_hostile_exports_are_refused_one_line_each_and_the_others_still_import(t
     colliding.write_text(DSX.read_text().replace('"SqChild"', '"Sq-Child"').replace("Jobname \"SqChild\"", "x")
                          + DSX.read_text().split("END DSJOB\n", 1)[1].split("BEGIN DSJOB\n   Identifier \"PxLoad")[0]
                          .replace('"SqChild"', '"Sq_Child"'))
-    result = import_exports([truncated, bomb, unterminated, colliding, XML], out=tmp_path / "out", job_map=JOB_MAP)
+    old_form = tmp_path / "old.xml"
+    old_form.write_text('<?xml version="1.0"?>\n<DSExport><Job Identifier="SqOld"/></DSExport>\n')
+    result = import_exports([truncated, bomb, unterminated, colliding, old_form, XML], out=tmp_path / "out",
+                            job_map=JOB_MAP)
 
     problems = "\n".join(result.problems)
     assert f"{truncated}: not a readable ISX archive" in problems
     assert f"{bomb}: refused: EntitiesForbidden" in problems
     assert f"{unterminated}: the file ends inside DSJOB SqBroken" in problems
+    assert f"{old_form}: the older <DSExport><Job> XML form is not read" in problems
     assert "job Sq_Child: its stream name SQ_CHILD collides with job Sq-Child" in problems
     assert "job Sq-Child: not a valid identifier; imported as stream SQ_CHILD" in problems
     assert all("\n" not in p for p in result.problems)
@@ -138,7 +145,9 @@ def test_hostile_exports_are_refused_one_line_each_and_the_others_still_import(t
 def test_a_large_dsx_of_parallel_jobs_streams_through(tmp_path):
     """50 MB of generated parallel-job OSH: read record by record, the sequence in it still found."""
     big = tmp_path / "big.dsx"
-    osh = "## Operator\ncopy\n" * 2000
+    # OSH as exports carry it: operator blocks of long option lines
+    osh = ("## Operator\ncopy\n## General options\n" + "[ident('Customers'); jobmon_ident('Customers')] " * 8
+           + "\n") * 400
     with big.open("w") as out:
         out.write(DSX.read_text().split("BEGIN DSJOB\n   Identifier \"PxLoadCustomers\"")[0])
         number = 0

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import yaml
 
-from dcf.datastage.importer import import_exports
-from dcf.datastage.mapping import JobMap
 from tests.datastage.test_import import DSX, XML, build_isx
 from tests.flows.test_sequence import _Webhook
 from tests.streams import query
@@ -16,15 +15,20 @@ pytestmark = pytest.mark.e2e
 
 
 def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(prefect_api, tmp_path, monkeypatch):
-    job_map = JobMap({"PxLoadCustomers": "+customers", "PxLoadOrders": ["+orders"], "PxWeekly": "+orders",
-                      "notify": _Webhook().block()})
+    job_map = tmp_path / "job_map.yaml"
+    job_map.write_text(yaml.safe_dump({"PxLoadCustomers": "+customers", "PxLoadOrders": ["+orders"],
+                                       "PxWeekly": "+orders", "notify": _Webhook().block()}))
     streams = tmp_path / "streams"
-    result = import_exports([DSX, XML, build_isx(tmp_path / "daily.isx")], out=streams, job_map=job_map,
-                            dbt_project_dir="tests/fixtures/shop_dbt")
-    monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
+    from flows.import_datastage import import_datastage
     from flows.stream_load import stream_load
 
-    for path in result.written:
+    written = import_datastage(exports=[str(DSX), str(XML), str(build_isx(tmp_path / "daily.isx"))],
+                               out=str(streams), job_map=str(job_map), dbt_project_dir="tests/fixtures/shop_dbt")
+    assert written == {"streams_written": 4, "problems": 1}, "four sequences; the job-control server job reported"
+    assert _artifact("datastage-migration-report").startswith("# DataStage migration report")
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
+
+    for path in sorted(streams.glob("*.yaml")):
         name = path.stem.upper()
         state = stream_load(stream=name, mode="VALIDATE", return_state=True)
         assert state.is_completed(), f"{name}: {state.message}"
@@ -41,3 +45,12 @@ def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(p
     assert '"$CommandOutput": "report full Y"' in report["PRCS_STATISTICS"]
     jobs = query("SELECT COUNT(*) AS N FROM DCF.PROCESS_EXECUTION_LOG WHERE RECORD_TYPE = 'JOB'")[0]["N"]
     assert jobs == 2, "each imported job activity is one dbt build"
+
+
+def _artifact(key: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        versions = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    return str(max(versions, key=lambda a: a.created).data)

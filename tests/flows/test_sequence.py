@@ -144,8 +144,10 @@ def _every_kind_stream(block: str) -> dict:
 
 
 CHILD = {"stream": {"name": "SEQ_CHILD", "id": 3202}, "dbt": SHOP_DBT,
+         "parameters": {"region": {"default": "EMEA", "values": ["EMEA", "APAC"]}},
          "sequence": [{"name": "child_step",
-                       "command": _py("import os, sys; sys.exit(1 if os.path.exists('child.fail') else 0)")}]}
+                       "command": _py("import os, sys; sys.exit(1 if os.path.exists('child.fail') else 0)")},
+                      {"name": "child_region", "command": [*_py("import sys; print(sys.argv[1])"), "#region#"]}]}
 
 
 def test_a_sequence_runs_every_activity_kind_with_its_triggers(prefect_api, tmp_path, monkeypatch):
@@ -256,7 +258,8 @@ def test_a_restart_resumes_a_failed_branch_and_a_failed_loop_iteration(prefect_a
 def test_a_child_streams_failure_fails_the_parents_activity_and_both_resume(prefect_api, tmp_path, monkeypatch):
     parent = {"stream": {"name": "SEQ_PARENT", "id": 3204}, "dbt": SHOP_DBT,
               "sequence": [{"name": "run_child",
-                            "stream": {"name": "SEQ_CHILD", "parameters": {"batch_id": "#batch_id#"}}},
+                            "stream": {"name": "SEQ_CHILD",
+                                       "parameters": {"batch_id": "#batch_id#", "region": "APAC"}}},
                            {"name": "after_child", "after": ["run_child"], "command": _py("print('ok')")}]}
     _write_streams(tmp_path, monkeypatch, parent, CHILD)
     (dcf_home() / "child.fail").write_text("")
@@ -276,7 +279,13 @@ def test_a_child_streams_failure_fails_the_parents_activity_and_both_resume(pref
     again = {r["STRM_NAME"]: r for r in query("SELECT * FROM DCF.DCF_T_PRCS_INST")}
     assert len(again) == 2, "the child's failed instance was resumed, not duplicated"
     assert again["SEQ_PARENT"]["PRCS_STATUS"] == again["SEQ_CHILD"]["PRCS_STATUS"] == "SUCCEEDED"
-    assert _rows(again["SEQ_CHILD"]["PRCS_INST_ID"])["child_step"]["ATTEMPT"] == 2
+    child_rows = _rows(again["SEQ_CHILD"]["PRCS_INST_ID"])
+    assert child_rows["child_step"]["ATTEMPT"] == 2
+    assert json.loads(child_rows["child_region"]["PRCS_STATISTICS"])["outputs"]["$CommandOutput"] == "APAC", \
+        "the parent's value for the child's parameter"
+    refused = _run("SEQ_CHILD", parameters={"nope": "1"}, mode="RESET")
+    assert refused.is_failed() and "stream SEQ_CHILD has no parameter 'nope'" in refused.message
+    assert len(query("SELECT * FROM DCF.DCF_T_PRCS_INST")) == 2, "a bad parameter is refused before any row"
 
 
 def test_validate_reports_every_problem_on_its_own_line_and_writes_nothing(prefect_api, tmp_path, monkeypatch):
