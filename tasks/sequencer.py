@@ -120,8 +120,16 @@ def _start_ready(ctx: SequenceContext, pending: list[Activity], running: dict[Fu
             if len(running) >= ctx.max_parallel:
                 return
             decision, why = decide(activity, visible, links)
-            if decision == TriggerDecision.RUN and activity.when and not _when_holds(ctx, activity, visible):
-                decision, why = TriggerDecision.SKIP, f"when {activity.when!r} is false"
+            try:
+                if decision == TriggerDecision.RUN and activity.when and not _when_holds(ctx, activity, visible):
+                    decision, why = TriggerDecision.SKIP, f"when {activity.when!r} is false"
+            except ExpressionError as error:  # a value it reads cannot be had: the activity fails, recorded
+                pending.remove(activity)
+                progressed = True
+                _record_failure(ctx, ctx.prefix + activity.name, error)
+                outcome.outcomes[activity.name] = Outcome(StageStatus.FAILED)
+                _note(ctx, activity, outcome.outcomes[activity.name], error, links, outcome)
+                return
             if decision == TriggerDecision.WAIT:
                 continue
             pending.remove(activity)
@@ -131,7 +139,7 @@ def _start_ready(ctx: SequenceContext, pending: list[Activity], running: dict[Fu
                 visible[activity.name] = outcome.outcomes[activity.name]
             else:
                 context = contextvars.copy_context()  # the flow run's context, for the Prefect task
-                running[pool.submit(context.run, _execute, ctx, activity, visible)] = activity
+                running[pool.submit(context.run, _execute, ctx, activity, dict(visible))] = activity
 
 
 def _when_holds(ctx: SequenceContext, activity: Activity, visible: dict[str, Outcome]) -> bool:

@@ -426,6 +426,8 @@ def test_an_interrupted_build_still_writes_its_final_state(tmp_path: Path, dcf_h
         finally:
             gate.touch()
 
+    # Python's own Ctrl-C handler, whatever was inherited (a shell's background job starts with SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     helper = threading.Thread(target=interrupt_once_m0002_runs)
     helper.start()
     building.set()
@@ -437,6 +439,7 @@ def test_an_interrupted_build_still_writes_its_final_state(tmp_path: Path, dcf_h
         building.clear()
         gate.touch()
         helper.join(timeout=60)
+        signal.signal(signal.SIGINT, previous)
     job = reader.fetch_dicts(f"SELECT * FROM {reader.qualify('PROCESS_EXECUTION_LOG')} WHERE RECORD_TYPE = 'JOB'")[0]
     assert job["EXECUTION_STATUS_NAME"] == "FAILED"
     assert json.loads(job["ERROR_MESSAGE_OBJ"])["interrupted"] == "interrupted (KeyboardInterrupt)"
