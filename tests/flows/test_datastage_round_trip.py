@@ -16,8 +16,9 @@ pytestmark = pytest.mark.e2e
 
 def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(prefect_api, tmp_path, monkeypatch):
     job_map = tmp_path / "job_map.yaml"
-    job_map.write_text(yaml.safe_dump({"PxLoadCustomers": "+customers", "PxLoadOrders": ["+orders"],
-                                       "PxWeekly": "+orders", "notify": _Webhook().block()}))
+    # the two job activities run side by side: selections that do not read each other's models
+    job_map.write_text(yaml.safe_dump({"PxLoadCustomers": "+stg_customers", "PxLoadOrders": ["+stg_orders"],
+                                       "PxWeekly": "+stg_orders", "notify": _Webhook().block()}))
     streams = tmp_path / "streams"
     from flows.import_datastage import import_datastage
     from flows.stream_load import stream_load
