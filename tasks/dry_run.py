@@ -18,7 +18,7 @@ from dcf.build.runner import selected_nodes
 from dcf.errors import ConfigError, DcfError
 from dcf.stream.activities import Activity
 from dcf.stream.definition import LoadedStream, find_stream_file, parse_stream_file
-from dcf.stream.sequence import check_sequence, plan_lines
+from dcf.stream.sequence import check_sequence, plan_lines, walk_activities
 from dcf.stream.yaml_source import line_suffix, read_yaml, shown_path
 from tasks.kinds.dbt_build import stream_profiles_dir
 
@@ -42,9 +42,10 @@ def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
     problems = [f"{shown}: {'.'.join(loc)}: {message}{line_suffix(node, loc)}" for loc, message in
                 check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name,
                                parameters=tuple(config.parameters))]
-    for index, activity in _indexed(config.sequence or [], config.on_failure):
-        where = f"{shown}: {index}: activity {activity.name}"
-        problems += [f"{where}: {message}{line_suffix(node, index.split('.'))}"
+    for path, activity in [*walk_activities(config.sequence or [], ["sequence"]),
+                           *walk_activities(config.on_failure, ["on_failure"])]:
+        where = f"{shown}: {'.'.join(path)}: activity {activity.name}"
+        problems += [f"{where}: {message}{line_suffix(node, path)}"
                      for message in _activity_problems(loaded, activity, warehouse_block)]
     problems += [f"{shown}: report.notification_blocks: {message}"
                  for message in _block_problems(config.report.notification_blocks)]
@@ -53,18 +54,6 @@ def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
     return [f"{config.stream.name}: the plan of {shown}", "  validate, process_id",
             *("  " + line for line in plan_lines(config.activities, config.on_failure)),
             "  " + ", ".join(["profile"] * bool(config.profiling.tables) + ["metadata", "lifecycle", "report"])]
-
-
-def _indexed(activities: list[Activity], on_failure: list[Activity]) -> list[tuple[str, Activity]]:
-    found: list[tuple[str, Activity]] = []
-    pending = [(f"sequence.{i}", a) for i, a in enumerate(activities)] + \
-        [(f"on_failure.{i}", a) for i, a in enumerate(on_failure)]
-    while pending:
-        index, activity = pending.pop(0)
-        found.append((index, activity))
-        if activity.loop is not None:
-            pending += [(f"{index}.loop.do.{i}", a) for i, a in enumerate(activity.loop.do)]
-    return found
 
 
 def _activity_problems(loaded: LoadedStream, activity: Activity, warehouse_block: str | None) -> list[str]:

@@ -24,6 +24,7 @@ from dcf.stream.run import StreamRun
 from runtime.board_artifact import publish_status_board
 from runtime.connections import connect
 from runtime.log import flow_logger
+from tasks.kinds.notify import send_to_blocks
 from tasks.stage import StageResult, stage
 
 
@@ -87,15 +88,8 @@ def _publish(run: StreamRun, kind: str, status: str, error: str | None) -> dict[
 
 def _deliver(channels: list[str], content: dict[str, Any]) -> str | None:
     """Send to every notification block; return None when all succeeded, else why not."""
-    from prefect.blocks.core import Block
-
-    failures = []
     subject = f"[DCF] {content['stream_name']} {content['processing_date']}: {content['status']}"
-    for name in channels:
-        try:
-            Block.load(name).notify(body=report_markdown(content), subject=subject)
-        except Exception as error:  # one broken channel must not hide the report from the others
-            failures.append(f"{name}: {type(error).__name__}: {error}")
+    failures = send_to_blocks(channels, subject=subject, body=report_markdown(content))
     if failures:
         flow_logger().warning("report delivery failed: %s", "; ".join(failures))
     return "; ".join(failures) or None

@@ -253,7 +253,7 @@ class _Mapper:
             if source.class_name == "JSCondition" and link.condition_type == "1":
                 whens.append(self._otherwise_branch(source, link, loop_vars))
                 continue
-            condition, when = self.condition(link, name, loop_vars)
+            condition, when = self.condition(link, loop_vars)
             if source.class_name != "JSCondition":
                 inputs[name] = condition
             if when:
@@ -284,8 +284,8 @@ class _Mapper:
             return self.names[start] if start else self.names[source.identifier]
         return self.names[source.identifier]
 
-    def condition(self, link: DsLink, source: str, loop_vars: tuple[str, ...]) -> tuple[str, str]:
-        """The trigger condition on ``source`` and the ``when`` text a custom or return-value link adds."""
+    def condition(self, link: DsLink, loop_vars: tuple[str, ...]) -> tuple[str, str]:
+        """The trigger condition on the link's source and the ``when`` text a custom or return-value link adds."""
         code = link.condition_type
         if code not in CONDITIONS:
             self.link_entry(link, ATTENTION, f"ConditionType {code} is not a known code; read as 'always' — "
@@ -297,7 +297,7 @@ class _Mapper:
             self.link_entry(link, translated.status, translated.note or what, translated.text)
             return condition, translated.text
         if code == "7":
-            translated = self.expression(f"{_original_name(self.job, source, self.names)}.$ReturnValue = "
+            translated = self.expression(f"{self.job.activities[link.source].name}.$ReturnValue = "
                                          f"{link.expression or 0}", loop_vars)
             self.link_entry(link, translated.status, translated.note or what, translated.text)
             return condition, translated.text
@@ -318,10 +318,6 @@ class _Mapper:
 def _sequencer_mode(activity: DsActivity) -> str:
     mode = (activity.settings.get("SequencerMode") or activity.settings.get("Mode") or "0").lower()
     return "any" if mode in ("1", "any") else "all"
-
-
-def _original_name(job: DsJob, name: str, names: dict[str, str]) -> str:
-    return next(job.activities[i].name for i, n in names.items() if n == name)
 
 
 def map_sequence(job: DsJob, ctx: Context, *, stream_name: str, stream_id: int) -> MappedSequence:

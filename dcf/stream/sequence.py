@@ -119,26 +119,27 @@ def check_sequence(activities: list[Activity], on_failure: list[Activity], *, st
     """Everything wrong with a graph that can be told without running it, each with its field path."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path, activity in _walk(activities, ["sequence"]):
+    for path, activity in walk_activities(activities, ["sequence"]):
         _check_name(activity, path, seen, problems)
-    for path, activity in _walk(on_failure, ["on_failure"]):
+    for path, activity in walk_activities(on_failure, ["on_failure"]):
         _check_name(activity, path, seen, problems)
     # The stream's own parameters are read by bare name, like loop variables.
     problems += _check_level(activities, ["sequence"], outer=set(), loop_vars=parameters)
     problems += _check_level(on_failure, ["on_failure"], outer=set(), loop_vars=parameters)
-    for path, activity in [*_walk(activities, ["sequence"]), *_walk(on_failure, ["on_failure"])]:
+    for path, activity in [*walk_activities(activities, ["sequence"]), *walk_activities(on_failure, ["on_failure"])]:
         child = activity.stream
         if child is not None and child.name.upper() == stream_name.upper():
             problems.append(([*path, "stream"], f"activity {activity.name}: stream {child.name} cannot run itself"))
     return problems
 
 
-def _walk(activities: list[Activity], prefix: list[str]) -> Iterator[tuple[list[str], Activity]]:
+def walk_activities(activities: list[Activity], prefix: list[str]) -> Iterator[tuple[list[str], Activity]]:
+    """Every activity with its field path (``["sequence", "2", "loop", "do", "0"]``), loop bodies included."""
     for index, activity in enumerate(activities):
         path = [*prefix, str(index)]
         yield path, activity
         if activity.loop is not None:
-            yield from _walk(activity.loop.do, [*path, "loop", "do"])
+            yield from walk_activities(activity.loop.do, [*path, "loop", "do"])
 
 
 def _check_name(activity: Activity, path: list[str], seen: dict[str, str], problems: list[Problem]) -> None:

@@ -14,10 +14,6 @@ from dcf.paths import dcf_home, resolve_under_home, resolve_under_project
 from dcf.store.dialect import identifier, relation_name
 
 Stage = Literal["validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report"]
-#: Stage order of the generic stream flow (the DataStage sequence, activity by activity).
-STAGES: tuple[Stage, ...] = (
-    "validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report",
-)
 
 
 class _Strict(BaseModel):

@@ -15,18 +15,24 @@ from runtime.connections import connect
 from tasks.stage import StageFailed, StageResult
 
 
+def send_to_blocks(names: list[str], *, subject: str, body: str) -> list[str]:
+    """Notify through every named Prefect block; one line per block that failed (every block is tried)."""
+    failures = []
+    for name in names:
+        try:
+            Block.load(name).notify(body=body, subject=subject)
+        except Exception as error:  # one broken channel must not hide the message from the others
+            failures.append(f"{name}: {type(error).__name__}: {error}")
+    return failures
+
+
 def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResult:
     blocks = activity.notify.blocks
     content = {"subject": inputs["subject"], "body": inputs["body"], "activity": inputs["row_name"]}
     with connect(run.warehouse_block) as conn:
         notification_id = queue_notification(conn, run.ref, NotificationType.ACTIVITY_NOTIFICATION, content, blocks,
                                               key=inputs["row_name"])
-        failures = []
-        for name in blocks:
-            try:
-                Block.load(name).notify(body=inputs["body"] or inputs["subject"], subject=inputs["subject"])
-            except Exception as error:  # every channel is tried; the row says which failed
-                failures.append(f"{name}: {type(error).__name__}: {error}")
+        failures = send_to_blocks(blocks, subject=inputs["subject"], body=inputs["body"] or inputs["subject"])
         finish_notification(conn, notification_id, error="; ".join(failures) or None)
     statistics = {"notification_id": notification_id, "channels": blocks}
     if failures:
