@@ -36,10 +36,12 @@ import-datastage: setup
 status: setup
 	@$(UV) run --frozen python -m flows.status
 
-## make test: ruff, then the whole pytest suite (unit + end-to-end on the embedded default).
+## make test: ruff, then the whole pytest suite (unit + end-to-end on the embedded default), one test module
+## per worker process (TEST_WORKERS, default 2): most end-to-end time is spent waiting on servers and subprocesses.
+TEST_WORKERS ?= 2
 test: setup
 	$(UV) run --frozen ruff check .
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## make test-fast: the unit tests only (no dbt build, no server): under a minute.
 test-fast: setup

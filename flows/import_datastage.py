@@ -48,7 +48,8 @@ def import_datastage(exports: list[str], out: str, job_map: str | None = None, s
     result = _import(exports, out, job_map, stream_id_start, dbt_project_dir)
     create_markdown_artifact(markdown=(Path(out) / "migration_report.md").read_text(encoding="utf-8"),
                              key="datastage-migration-report", description="DataStage import")
-    return {"streams_written": len(result.written), "problems": len(result.problems)}
+    return {"streams_written": len(result.written), "parameter_sets_written": len(result.parameter_sets),
+            "problems": len(result.problems)}
 
 
 def _import(exports: list[str], out: str, job_map: str | None, stream_id_start: int,
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     for problem in result.problems:
         print(f"problem: {problem}", file=sys.stderr)
     attention = sum(1 for e in result.entries if e.status == "needs attention")
-    print(f"{len(result.written)} stream YAML(s) written to {args.out}; {attention} item(s) need attention; "
+    sets = f" and {len(result.parameter_sets)} parameter set(s)" if result.parameter_sets else ""
+    print(f"{len(result.written)} stream YAML(s){sets} written to {args.out}; {attention} item(s) need attention; "
           f"report: {Path(args.out) / 'migration_report.md'}")
     return 0
 

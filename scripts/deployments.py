@@ -80,7 +80,7 @@ def stream_deployment(stream: LoadedStream) -> dict[str, Any]:
 
 
 def operations_deployments() -> list[dict[str, Any]]:
-    """Reconcile, profiling and (once the flow exists) model costs: run on demand or by automation."""
+    """Reconcile, profiling, model costs and the DataStage import: run on demand or by automation."""
     wanted = [
         ("reconcile", "flows/reconcile.py:reconcile", RECONCILE_CONCURRENCY,
          "Close DCF instances and execution-log rows left RUNNING by crashed or cancelled runs "
@@ -89,6 +89,9 @@ def operations_deployments() -> list[dict[str, Any]]:
          "Profile tables (or a stream's profiling.tables) into PROFILE_RUNS / PROFILE_RESULTS."),
         ("model-costs", "flows/model_costs.py:model_costs", None,
          "Model-execution and job-run cost and reuse reports."),
+        ("import-datastage", "flows/import_datastage.py:import_datastage", None,
+         "Import DataStage exports (ISX, XML, DSX) as stream YAMLs and parameter sets, with a migration report "
+         "(artifact datastage-migration-report); paths are on the worker, relative to its checkout."),
     ]
     return [_deployment(name, entrypoint, description, tags=["dcf", "dcf-ops"], parameters={},
                         schedules=_suggested_schedule(entrypoint), concurrency=concurrency)

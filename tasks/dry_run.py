@@ -41,7 +41,7 @@ def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
     shown, node = shown_path(path), read_yaml(path).node
     problems = [f"{shown}: {'.'.join(loc)}: {message}{line_suffix(node, loc)}" for loc, message in
                 check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name,
-                               parameters=tuple(config.parameters))]
+                               parameters=tuple(config.all_parameters))]
     for path, activity in [*walk_activities(config.sequence or [], ["sequence"]),
                            *walk_activities(config.on_failure, ["on_failure"])]:
         where = f"{shown}: {'.'.join(path)}: activity {activity.name}"
@@ -64,7 +64,7 @@ def _activity_problems(loaded: LoadedStream, activity: Activity, warehouse_block
             child = parse_stream_file(find_stream_file(activity.stream.name), check_graph=False).config
         except ConfigError as error:
             return [f"stream: {error}"]
-        unknown = sorted(set(activity.stream.parameters) - {"batch_id", *child.parameters})
+        unknown = sorted(set(activity.stream.parameters) - {"batch_id", *child.all_parameters})
         if unknown:
             return [f"stream.parameters: stream {child.stream.name} has no parameter(s) {unknown}"]
     if activity.command is not None:

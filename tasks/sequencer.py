@@ -247,6 +247,8 @@ def resolver(ctx: SequenceContext, visible: dict[str, Outcome]) -> Callable[[tup
             if ref[0] in parameters:
                 return parameters[ref[0]]
             raise ExpressionError(f"{ref[0]!r} is neither a loop variable nor a parameter")
+        if ".".join(ref) in parameters:  # a parameter set's member, PS_DB.server
+            return parameters[".".join(ref)]
         if ref[0] not in visible:
             raise ExpressionError(f"activity {ref[0]!r} has not ended yet; name it in after")
         return visible[ref[0]].value(ref[1])

@@ -40,6 +40,38 @@ def _setting(activity: DsActivity, *keys: str, default: str = "") -> str:
 
 
 def _job(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
+    return _execution_settings(activity, _job_call(mapper, activity, loop_vars))
+
+
+#: A job activity's ExecutionAction codes: run / reset if required, then run / validate only.
+_EXECUTION_ACTIONS = {"0": "run", "1": "reset", "2": "validate"}
+
+
+def _execution_settings(activity: DsActivity, kind: Kind) -> Kind:
+    """ExecutionAction and CheckPoint of a job activity, on top of what it calls."""
+    fields, notes, status = dict(kind.fields), [kind.note] if kind.note else [], kind.status
+    action = _setting(activity, "ExecutionAction").lower()
+    action = _EXECUTION_ACTIONS.get(action, action)
+    if action == "reset":
+        notes.append("ExecutionAction reset if required, then run: a dbt build or a stream needs no reset")
+    elif action == "validate":
+        status = ATTENTION
+        notes.append("ExecutionAction validate only: this activity would build; the stream's VALIDATE mode "
+                     "checks selections without building")
+    elif action not in ("", "run"):
+        status = ATTENTION
+        notes.append(f"ExecutionAction {action!r} is not a known code")
+    checkpoint = _setting(activity, "CheckPoint").lower()
+    if checkpoint in ("0", "false", "no"):
+        fields["always_rerun"] = True
+        notes.append("not checkpointed (CheckPoint 0): always_rerun, it runs again on a restart")
+    elif checkpoint not in ("", "1", "true", "yes"):
+        status = ATTENTION
+        notes.append(f"CheckPoint {checkpoint!r} is not a known value; checkpointed as usual")
+    return Kind(fields, status, "; ".join(notes), kind.original, kind.translation)
+
+
+def _job_call(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
     job_name = _setting(activity, "Jobname", "jobName")
     values = [(name, mapper.template(value, loop_vars)) for name, value in activity.values]
     lost = [f"{n}: {t.note}" for n, t in values if t.status != MAPPED]

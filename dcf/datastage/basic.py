@@ -60,6 +60,8 @@ def _token(token: str, activities: dict[str, str], loop_counters: dict[str, str]
             return Translation("", ATTENTION, f"the string {token} holds a quote")
         return "'" + token[1:-1] + "'"
     if "." in token and not token[0].isdigit():
+        if token in names:  # a parameter set's member, PS_DB.server
+            return token
         owner, field = token.split(".", 1)
         if owner.upper() == "DSJS":
             return token

@@ -2,6 +2,7 @@
 
     result = import_exports([Path("project.isx")], out=Path("imported"), job_map=JobMap({"PxLoad*": "tag:load"}))
     result.written      # the stream YAMLs
+    result.parameter_sets  # one shared YAML per parameter set, in imported/parameter_sets/
     result.problems     # what could not be read or imported: one line each, naming the file (and the job)
 
 Stream names are the job names as identifiers (upper case); ids are allocated from ``stream_id_start`` in
@@ -19,16 +20,19 @@ from typing import Any
 import yaml
 
 from dcf.datastage.containers import read_export
-from dcf.datastage.mapping import Context, Entry, JobMap, map_sequence
+from dcf.datastage.mapping import Context, Entry, JobMap, map_sequence, parameter_set_file
 from dcf.datastage.migration_report import report_markdown, sequence_graph
 from dcf.datastage.model import DsJob, ReadProblem, identifier_of
 from dcf.errors import ConfigError
 from dcf.stream.definition import parse_stream_file
+from dcf.stream.parameter_sets import PARAMETER_SETS_DIR
 
 
 @dataclass
 class ImportResult:
     written: list[Path] = field(default_factory=list)
+    #: The shared parameter set YAMLs (``parameter_sets/<name>.yaml``).
+    parameter_sets: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     sequences: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -63,6 +67,7 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
                       dbt_project_dir=dbt_project_dir,
                       parameter_sets={j.name: j.parameters for j in jobs if j.kind == "parameter_set"})
     out.mkdir(parents=True, exist_ok=True)
+    _write_parameter_sets([j for j in jobs if j.kind == "parameter_set"], out, result)
     for number, (name, job) in enumerate(sorted(sequences.items())):
         if not job.activities:
             result.problems.append(f"{job.source}: job {job.name}: a sequence without activities; not imported")
@@ -88,6 +93,20 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
     (out / "migration_report.md").write_text(report_markdown(result.sequences, result.entries, result.problems),
                                              encoding="utf-8")
     return result
+
+
+def _write_parameter_sets(sets: list[DsJob], out: Path, result: ImportResult) -> None:
+    """One shared YAML per parameter set, in ``out/parameter_sets/`` where the streams look for it."""
+    folder = out / PARAMETER_SETS_DIR
+    for job in sorted(sets, key=lambda j: j.name):
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{identifier_of(job.name)}.yaml"
+        text = yaml.dump(parameter_set_file(job.name, job.parameters), Dumper=_PlainDumper, sort_keys=False,
+                         width=110, allow_unicode=True)
+        header = (f"# Imported from DataStage: parameter set {job.name}\n# export: {job.source}\n"
+                  f"# folder: {job.folder or '(none)'}\n\n")
+        path.write_text(header + text, encoding="utf-8")
+        result.parameter_sets.append(path)
 
 
 def _named(jobs: list[DsJob], result: ImportResult) -> dict[str, DsJob]:

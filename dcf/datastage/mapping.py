@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from dcf.datastage.activity_kinds import kind_of
@@ -88,6 +88,7 @@ class _Mapper:
         self.counters = {job.activities[s].name: f"{self.names[s]}_counter" for s in self.loops}
         self.parameters = {p.name: identifier_of(p.name) for p in self.own_parameters()}
         self.translated_links: set[int] = set()
+        self.several_inputs: set[int] = set()  # links into an activity that has more than one, no sequencer
 
     def _names(self) -> dict[str, str]:
         names: dict[str, str] = {}
@@ -121,26 +122,28 @@ class _Mapper:
 
     # -- scopes -----------------------------------------------------------------------------------------
     def scope_names(self, loop_vars: tuple[str, ...] = ()) -> set[str]:
-        return {*self.parameters.values(), *PARAMETERS, *loop_vars}
+        return {*self.parameters.values(), *self.set_members(), *PARAMETERS, *loop_vars}
+
+    def used_sets(self) -> list[str]:
+        """The parameter sets of the export that this job names among its parameters."""
+        return [p.name for p in self.job.parameters if p.name in self.ctx.parameter_sets]
+
+    def set_members(self) -> dict[str, str]:
+        """``PS.member`` as written in DataStage -> as the stream reads it (both parts as identifiers)."""
+        return {f"{s}.{m.name}": f"{identifier_of(s)}.{identifier_of(m.name)}"
+                for s in self.used_sets() for m in self.ctx.parameter_sets[s]}
 
     def own_parameters(self) -> list[DsParameter]:
-        """The job's parameters, a parameter set's expanded as ``<set>_<name>`` (the set is inlined)."""
-        found = []
-        for parameter in self.job.parameters:
-            members = self.ctx.parameter_sets.get(parameter.name)
-            if members is None:
-                found.append(parameter)
-            else:
-                found += [replace(m, name=f"{parameter.name}_{m.name}") for m in members]
-        return found
+        """The job's parameters, parameter sets left out (they are shared files the stream names)."""
+        return [p for p in self.job.parameters if p.name not in self.ctx.parameter_sets]
 
     def expression(self, text: str, loop_vars: tuple[str, ...] = ()) -> Translation:
         activities = {a.name: self.names[i] for i, a in self.job.activities.items()}
         renamed = text
-        for parameter_set in self.ctx.parameter_sets:  # #PS.name# reads the inlined PS_name
-            renamed = re.sub(rf"(?<![\w.$]){re.escape(parameter_set)}\.(\w+)", rf"{parameter_set}_\1", renamed)
-        for original, name in self.parameters.items():
+        for original, name in self.set_members().items():
             renamed = re.sub(rf"(?<![\w.$]){re.escape(original)}(?![\w])", name, renamed)
+        for original, name in self.parameters.items():
+            renamed = re.sub(rf"(?<![\w.$]){re.escape(original)}(?![\w.])", name, renamed)
         return translate(renamed, activities=activities, loop_counters=self.counters,
                          names=self.scope_names(loop_vars))
 
@@ -186,11 +189,12 @@ class _Mapper:
         parameters = self.own_parameters()
         if parameters:
             stream["parameters"] = {self.parameters[p.name]: _parameter(p) for p in parameters}
-        for parameter in job.parameters:
-            if parameter.name in self.ctx.parameter_sets:
-                self.entries.append(Entry(job.name, "parameter set", parameter.name, "parameter set", APPROXIMATED,
-                                          f"inlined as {parameter.name}_<name> parameters (not shared between "
-                                          "streams)"))
+        if self.used_sets():
+            stream["parameter_sets"] = [identifier_of(s) for s in self.used_sets()]
+        for name in self.used_sets():
+            self.entries.append(Entry(job.name, "parameter set", name, "parameter set", MAPPED,
+                                      f"shared: parameter_sets/{identifier_of(name)}.yaml, read as "
+                                      f"{identifier_of(name)}.<name>"))
         stream["sequence"] = sequence
         if on_failure:
             stream["on_failure"] = on_failure
@@ -231,6 +235,11 @@ class _Mapper:
         inputs: dict[str, str] = {}
         whens: list[str] = []
         wait_for = "all"
+        direct = [link for link in self.incoming[identifier]
+                  if self.job.activities[link.source].class_name not in STRUCTURE - {"JSEndLoopActivity"}]
+        if len(direct) > 1 and self.job.activities[identifier].class_name not in STRUCTURE:
+            # DataStage's Designer allows one input trigger here; an export with more is read as a sequencer (All)
+            self.several_inputs.update(id(link) for link in direct)
         for link in self.incoming[identifier]:
             source = self.job.activities[link.source]
             if identifier in self.loops and link.source == self.loops[identifier][0]:
@@ -310,6 +319,10 @@ class _Mapper:
             return
         self.translated_links.add(key)
         source, target = self.job.activities[link.source], self.job.activities[link.target]
+        if key in self.several_inputs and status == MAPPED:
+            status, note = APPROXIMATED, (f"{note}; one of several input triggers of {target.name} without a "
+                                          "sequencer (DataStage allows one): all of them must fire, as a "
+                                          "sequencer in All mode")
         self.entries.append(Entry(self.job.name, "trigger", f"{link.name} ({source.name} -> {target.name})",
                                   f"ConditionType {link.condition_type}", status, note, link.expression,
                                   translation))
@@ -342,6 +355,13 @@ _STRUCTURE_NOTES = {"JSSequencer": "folded into its followers' after / wait_for"
                     "JSCondition": "its branches become its followers' when",
                     "JSEndLoopActivity": "closes the loop of its start loop",
                     "JSExceptionHandler": "its chain of activities becomes on_failure"}
+
+
+def parameter_set_file(name: str, members: list[DsParameter]) -> dict[str, Any]:
+    """The content of one shared parameter set YAML (see dcf.stream.parameter_sets)."""
+    return {"parameter_set": identifier_of(name),
+            "description": f"Imported from DataStage parameter set {name}",
+            "parameters": {identifier_of(m.name): _parameter(m) for m in members}}
 
 
 def _parameter(parameter: Any) -> dict[str, Any]:

@@ -56,14 +56,16 @@ class DbtStep(_Strict):
 
 class ChildStream(_Strict):
     name: str
-    #: The child's run parameters: ``batch_id`` and the child stream's own ``parameters`` (``#...#`` allowed).
+    #: The child's run parameters: ``batch_id``, the child stream's own ``parameters`` and its parameter sets'
+    #: (``PS_DB.server``); values may hold ``#...#``.
     parameters: dict[str, str] = {}
 
     @field_validator("parameters")
     @classmethod
     def _names(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
-            identifier(name, what="child stream parameter")
+            for part in name.split(".", 1):
+                identifier(part, what="child stream parameter")
         return value
 
     @field_validator("name")

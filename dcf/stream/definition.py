@@ -15,18 +15,28 @@ Secrets never belong in a stream YAML: keys that look like secrets are refused; 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PositiveInt,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dcf.errors import ConfigError
 from dcf.paths import PROJECT_ROOT, dcf_home, resolve_under_home
 from dcf.store.dialect import identifier
 from dcf.store.streams import StreamRecord
 from dcf.stream.activities import Activity, DbtStep, IngestStep
+from dcf.stream.parameter_sets import read_parameter_set
 from dcf.stream.sequence import PARAMETERS, check_sequence
 from dcf.stream.settings import (
     DataStageOrigin,
@@ -43,6 +53,7 @@ from dcf.stream.settings import (
     StreamParameter,
     TargetSettings,
     _Strict,
+    parameter_shorthand,
 )
 from dcf.stream.yaml_source import (
     describe_validation_error,
@@ -73,6 +84,8 @@ class StreamConfig(_Strict):
     max_parallel: PositiveInt = 4
     #: The stream's parameters (DataStage job parameters): a default, or {default, prompt, values}.
     parameters: dict[str, StreamParameter] = {}
+    #: Shared parameter sets (dcf.stream.parameter_sets) whose members it reads as ``<set>.<name>``.
+    parameter_sets: list[str] = []
     lifecycle: LifecycleSettings = LifecycleSettings()
     report: ReportSettings = ReportSettings()
     profiling: ProfilingSettings = ProfilingSettings()
@@ -82,6 +95,8 @@ class StreamConfig(_Strict):
     warehouse_block: str | None = None
     #: Folders outside DCF_HOME that landing and archive folders may be in (production mounts).
     allowed_roots: list[str] = []
+    #: The parameter sets' members, filled in by the loader (they live in their own files).
+    _shared_parameters: dict[str, StreamParameter] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _gate_needs_target(self) -> StreamConfig:
@@ -96,18 +111,28 @@ class StreamConfig(_Strict):
     @field_validator("parameters", mode="before")
     @classmethod
     def _parameters(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        for name in value:
-            identifier(str(name), what="parameter name")
+        for name in value if isinstance(value, dict) else ():
             if name in PARAMETERS:
                 raise ValueError(f"{name!r} is a run parameter every stream has; choose another name")
-        # ``name: value`` is short for ``name: {default: value}``.
-        return {name: item if isinstance(item, dict) else {"default": item} for name, item in value.items()}
+        return parameter_shorthand(value)
+
+    @field_validator("parameter_sets")
+    @classmethod
+    def _parameter_set_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            identifier(name, what="parameter set name")
+        if len(set(value)) < len(value):
+            raise ValueError("a parameter set is named twice")
+        return value
+
+    @property
+    def all_parameters(self) -> dict[str, StreamParameter]:
+        """The stream's own parameters and its parameter sets' (as ``<set>.<name>``)."""
+        return {**self.parameters, **self._shared_parameters}
 
     def parameter_values(self) -> dict[str, Any]:
         """Each stream parameter's value for a run (its default)."""
-        return {name: parameter.default for name, parameter in self.parameters.items()}
+        return {name: parameter.default for name, parameter in self.all_parameters.items()}
 
     def stage_options(self, stage: Stage) -> StageOptions:
         return self.stages.get(stage, StageOptions())
@@ -199,12 +224,36 @@ def parse_stream_file(path: Path, *, check_graph: bool = True) -> LoadedStream:
             from None
     except ConfigError as error:
         raise ConfigError(f"{shown}: {error}") from None
+    sha256 = _attach_parameter_sets(config, path, document.sha256, node)
     problems = check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name,
-                              parameters=tuple(config.parameters)) if check_graph else []
+                              parameters=tuple(config.all_parameters)) if check_graph else []
     if problems:
         raise SequenceProblems([f"{shown}: {'.'.join(loc)}: {message}{line_suffix(node, loc)}"
                                 for loc, message in problems])
-    return LoadedStream(config=config, path=path, sha256=document.sha256)
+    return LoadedStream(config=config, path=path, sha256=sha256)
+
+
+def _attach_parameter_sets(config: StreamConfig, path: Path, sha256: str, node: Any) -> str:
+    """Read the stream's parameter sets into it; the stream's hash then covers their files too."""
+    if not config.parameter_sets:
+        return sha256
+    shared: dict[str, StreamParameter] = {}
+    digest = hashlib.sha256(sha256.encode())
+    activities = {a.name for a in config.all_activities()}
+    for index, name in enumerate(config.parameter_sets):
+        where = f"{shown_path(path)}: parameter_sets.{index}"
+        if name in activities:
+            raise ConfigError(f"{where}: {name!r} is also an activity's name; {name}.x would be ambiguous"
+                              f"{line_suffix(node, ['parameter_sets', str(index)])}")
+        try:
+            loaded = read_parameter_set(path.parent, name)
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}"
+                              f"{line_suffix(node, ['parameter_sets', str(index)])}") from None
+        shared.update(loaded.qualified())
+        digest.update(loaded.sha256.encode())
+    config._shared_parameters = shared
+    return digest.hexdigest()
 
 
 def list_stream_files() -> list[Path]:

@@ -91,10 +91,10 @@ def prepare_run(
     elif not re.fullmatch(BATCH_ID_PATTERN, batch_id):
         raise RefusedError(f"batch_id {batch_id!r}: use 1-100 letters, digits, '_', '.', ':' or '-'")
     for name, value in (parameters or {}).items():
-        declared = config.parameters.get(name)
+        declared = config.all_parameters.get(name)
         if declared is None:
             raise RefusedError(f"stream {loaded.name} has no parameter {name!r} (its parameters: "
-                               f"{', '.join(config.parameters) or 'none'})")
+                               f"{', '.join(config.all_parameters) or 'none'})")
         if declared.values and str(value) not in declared.values:
             raise RefusedError(f"parameter {name} = {value!r}: must be one of {declared.values}")
     if config.stream.status != StreamStatus.ACTIVE:

@@ -198,6 +198,8 @@ def _expression_texts(activity: Activity) -> Iterator[tuple[str, list[tuple[str,
         templates.append(("loop", activity.loop.over))
     if activity.stream is not None:
         templates += [("stream", value) for value in activity.stream.parameters.values()]
+    if activity.dbt is not None:
+        templates += [("dbt", value) for value in activity.dbt.vars.values() if isinstance(value, str)]
     for key, text in templates:
         yield key, [(text, True)]
 
@@ -207,6 +209,11 @@ def _reference_problems(expressions: list[Expression], names: set[str], loop_var
     variables = {a.name: set(a.set_vars or {}) for a in level if a.set_vars is not None}
     for expression in expressions:
         for ref in expression.references():
+            if ".".join(ref) in loop_vars:  # a parameter set's member, PS_DB.server
+                continue
+            if len(ref) == 2 and any(v.startswith(f"{ref[0]}.") for v in loop_vars):
+                yield f"{expression.text!r}: parameter set {ref[0]} has no parameter {ref[1]!r}"
+                continue
             if len(ref) == 1 and ref[0] not in loop_vars and ref[0] not in PARAMETERS:
                 yield f"{ref[0]!r} in {expression.text!r} is neither a loop variable nor a parameter " \
                       f"({', '.join(PARAMETERS)})"

@@ -227,6 +227,15 @@ class StreamParameter(_Strict):
         return self
 
 
+def parameter_shorthand(value: Any) -> Any:
+    """Parameter names checked; ``name: value`` read as ``name: {default: value}``."""
+    if not isinstance(value, dict):
+        return value
+    for name in value:
+        identifier(str(name), what="parameter name")
+    return {name: item if isinstance(item, dict) else {"default": item} for name, item in value.items()}
+
+
 class StageOptions(_Strict):
     #: Run again on a restart even if it finished before (DataStage "Do not checkpoint run").
     always_rerun: bool = False

@@ -88,6 +88,9 @@ def test_the_import_writes_valid_streams_and_a_report_that_lists_everything(tmp_
     assert verdicts[("SqLoadOrders", "Rt_Audit")][0] == "needs attention"
     assert verdicts[("SqWeekly", "Mystery")][0] == "needs attention" and "JSSomethingNew" in \
         verdicts[("SqWeekly", "Mystery")][1]
+    for trigger in ("ready (Wait_Extract -> Ja_Weekly)", "mystery_done (Mystery -> Ja_Weekly)"):
+        assert verdicts[("SqWeekly", trigger)][0] == "approximated", trigger
+        assert "one of several input triggers of Ja_Weekly without a sequencer" in verdicts[("SqWeekly", trigger)][1]
     assert "ConditionType 3 is not a known code" in \
         verdicts[("SqLoadOrders", "orders_failed (Ja_LoadOrders -> Rt_Audit)")][1]
     markdown = (out / "migration_report.md").read_text()
@@ -104,13 +107,23 @@ def test_the_import_writes_valid_streams_and_a_report_that_lists_everything(tmp_
     assert by_name["Cmd_Finish"]["after"] == {"Loop_Start": "always"}, "after the loop, not inside it"
     assert [a["name"] for a in orders["on_failure"]] == ["Mail_Ops"]
     daily = yaml.safe_load((out / "sqdaily.yaml").read_text())
-    assert daily["parameters"]["PS_Orders_region"]["default"] == "EMEA", "the parameter set is inlined"
+    # The parameter set is one shared file the stream names; its member is read as PS_Orders.region.
+    assert [p.name for p in result.parameter_sets] == ["PS_Orders.yaml"]
+    shared = yaml.safe_load((out / "parameter_sets" / "PS_Orders.yaml").read_text())
+    assert shared["parameters"] == {"region": {"default": "EMEA", "prompt": "Region"}}
+    assert daily["parameter_sets"] == ["PS_Orders"] and set(daily["parameters"]) == {"pMode"}
+    by_daily = {a["name"]: a for a in daily["sequence"]}
+    assert by_daily["Cmd_Report"]["command"][-1] == "#PS_Orders.region#"
+    assert by_daily["Ja_Orders"]["dbt"]["vars"] == {"region": "#PS_Orders.region#"}
+    assert by_daily["Ja_Orders"]["always_rerun"] is True, "CheckPoint 0: not checkpointed"
+    assert "reset if required, then run" in verdicts[("SqDaily", "Ja_Orders")][1]
+    assert parse_stream_file(out / "sqdaily.yaml").config.parameter_values()["PS_Orders.region"] == "EMEA"
     assert {a["name"]: a.get("wait_for") for a in daily["sequence"]}["Cmd_Report"] == "any"
 
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     import_exports([DSX, XML, build_isx(tmp_path / "daily.isx")], out=out, job_map=JOB_MAP,
                    dbt_project_dir="tests/fixtures/shop_dbt")
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "a re-import is byte-identical"
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before, "a re-import is byte-identical"
 
 
 def test_hostile_exports_are_refused_one_line_each_and_the_others_still_import(tmp_path):

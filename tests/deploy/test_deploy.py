@@ -168,6 +168,9 @@ def _log_rows(stack: Stack, flow_run_id: Any) -> list[dict[str, Any]]:
 @pytest.mark.deploy
 def test_a_ui_triggered_run_completes_and_writes_its_dcf_rows(stack: Stack):
     with stack.client() as client:
+        # every operations flow is deployed beside the streams (the DataStage import among them)
+        assert client.read_deployment_by_name("import-datastage/import-datastage").entrypoint == \
+            "flows/import_datastage.py:import_datastage"
         deployment = client.read_deployment_by_name(BCFINSG_DEPLOYMENT)
         # The form's checks hold server-side too: bad values are refused before a flow run exists.
         for bad in ({"stream": "NO_SUCH_STREAM"}, {"process_date": "03/01/2024"}, {"mode": "REPLAY"}):

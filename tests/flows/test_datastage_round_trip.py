@@ -25,7 +25,8 @@ def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(p
 
     written = import_datastage(exports=[str(DSX), str(XML), str(build_isx(tmp_path / "daily.isx"))],
                                out=str(streams), job_map=str(job_map), dbt_project_dir="tests/fixtures/shop_dbt")
-    assert written == {"streams_written": 4, "problems": 1}, "four sequences; the job-control server job reported"
+    assert written == {"streams_written": 4, "parameter_sets_written": 1, "problems": 1}, \
+        "four sequences and their parameter set; the job-control server job reported"
     assert _artifact("datastage-migration-report").startswith("# DataStage migration report")
     monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
 
@@ -43,7 +44,8 @@ def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(p
         "UV_Init": "COMPLETED", "Ja_Customers": "COMPLETED", "Ja_Orders": "COMPLETED", "Cmd_Report": "COMPLETED",
         "Term_Skip": "SKIPPED"}
     [report] = query("SELECT PRCS_STATISTICS FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'Cmd_Report'")
-    assert '"$CommandOutput": "report full Y"' in report["PRCS_STATISTICS"]
+    # the last word is the shared parameter set's member, read from parameter_sets/PS_Orders.yaml
+    assert '"$CommandOutput": "report full Y EMEA"' in report["PRCS_STATISTICS"]
     jobs = query("SELECT COUNT(*) AS N FROM DCF.PROCESS_EXECUTION_LOG WHERE RECORD_TYPE = 'JOB'")[0]["N"]
     assert jobs == 2, "each imported job activity is one dbt build"
 

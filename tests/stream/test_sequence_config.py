@@ -139,3 +139,54 @@ def test_the_shorthand_stream_is_one_activity_and_a_plan_lists_the_graph(tmp_pat
     assert plan_lines(graph, []) == ["1. a [command] starts with the sequence",
                                      "2. b [command] after a ok_or_warnings",
                                      "3. c [command] after a ok or b ok, when a.$ReturnValue = 0"]
+
+
+def _parameter_set(tmp_path: Path, name: str, content: dict | str) -> Path:
+    folder = tmp_path / "parameter_sets"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False))
+    return path
+
+
+def test_a_shared_parameter_set_is_read_as_set_dot_name_and_its_file_is_part_of_the_stream_hash(tmp_path,
+                                                                                                monkeypatch):
+    set_file = _parameter_set(tmp_path, "PS_DB", {"parameter_set": "PS_DB", "parameters": {
+        "server": {"default": "DEVDB", "prompt": "Database server"}, "level": {"default": "1", "values": ["1", "2"]}}})
+    path = _stream_file(tmp_path, [{"name": "a", "command": ["echo", "#PS_DB.server#"]},
+                                   {"name": "b", "after": ["a"], "when": "PS_DB.level = '2'", "command": ["true"]}],
+                        parameter_sets=["PS_DB"], parameters={"mode": "full"})
+    loaded = parse_stream_file(path)
+    assert loaded.config.parameter_values() == {"mode": "full", "PS_DB.server": "DEVDB", "PS_DB.level": "1"}
+    from dcf.errors import RefusedError
+    from dcf.stream.run import prepare_run
+
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(tmp_path))
+    run = prepare_run("BAD_SEQ", "2024-03-01", None, parameters={"PS_DB.server": "PRODDB"})
+    assert run.parameter_values()["PS_DB.server"] == "PRODDB"
+    with pytest.raises(RefusedError, match=r"parameter PS_DB.level = '3': must be one of \['1', '2'\]"):
+        prepare_run("BAD_SEQ", "2024-03-01", None, parameters={"PS_DB.level": "3"})
+
+    set_file.write_text(set_file.read_text().replace("DEVDB", "TESTDB"))
+    assert parse_stream_file(path).sha256 != loaded.sha256, "a changed set changes the stream's hash"
+
+
+@pytest.mark.parametrize(("set_content", "sequence", "message"), [
+    (None, [{"name": "a", "command": ["true"]}], "parameter_sets.0: parameter set 'PS_DB': no file"),
+    ({"parameter_set": "PS_OTHER", "parameters": {}}, [{"name": "a", "command": ["true"]}],
+     "PS_DB.yaml: parameter_set: 'PS_OTHER' differs from the file's name 'PS_DB' (line 1)"),
+    ({"parameter_set": "PS_DB", "parameters": {"db_pwd": "x"}}, [{"name": "a", "command": ["true"]}],
+     "PS_DB.yaml: parameters.db_pwd: secrets do not belong in a parameter set"),
+    ({"parameter_set": "PS_DB", "parameters": {"server": "x"}}, [{"name": "a", "command": ["echo", "#PS_DB.port#"]}],
+     "'PS_DB.port': parameter set PS_DB has no parameter 'port'"),
+    ({"parameter_set": "PS_DB", "parameters": {"server": "x"}}, [{"name": "PS_DB", "command": ["true"]}],
+     "'PS_DB' is also an activity's name"),
+])
+def test_a_bad_parameter_set_is_one_line_naming_its_file(tmp_path, set_content, sequence, message):
+    if set_content is not None:
+        _parameter_set(tmp_path, "PS_DB", set_content)
+    path = _stream_file(tmp_path, sequence, parameter_sets=["PS_DB"])
+    with pytest.raises(ConfigError) as caught:
+        parse_stream_file(path)
+    text = str(caught.value)
+    assert "\n" not in text and "bad_seq.yaml" in text and message in text, text
