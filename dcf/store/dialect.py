@@ -36,6 +36,18 @@ class Dialect(StrEnum):
     def begin(self) -> str:
         return "BEGIN TRANSACTION" if self is Dialect.DUCKDB else "BEGIN"
 
+    def is_write_conflict(self, error: BaseException) -> bool:
+        """The transaction lost a race for a row another one was writing: it may be run again.
+
+        DuckDB ends the second writer with "Conflict on update"; fakesnow's server answers that same DuckDB
+        error with HTTP 500. Snowflake itself makes the second UPDATE wait for the first's COMMIT instead;
+        a 5xx from it is transient too (the connector has already retried it).
+        """
+        text = str(error).lower()
+        if "conflict on" in text or "transactioncontext" in text:
+            return True
+        return self is Dialect.SNOWFLAKE and ("290500" in text or "internal server error" in text)
+
     # -- what the engine can do: the core asks these instead of asking which engine it is -------------------
     @property
     def embedded(self) -> bool:

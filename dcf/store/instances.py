@@ -1,10 +1,13 @@
 """DCF_T_PRCS_INST: process instances (GetODSProcId), their allocation, moves and closing.
 
-Ids come from a sequence (never MAX+1); one RUNNING instance per stream at a time.
+Ids come from a sequence (never MAX+1); one RUNNING instance per stream at a time, held by a claim on the
+stream's DCF_T_STRM row (a compare-and-set UPDATE, released where the instance ends).
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,7 +54,26 @@ def running_instances(conn: Connection, strm_id: int) -> list[dict[str, Any]]:
     )
 
 
+#: A claim that lost a write race is tried again (the winner's COMMIT then makes it a clear refusal).
+CLAIM_ATTEMPTS = 6
+
+
 def allocate_instance(conn: Connection, claim: InstanceClaim, *, reset: bool = False) -> Allocation:
+    """:func:`allocate_once`, tried again when it lost a write race for the stream's row (see
+    :meth:`Dialect.is_write_conflict`); every other error, and a refusal, is raised at once."""
+    for attempt in range(CLAIM_ATTEMPTS):
+        try:
+            return allocate_once(conn, claim, reset=reset)
+        except RefusedError:
+            raise
+        except Exception as error:
+            if attempt == CLAIM_ATTEMPTS - 1 or not conn.dialect.is_write_conflict(error):
+                raise
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.2)
+    raise AssertionError("unreachable")
+
+
+def allocate_once(conn: Connection, claim: InstanceClaim, *, reset: bool = False) -> Allocation:
     """Allocate a PRCS_INST_ID, or re-attach the instance a restart resumes.
 
     Resumed: the latest instance of this stream and process date that FAILED / CRASHED / CANCELLED, or
@@ -64,12 +86,8 @@ def allocate_instance(conn: Connection, claim: InstanceClaim, *, reset: bool = F
         claim.flow_run_id
     now = utcnow()
     with conn.transaction():
-        # Serialise allocations per stream, so the RUNNING check below cannot race: on Snowflake this
-        # UPDATE holds the stream row until COMMIT and later statements read committed data; on DuckDB
-        # the per-file transaction lock (dcf.store.connection.open_duckdb) already serialises the transaction.
-        conn.execute(f"UPDATE {conn.qualify(DCF_T_STRM.name)} SET STRM_STATUS = STRM_STATUS WHERE STRM_ID = :id",
-                     {"id": strm_id})
-        for other in running_instances(conn, strm_id):
+        _claim_stream(conn, claim, now)
+        for other in running_instances(conn, strm_id):  # instances from before claims existed
             if flow_run_id is None or other["FLOW_RUN_ID"] != flow_run_id:
                 raise RefusedError(
                     f"stream {strm_name} already has process instance {other['PRCS_INST_ID']} RUNNING "
@@ -85,6 +103,7 @@ def allocate_instance(conn: Connection, claim: InstanceClaim, *, reset: bool = F
                 raise RefusedError(f"stream YAML changed since process instance {last['PRCS_INST_ID']} started; "
                                    "run with mode=RESET")
             _reopen(conn, int(last["PRCS_INST_ID"]), claim, now)
+            _claim_for(conn, claim, int(last["PRCS_INST_ID"]), now)
             return Allocation(int(last["PRCS_INST_ID"]), resumed=True)
         if resumable and reset:
             close_instance(conn, int(last["PRCS_INST_ID"]), InstanceStatus.CANCELLED, "superseded by a reset run",
@@ -98,7 +117,53 @@ def allocate_instance(conn: Connection, claim: InstanceClaim, *, reset: bool = F
             "CONFIG_HASH": claim.config_hash, **_owner_columns(claim), "UPDATED_TS": now,
             "PARENT_PRCS_INST_ID": claim.parent_prcs_inst_id,
         }])
+        _claim_for(conn, claim, new_id, now)
     return Allocation(new_id, resumed=False)
+
+
+def claim_owner(claim: InstanceClaim) -> str:
+    """Who a claim is taken by: the flow run (a retry of it resumes under its claim), else the process."""
+    if claim.flow_run_id:
+        return claim.flow_run_id
+    host, pid, start = claim.owner or ("?", 0, None)
+    return f"{host}:{pid}:{start}"
+
+
+def _claim_stream(conn: Connection, claim: InstanceClaim, now: datetime) -> None:
+    """Compare-and-set on the stream's row: idle (or already ours) -> ours; then read back who holds it.
+
+    Correct without relying on isolation levels: the UPDATE changes the row only while no one else holds it,
+    and the read-back (inside this transaction, which sees its own write) says who does. On Snowflake,
+    concurrent UPDATEs of one table serialise (the second waits for the first's COMMIT, then finds the
+    claim taken); on DuckDB the per-file lock serialises the transaction, and a concurrent writer's
+    "conflict on update" ends it. A stale claim is released only when its instance is closed (reconcile).
+    """
+    owner = claim_owner(claim)
+    table = conn.qualify(DCF_T_STRM.name)
+    conn.execute(f"UPDATE {table} SET CLAIM_OWNER = :owner, CLAIM_TS = :now WHERE STRM_ID = :id "
+                 "AND (CLAIM_OWNER IS NULL OR CLAIM_OWNER = :owner)", {"owner": owner, "now": now, "id": claim.strm_id})
+    rows = conn.fetch_dicts(f"SELECT CLAIM_OWNER, CLAIM_PRCS_INST_ID, CLAIM_TS FROM {table} WHERE STRM_ID = :id",
+                            {"id": claim.strm_id})
+    if not rows:
+        raise RefusedError(f"stream {claim.strm_name} ({claim.strm_id}) is not registered in DCF_T_STRM")
+    held = rows[0]
+    if held["CLAIM_OWNER"] != owner:
+        raise RefusedError(
+            f"stream {claim.strm_name} already has process instance {held['CLAIM_PRCS_INST_ID']} RUNNING "
+            f"(claimed by {held['CLAIM_OWNER']} at {held['CLAIM_TS']}); one instance per stream at a time")
+
+
+def _claim_for(conn: Connection, claim: InstanceClaim, prcs_inst_id: int, now: datetime) -> None:
+    """The claim names the instance it is for (a reset may have released it when it closed the old one)."""
+    conn.execute(f"UPDATE {conn.qualify(DCF_T_STRM.name)} SET CLAIM_OWNER = :owner, CLAIM_PRCS_INST_ID = :inst, "
+                 "CLAIM_TS = :now WHERE STRM_ID = :id",
+                 {"owner": claim_owner(claim), "inst": prcs_inst_id, "now": now, "id": claim.strm_id})
+
+
+def release_claim(conn: Connection, prcs_inst_id: int) -> None:
+    """The stream is idle again once the instance its claim is for has ended."""
+    conn.execute(f"UPDATE {conn.qualify(DCF_T_STRM.name)} SET CLAIM_OWNER = NULL, CLAIM_PRCS_INST_ID = NULL, "
+                 "CLAIM_TS = NULL WHERE CLAIM_PRCS_INST_ID = :inst", {"inst": prcs_inst_id})
 
 
 def _latest_of_date(conn: Connection, strm_id: int, process_date: date) -> dict[str, Any] | None:
@@ -180,6 +245,7 @@ def close_instance(conn: Connection, prcs_inst_id: int, status: InstanceStatus, 
         {"status": status, "now": now or utcnow(), "error": error[:4000] if error else None, "id": prcs_inst_id,
          **allowed},
     )
+    release_claim(conn, prcs_inst_id)
 
 
 def instances_of_flow_run(conn: Connection, flow_run_id: str) -> list[int]:

@@ -79,6 +79,11 @@ DCF_T_STRM = Table(
            **_NOT_NULL),
         _c("CREATED_TS", "timestamp", "When the stream was first registered.", **_NOT_NULL),
         _c("UPDATED_TS", "timestamp", "When the row last changed.", **_NOT_NULL),
+        _c("CLAIM_OWNER", "string(300)", "Who runs the stream now: the flow run id (or host:pid) that claimed it "
+           "with a compare-and-set UPDATE. NULL: idle."),
+        _c("CLAIM_PRCS_INST_ID", "bigint", "The RUNNING process instance the claim is for; released when that "
+           "instance ends. NULL: idle."),
+        _c("CLAIM_TS", "timestamp", "When the claim was taken. NULL: idle."),
     ),
     key=("STRM_ID",),
 )
