@@ -5,7 +5,8 @@
 
 ISX: a ZIP (``PK``) of one XML asset per job, ``<host>/<project>/<folder…>/NAME.<ext>``; entries are read
 one at a time, bounded in number and size (a ZIP bomb is refused). XML export: ``<?xml`` or ``<``. DSX: text
-starting ``BEGIN HEADER``.
+starting ``BEGIN HEADER``. Both XML forms (XMI, and the older ``<DSExport><Job>``) are told apart in
+dcf.datastage.xmi.
 """
 
 from __future__ import annotations

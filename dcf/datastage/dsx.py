@@ -143,12 +143,17 @@ class _Reader:
 
 
 def _job(job: _Job, source: str) -> DsJob:
-    root = next((r for r in job.records if r.get("Identifier") == "ROOT"), {})
-    name = root.get("Name") or job.identifier
+    return job_from_records(job.identifier, job.records, source)
+
+
+def job_from_records(identifier: str, records: list[dict[str, Any]], source: str) -> DsJob:
+    """A job from its records (``{field: value, "_sub": [subrecords]}``): DSX, or the older XML form."""
+    root = next((r for r in records if r.get("Identifier") == "ROOT"), {})
+    name = root.get("Name") or identifier
     result = DsJob(name=name, kind=JOB_KINDS.get(root.get("JobType", ""), "other"), source=source,
-                   folder=root.get("Category", "").replace("\\\\", "\\"))
+                   folder=root.get("Category", "").replace("\\\\", "\\").strip("\\").replace("\\", "/"))
     if not root:
-        result.problems.append(f"job {job.identifier}: no ROOT record (OLEType CJobDefn)")
+        result.problems.append(f"job {identifier}: no ROOT record (OLEType CJobDefn)")
     result.job_control = result.kind != "sequence" and "DSRunJob" in root.get("JobControlCode", "")
     for parameter in root.get("_sub", []):
         if parameter.get("Name"):
@@ -160,7 +165,7 @@ def _job(job: _Job, source: str) -> DsJob:
     if result.kind != "sequence":
         return result
     outputs = []
-    for record in job.records:
+    for record in records:
         ole = record.get("OLEType", "")
         if ole == "CJSActivityOutput":
             outputs.append(record)

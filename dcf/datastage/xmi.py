@@ -1,4 +1,5 @@
-"""The XML (XMI) form of a job: an ISX asset (``.qjb``, ``.pjb``, ``.sjb``, ``.pst``) or an XML export.
+"""The XML forms of a job: XMI (an ISX asset ``.qjb``, ``.pjb``, ``.sjb``, ``.pst``, or an XML export of 11.x)
+and the older ``<DSExport><Job><Record>`` form (DataStage 7.x/8.x), which holds DSX's records as XML.
 
 Parsed with defusedxml: an export from another team may carry entity-expansion bombs or external entities,
 and both are refused. Elements are matched by local name, so namespace prefixes do not matter; attributes
@@ -13,6 +14,7 @@ from typing import IO, Any
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
+from dcf.datastage.dsx import job_from_records
 from dcf.datastage.model import JOB_KINDS, DsActivity, DsJob, DsLink, DsParameter, ReadProblem
 
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -29,9 +31,11 @@ def read_xmi(stream: IO[bytes], source: str, folder: str = "") -> Iterator[DsJob
     try:
         for _event, element in iterparse(stream, events=("end",), forbid_dtd=False, forbid_entities=True,
                                         forbid_external=True):
-            if _local(element.tag) in ("DSExport", "Job") and not found:
-                yield ReadProblem(source, "the older <DSExport><Job> XML form is not read: export as ISX or DSX")
-                return
+            if _local(element.tag) == "Job" and element.find("Record") is not None:
+                found += 1
+                yield _older_form_job(element, source)
+                element.clear()
+                continue
             if _local(element.tag) in ("DSJobDefSDO", "DSParameterSetSDO"):
                 found += 1
                 job = _job(element, source, folder)
@@ -46,7 +50,24 @@ def read_xmi(stream: IO[bytes], source: str, folder: str = "") -> Iterator[DsJob
         yield ReadProblem(source, f"not well-formed XML: {error}")
         return
     if not found:
-        yield ReadProblem(source, "no job definition (DSJobDefSDO) in this XML")
+        yield ReadProblem(source, "no job definition in this XML (neither DSJobDefSDO nor <Job> with <Record>s)")
+
+
+def _older_form_job(element: Any, source: str) -> DsJob:
+    """``<DSExport><Job><Record Type=…><Property Name=…>`` (DataStage 7.x/8.x): the DSX records as XML."""
+    records = []
+    for record in element.iter("Record"):
+        ole = record.get("Type", "")
+        fields: dict[str, Any] = {"Identifier": record.get("Identifier", ""),
+                                  "OLEType": ole if ole.startswith("C") else f"C{ole}", "_sub": []}
+        for child in record:
+            if child.tag == "Property" and child.get("Name"):
+                fields[child.get("Name")] = child.text or ""
+            elif child.tag == "Collection":
+                fields["_sub"] += [{p.get("Name"): p.text or "" for p in sub.iter("Property") if p.get("Name")}
+                                   for sub in child.iter("SubRecord")]
+        records.append(fields)
+    return job_from_records(element.get("Identifier", ""), records, source)
 
 
 def _settings(element: Any) -> dict[str, str]:

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.unit
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "datastage"
 DSX = FIXTURES / "orders_project.dsx"
 XML = FIXTURES / "daily_export.xml"
+LEGACY = FIXTURES / "legacy_export.xml"  # the older <DSExport><Job><Record> form
 JOB_MAP = JobMap({"PxLoadCustomers": "+customers", "PxLoadOrders": ["+orders"], "PxWeekly": "+orders"})
 
 
@@ -43,6 +44,11 @@ def _fixture_counts() -> dict[str, tuple[int, int]]:
             name = re.search(r'Identifier "ROOT".*?Name "([^"]+)"', job, re.S).group(1)
             activities = len(re.findall(r'OLEType "CJS(?!ActivityOutput|ActivityInput)', job))
             counts[name] = (activities, job.count('OLEType "CJSActivityOutput"'))
+    for job in re.split(r"<Job ", LEGACY.read_text())[1:]:
+        if '<Property Name="JobType">2<' in job:
+            name = re.search(r'<Property Name="Name">([^<]+)<', job).group(1)
+            counts[name] = (len(re.findall(r'Type="JS(?!ActivityOutput|ActivityInput)', job)),
+                            job.count('Type="JSActivityOutput"'))
     for text in [*(p.read_text() for p in (FIXTURES / "isx").rglob("*.qjb")), XML.read_text()]:
         for job in re.split(r"<ds:DSJobDefSDO ", text)[1:]:
             if 'jobType="Sequence"' in job:
@@ -53,26 +59,27 @@ def _fixture_counts() -> dict[str, tuple[int, int]]:
 
 def test_every_container_is_recognised_by_content_and_read(tmp_path):
     isx = build_isx(tmp_path / "export.bin")  # the extension says nothing
-    jobs = {item.name: item for source in (DSX, XML, isx) for item in read_export(source)
+    jobs = {item.name: item for source in (DSX, XML, isx, LEGACY) for item in read_export(source)
             if isinstance(item, DsJob)}
     assert {name: job.kind for name, job in jobs.items()} == {
         "SqLoadOrders": "sequence", "SqChild": "sequence", "PxLoadCustomers": "parallel", "SvDriver": "server",
         "SqWeekly": "sequence",
-        "PxWeekly": "parallel", "SqDaily": "sequence", "PS_Orders": "parameter_set"}
+        "PxWeekly": "parallel", "SqDaily": "sequence", "PS_Orders": "parameter_set", "SqLegacy": "sequence",
+        "PxLegacy": "parallel"}
     counts = _fixture_counts()
     for name, (activities, links) in counts.items():
         assert (len(jobs[name].activities), len(jobs[name].links)) == (activities, links), name
-    assert jobs["SqDaily"].folder == "Jobs/Daily"
+    assert jobs["SqDaily"].folder == "Jobs/Daily" and jobs["SqLegacy"].folder == "Jobs/Legacy"
     assert [p.values for p in jobs["SqLoadOrders"].parameters] == [["EMEA", "APAC"], []]
 
 
 def test_the_import_writes_valid_streams_and_a_report_that_lists_everything(tmp_path):
     out = tmp_path / "imported"
-    result = import_exports([DSX, XML, build_isx(tmp_path / "daily.isx")], out=out, job_map=JOB_MAP,
+    result = import_exports([DSX, XML, build_isx(tmp_path / "daily.isx"), LEGACY], out=out, job_map=JOB_MAP,
                             dbt_project_dir="tests/fixtures/shop_dbt")
 
-    assert sorted(p.name for p in result.written) == ["sqchild.yaml", "sqdaily.yaml", "sqloadorders.yaml",
-                                                       "sqweekly.yaml"]
+    assert sorted(p.name for p in result.written) == ["sqchild.yaml", "sqdaily.yaml", "sqlegacy.yaml",
+                                                       "sqloadorders.yaml", "sqweekly.yaml"]
     assert result.problems == [f"{DSX}: job SvDriver: a server job whose job-control BASIC runs other jobs "
                                "(DSRunJob): a sequence in all but name; needs attention, not imported"]
     for path in result.written:
@@ -94,7 +101,7 @@ def test_the_import_writes_valid_streams_and_a_report_that_lists_everything(tmp_
     assert "ConditionType 3 is not a known code" in \
         verdicts[("SqLoadOrders", "orders_failed (Ja_LoadOrders -> Rt_Audit)")][1]
     markdown = (out / "migration_report.md").read_text()
-    assert markdown.count("```mermaid") == 4 and "UV_Setup.flag = \"Y\" And Cmd_Check.$ReturnValue = 0" in markdown
+    assert markdown.count("```mermaid") == 5 and "UV_Setup.flag = \"Y\" And Cmd_Check.$ReturnValue = 0" in markdown
 
     orders = yaml.safe_load((out / "sqloadorders.yaml").read_text())
     by_name = {a["name"]: a for a in orders["sequence"]}
@@ -120,8 +127,14 @@ def test_the_import_writes_valid_streams_and_a_report_that_lists_everything(tmp_
     assert parse_stream_file(out / "sqdaily.yaml").config.parameter_values()["PS_Orders.region"] == "EMEA"
     assert {a["name"]: a.get("wait_for") for a in daily["sequence"]}["Cmd_Report"] == "any"
 
+    legacy = {a["name"]: a for a in yaml.safe_load((out / "sqlegacy.yaml").read_text())["sequence"]}
+    assert legacy["Ja_Legacy"]["dbt"] == {"select": ["tag:pxlegacy"], "vars": {"region": "#pRegion#"}}
+    assert legacy["Cmd_Done"]["after"] == {"Ja_Legacy": "ok"} and legacy["Cmd_Done"]["command"] == [
+        "echo", "done", "#pRegion#"]
+    assert legacy["Term_Stop"]["after"] == {"Ja_Legacy": "otherwise"}
+
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    import_exports([DSX, XML, build_isx(tmp_path / "daily.isx")], out=out, job_map=JOB_MAP,
+    import_exports([DSX, XML, build_isx(tmp_path / "daily.isx"), LEGACY], out=out, job_map=JOB_MAP,
                    dbt_project_dir="tests/fixtures/shop_dbt")
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before, "a re-import is byte-identical"
 
@@ -148,7 +161,7 @@ def test_hostile_exports_are_refused_one_line_each_and_the_others_still_import(t
     assert f"{truncated}: not a readable ISX archive" in problems
     assert f"{bomb}: refused: EntitiesForbidden" in problems
     assert f"{unterminated}: the file ends inside DSJOB SqBroken" in problems
-    assert f"{old_form}: the older <DSExport><Job> XML form is not read" in problems
+    assert f"{old_form}: no job definition in this XML" in problems
     assert "job Sq_Child: its stream name SQ_CHILD collides with job Sq-Child" in problems
     assert "job Sq-Child: not a valid identifier; imported as stream SQ_CHILD" in problems
     assert all("\n" not in p for p in result.problems)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 import yaml
 
-from tests.datastage.test_import import DSX, XML, build_isx
+from tests.datastage.test_import import DSX, LEGACY, XML, build_isx
 from tests.flows.test_sequence import _Webhook
 from tests.streams import query
 
@@ -18,15 +18,16 @@ def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(p
     job_map = tmp_path / "job_map.yaml"
     # the two job activities run side by side: selections that do not read each other's models
     job_map.write_text(yaml.safe_dump({"PxLoadCustomers": "+stg_customers", "PxLoadOrders": ["+stg_orders"],
-                                       "PxWeekly": "+stg_orders", "notify": _Webhook().block()}))
+                                       "PxWeekly": "+stg_orders", "PxLegacy": "+stg_orders",
+                                       "notify": _Webhook().block()}))
     streams = tmp_path / "streams"
     from flows.import_datastage import import_datastage
     from flows.stream_load import stream_load
 
-    written = import_datastage(exports=[str(DSX), str(XML), str(build_isx(tmp_path / "daily.isx"))],
+    written = import_datastage(exports=[str(DSX), str(XML), str(build_isx(tmp_path / "daily.isx")), str(LEGACY)],
                                out=str(streams), job_map=str(job_map), dbt_project_dir="tests/fixtures/shop_dbt")
-    assert written == {"streams_written": 4, "parameter_sets_written": 1, "problems": 1}, \
-        "four sequences and their parameter set; the job-control server job reported"
+    assert written == {"streams_written": 5, "parameter_sets_written": 1, "problems": 1}, \
+        "five sequences and their parameter set; the job-control server job reported"
     assert _artifact("datastage-migration-report").startswith("# DataStage migration report")
     monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
 
