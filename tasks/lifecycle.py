@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dcf.store.lineage import lineage_rows, mark_archived
+from dcf.store.lineage import lineage_rows, mark_archived, mark_moving
 from dcf.store.statuses import LifecycleStage
 from dcf.stream.archive import archive_file, archive_folder, retention_expiry
 from dcf.stream.run import StreamRun
@@ -23,7 +23,10 @@ def lifecycle(run: StreamRun) -> StageResult:
         for row in lineage_rows(conn, run.ref):
             if row["LIFECYCLE_STAGE"] not in (LifecycleStage.LOADED, LifecycleStage.ARCHIVED):
                 continue
-            target = archive_file(Path(row["SOURCE_FILE_PATH"]), folder, row["FILE_SHA256"])
+            # Intent, move, result: a crash between any two leaves a row that says where the file is.
+            source = Path(row["SOURCE_FILE_PATH"])
+            mark_moving(conn, run.ref, row["SOURCE_FILE_NAME"], str(folder / source.name))
+            target = archive_file(source, folder, row["FILE_SHA256"])
             mark_archived(conn, run.ref, row["SOURCE_FILE_NAME"], str(target), expiry)
             archived.append(row["SOURCE_FILE_NAME"])
     return StageResult({"archived_files": archived, "archive_folder": str(folder),

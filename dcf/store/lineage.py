@@ -37,16 +37,28 @@ def lineage_rows(conn: Connection, ref: InstanceRef) -> list[dict[str, Any]]:
 
 
 def archived_by_latest_instance(conn: Connection, strm_id: int, process_date: date) -> list[dict[str, Any]]:
-    """The date's landing files that its latest process instance loaded and already archived, with that
-    instance's status (a resumable one restores its ingest from the checkpoint and needs no landing file)."""
+    """The date's landing files that its latest process instance loaded and archived (or began to: a crash
+    between the move and its record), with that instance's status (a resumable one restores its ingest
+    from the checkpoint and needs no landing file)."""
     lineage, instances = conn.qualify(DCF_T_DATA_LINEAGE.name), conn.qualify(DCF_T_PRCS_INST.name)
     return conn.fetch_dicts(
         f"SELECT l.SOURCE_FILE_NAME, l.ARCHIVE_PATH, l.PRCS_INST_ID, i.PRCS_STATUS FROM {lineage} l "
         f"JOIN {instances} i ON i.PRCS_INST_ID = l.PRCS_INST_ID "
-        "WHERE l.STRM_ID = :s AND l.PRCS_DATE = :d AND l.ARCHIVE_STATUS = :archived AND l.PRCS_INST_ID = "
-        f"(SELECT MAX(PRCS_INST_ID) FROM {instances} WHERE STRM_ID = :s AND PRCS_DATE = :d) "
+        "WHERE l.STRM_ID = :s AND l.PRCS_DATE = :d AND l.ARCHIVE_STATUS IN (:archived, :moving) "
+        f"AND l.PRCS_INST_ID = (SELECT MAX(PRCS_INST_ID) FROM {instances} WHERE STRM_ID = :s AND PRCS_DATE = :d) "
         "ORDER BY l.SOURCE_FILE_NAME",
-        {"s": strm_id, "d": process_date, "archived": ArchiveStatus.COMPLETED},
+        {"s": strm_id, "d": process_date, "archived": ArchiveStatus.COMPLETED, "moving": ArchiveStatus.MOVING},
+    )
+
+
+def mark_moving(conn: Connection, ref: InstanceRef, file_name: str, archive_path: str) -> None:
+    """Record the intent before a file is moved: a crash after the move leaves a row that says where it went."""
+    conn.execute(
+        f"UPDATE {conn.qualify(DCF_T_DATA_LINEAGE.name)} SET ARCHIVE_STATUS = :moving, ARCHIVE_PATH = :path, "
+        "UPDATED_TS = :now WHERE STRM_ID = :s AND PRCS_DATE = :d AND SOURCE_FILE_NAME = :f AND PRCS_INST_ID = :inst "
+        "AND ARCHIVE_STATUS <> :archived",
+        {"moving": ArchiveStatus.MOVING, "archived": ArchiveStatus.COMPLETED, "path": archive_path, "now": utcnow(),
+         "s": ref.strm_id, "d": ref.process_date, "f": file_name, "inst": ref.prcs_inst_id},
     )
 
 

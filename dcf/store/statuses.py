@@ -57,6 +57,8 @@ class ArchiveStatus(StrEnum):
     """DCF_T_DATA_LINEAGE.ARCHIVE_STATUS."""
 
     PENDING = "PENDING"
+    #: The move began (intent recorded first): the file is in landing or already at ARCHIVE_PATH.
+    MOVING = "MOVING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
 
