@@ -36,12 +36,13 @@ import-datastage: setup
 status: setup
 	@$(UV) run --frozen python -m flows.status
 
-## make test: ruff, then the whole pytest suite (unit + end-to-end on the embedded default), one test module
-## per worker process (TEST_WORKERS, default 2): most end-to-end time is spent waiting on servers and subprocesses.
+## make test: ruff, then the whole pytest suite (unit + end-to-end on the embedded default) on TEST_WORKERS worker
+## processes (default 2): most end-to-end time is spent waiting on servers and subprocesses. Tests go to whichever
+## worker is free; modules that share a module-wide fixture stay whole (tests/conftest.py, _WHOLE_MODULES).
 TEST_WORKERS ?= 2
 test: setup
 	$(UV) run --frozen ruff check .
-	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadfile
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## make test-fast: the unit tests only (no dbt build, no server): under a minute.
 test-fast: setup

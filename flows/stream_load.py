@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from prefect import flow
-from prefect.states import Completed, Failed, State
+from prefect.states import Cancelled, Completed, Failed, State
 
 from dcf.store.instances import child_instance
 from dcf.store.statuses import InstanceStatus
@@ -27,6 +27,7 @@ from dcf.stream.activities import Activity
 from dcf.stream.run import StreamRun, prepare_run
 from flows.parameters import OptionalBatchId, OptionalProcessDate, OptionalWarehouseBlock, RunMode, StreamName
 from runtime.connections import connect
+from runtime.flow_runs import CANCELLED_BY_OPERATOR, cancel_requested
 from runtime.locks import stream_slot
 from tasks.dry_run import ValidationProblems, validate_plan
 from tasks.lifecycle import lifecycle
@@ -90,10 +91,9 @@ def stream_load(
             status = InstanceStatus.COMPLETED_WITH_WARNINGS if warnings else InstanceStatus.SUCCEEDED
             report(run, status)
         except BaseException as error:
-            # DataStage's exception handler: record and report, then end aborted (and restartable).
-            failure_report(run, describe(error))
-            close_instance(run, InstanceStatus.FAILED, describe(error))
-            status_board(run)
+            cancelled = _end_abnormally(run, error)
+            if cancelled is not None:
+                return cancelled
             raise
         close_instance(run, status)
         status_board(run)
@@ -101,6 +101,21 @@ def stream_load(
     if warnings:
         return Completed(name="CompletedWithWarnings", message=f"{message}: {'; '.join(warnings)}")
     return Completed(message=message)
+
+
+def _end_abnormally(run: StreamRun, error: BaseException) -> State | None:
+    """DataStage's exception handler: record and report, then end aborted (and restartable) — FAILED, or
+    CANCELLED with "cancelled by operator" when an operator cancelled the run. Returns the Cancelled state
+    to end with when the cancel's signal surfaced as an ordinary error (dbt's, say); else the error goes on."""
+    ended, why = ((InstanceStatus.CANCELLED, CANCELLED_BY_OPERATOR) if cancel_requested()
+                  else (InstanceStatus.FAILED, describe(error)))
+    failure_report(run, why, ended)
+    close_instance(run, ended, why)
+    status_board(run)
+    if ended == InstanceStatus.CANCELLED and isinstance(error, Exception):
+        return Cancelled(message=f"{run.stream_name} {run.process_date}: process instance {run.prcs_inst_id} "
+                                 f"{CANCELLED_BY_OPERATOR}")
+    return None
 
 
 def _validate_only(stream: str, warehouse_block: str | None) -> State:

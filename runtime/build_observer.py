@@ -16,6 +16,7 @@ from prefect.logging import get_run_logger
 
 from dcf.build.request import BuildObserver, NodeTaskSink
 from dcf.execlog.facts import RunContext
+from runtime.flow_runs import cancel_requested
 from runtime.node_tasks import NodeTasks
 
 log = logging.getLogger("dcf.dbt")
@@ -45,6 +46,9 @@ class PrefectBuildObserver(BuildObserver):
         if FlowRunContext.get() is None and TaskRunContext.get() is None:
             return None
         return get_run_logger()
+
+    def cancel_requested(self) -> bool:
+        return cancel_requested()
 
     def node_tasks(self) -> NodeTaskSink | None:
         if not self._task_per_node:

@@ -57,6 +57,35 @@ def reconcile_stream(stream: str | None = None, *, warehouse_block: str | None =
     return report
 
 
+#: What a stage, an execution-log row and the process instance say when an operator cancelled the run.
+CANCELLED_BY_OPERATOR = "cancelled by operator"
+_CANCEL_STATES = ("CANCELLING", "CANCELLED")
+
+
+def cancel_requested() -> bool:
+    """Whether an operator cancelled this flow run (or the run that started it as a subflow).
+
+    Asked when something ends abnormally: a cancel reaches the process as a signal that can surface as any
+    error (dbt turns it into a parse error, say), so the API's state of the run is the truth, not the error.
+    """
+    context = FlowRunContext.get()
+    run = getattr(context, "flow_run", None)
+    if run is None:
+        return False
+    try:
+        with get_client(sync_client=True) as client:
+            for _depth in range(10):  # a nested stream's parents, up to the run an operator cancelled
+                state = client.read_flow_run(run.id).state
+                if state is not None and state.type.value in _CANCEL_STATES:
+                    return True
+                if not run.parent_task_run_id:
+                    return False
+                run = client.read_flow_run(client.read_task_run(run.parent_task_run_id).flow_run_id)
+    except Exception:  # no API (it is the API that would say so): not a cancel we can know of
+        return False
+    return False
+
+
 def _own_runs() -> set[str]:
     """The current flow run and the run that called it: their process instance is alive by definition."""
     context = FlowRunContext.get()

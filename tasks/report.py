@@ -38,9 +38,9 @@ def report(run: StreamRun, status: str) -> StageResult:
 
 @task(name="failure_report", task_run_name="failure_report-{run.stream_name}", cache_policy=None,
       persist_result=False)
-def failure_report(run: StreamRun, error: str) -> dict[str, Any]:
-    """The exception path: record and report the failure (the flow fails right after)."""
-    return _publish(run, FAILURE_REPORT, InstanceStatus.FAILED, error=error)
+def failure_report(run: StreamRun, error: str, status: InstanceStatus = InstanceStatus.FAILED) -> dict[str, Any]:
+    """The exception path: record and report the failure, or the operator's cancel (status CANCELLED)."""
+    return _publish(run, FAILURE_REPORT, status, error=error)
 
 
 @task(name="close_instance", task_run_name="close_instance-{run.stream_name}", cache_policy=None,

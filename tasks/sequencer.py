@@ -31,8 +31,14 @@ from dcf.stream.sequence import Outcome, TriggerDecision, decide, failure_handle
 from runtime.connections import connect
 from runtime.log import flow_logger
 from tasks.activity import activity_task
-from tasks.kinds.terminate import Terminated
-from tasks.stage import StageFailed, StageResult, describe, run_checkpointed
+from tasks.stage import (
+    SequenceStopped,
+    StageFailed,
+    StageResult,
+    describe,
+    ended_abnormally,
+    run_checkpointed,
+)
 
 #: ``child_runner(run, activity, inputs) -> StageResult``: runs a ``stream:`` activity's child stream (the
 #: flow layer provides it: a child stream is a subflow).
@@ -82,7 +88,7 @@ class SequenceOutcome:
 
     @property
     def terminated(self) -> bool:
-        return self.failure is not None and isinstance(self.failure[1], Terminated)
+        return self.failure is not None and isinstance(self.failure[1], SequenceStopped)
 
 
 def run_sequence(ctx: SequenceContext, activities: list[Activity]) -> SequenceOutcome:
@@ -91,7 +97,8 @@ def run_sequence(ctx: SequenceContext, activities: list[Activity]) -> SequenceOu
     outcome = SequenceOutcome({})
     pending = list(activities)
     running: dict[Future, Activity] = {}
-    with ThreadPoolExecutor(max_workers=ctx.max_parallel, thread_name_prefix="activity") as pool:
+    pool = ThreadPoolExecutor(max_workers=ctx.max_parallel, thread_name_prefix="activity")
+    try:
         while True:
             if outcome.failure is None:
                 _start_ready(ctx, pending, running, outcome, links, pool)
@@ -103,10 +110,27 @@ def run_sequence(ctx: SequenceContext, activities: list[Activity]) -> SequenceOu
                 ended, error = future.result()
                 outcome.outcomes[activity.name] = ended
                 _note(ctx, activity, ended, error, links, outcome)
+    except BaseException:
+        # A cancel's signal (or Ctrl-C) lands on this thread: end now, without waiting for activities that
+        # may never return (a dbt model blocked in the warehouse); their rows are closed as the run ends.
+        pool.shutdown(wait=False, cancel_futures=True)
+        _close_running(ctx, running)
+        raise
+    pool.shutdown(wait=True)
     if outcome.failure is None:
         for activity in pending:  # waits for something that never ends (a when: on a later level, say)
             _skip(ctx, activity, "its trigger's inputs never ended", outcome)
     return outcome
+
+
+def _close_running(ctx: SequenceContext, running: dict[Future, Activity]) -> None:
+    """The rows of activities still running when the sequence was interrupted: CANCELLED or FAILED."""
+    if not running:
+        return
+    status, message = ended_abnormally("interrupted: the run ended while this activity ran")
+    with connect(ctx.run.warehouse_block) as conn:
+        for activity in running.values():
+            write_stage(conn, ctx.run.ref, ctx.prefix + activity.name, status, error=message)
 
 
 def _start_ready(ctx: SequenceContext, pending: list[Activity], running: dict[Future, Activity],
@@ -154,9 +178,9 @@ def _note(ctx: SequenceContext, activity: Activity, ended: Outcome, error: BaseE
         outcome.warnings.append(f"{row} ended with warnings")
     if ended.status != StageStatus.FAILED:
         return
-    if isinstance(error, Terminated) or not failure_handled(activity.name, links):
+    if isinstance(error, SequenceStopped) or not failure_handled(activity.name, links):
         logger.error("activity %s failed: %s", row, describe(error) if error else "failed")
-        if outcome.failure is None or isinstance(error, Terminated):
+        if outcome.failure is None or isinstance(error, SequenceStopped):
             outcome.failure = (row, error or StageFailed(f"activity {row} failed"))
     else:
         logger.warning("activity %s failed; a trigger handles it: %s", row, describe(error) if error else "")
@@ -221,7 +245,7 @@ def run_loop(ctx: SequenceContext, activity: Activity, row: str, items: list[str
             warnings += ended.warnings
             if ended.failure is not None:
                 failed_row, error = ended.failure
-                if isinstance(error, Terminated):
+                if isinstance(error, SequenceStopped):
                     raise error
                 raise StageFailed(f"iteration {number} ({loop.as_} = {item!r}) failed in {failed_row}: "
                                   f"{describe(error)}", {"items": items, "iterations_completed": number - 1})

@@ -31,6 +31,7 @@ from dcf.store.connection import Connection
 from dcf.store.instances import (
     close_instance,
     close_stages_of_ended_instances,
+    instance_row,
     instances_of_flow_run,
     update_instance,
 )
@@ -38,6 +39,7 @@ from dcf.store.stage_rows import stage_rows, write_stage
 from dcf.store.statuses import STAGE_DONE, InstanceStatus, StageStatus
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
+from runtime.flow_runs import CANCELLED_BY_OPERATOR, cancel_requested
 from runtime.log import flow_logger
 
 COMPLETED, WARNINGS = StageStatus.COMPLETED, StageStatus.COMPLETED_WITH_WARNINGS
@@ -65,6 +67,27 @@ class StageFailed(DcfError):
     def __init__(self, message: str, statistics: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.statistics = statistics or {}
+
+
+class SequenceStopped(StageFailed):
+    """The sequence ends now, without its exception handler: a terminator activity, or an operator's cancel."""
+
+
+class RunCancelled(SequenceStopped):
+    """An operator cancelled the run (the stage is recorded CANCELLED; a restart runs it again)."""
+
+
+def ended_abnormally(error_text: str) -> tuple[StageStatus, str]:
+    """The status and message of a stage that did not finish: CANCELLED when an operator cancelled the run
+    (whatever the error looks like: a cancel's signal can surface as anything), else FAILED."""
+    if cancel_requested():
+        return StageStatus.CANCELLED, CANCELLED_BY_OPERATOR
+    return StageStatus.FAILED, error_text
+
+
+def _instance_cancelled(conn: Connection, run: StreamRun) -> bool:
+    row = instance_row(conn, run.prcs_inst_id)
+    return row is not None and row["PRCS_STATUS"] == InstanceStatus.CANCELLED
 
 
 def current_task_run_id() -> str | None:
@@ -128,10 +151,17 @@ def run_checkpointed(run: StreamRun, name: str, body: Callable[[], StageResult],
             result = body()
         except BaseException as error:
             failed = {**(statistics or {}), **(getattr(error, "statistics", None) or {})}
-            write_stage(conn, run.ref, name, StageStatus.FAILED, task_run_id=task_run_id, error=describe(error),
+            status, message = ended_abnormally(describe(error))
+            write_stage(conn, run.ref, name, status, task_run_id=task_run_id, error=message,
                         statistics=failed or None)
+            if status == StageStatus.CANCELLED and isinstance(error, Exception):
+                raise RunCancelled(f"stage {name}: {message}", failed) from error
             raise
         result.statistics = {**(statistics or {}), **result.statistics}
+        if _instance_cancelled(conn, run):  # cancelled while the body ran on: its result is not the run's
+            write_stage(conn, run.ref, name, StageStatus.CANCELLED, task_run_id=task_run_id,
+                        error=CANCELLED_BY_OPERATOR, statistics=result.statistics)
+            raise RunCancelled(f"stage {name}: {CANCELLED_BY_OPERATOR}", result.statistics)
         write_stage(conn, run.ref, name, result.status, task_run_id=task_run_id,
                     statistics=result.statistics, error="; ".join(result.warnings) or None)
         update_instance(conn, run.prcs_inst_id, last_good_stage=name)
@@ -238,9 +268,9 @@ def stage_failed_hook(stage: str | None = None) -> Callable[..., None]:
     def hook(task: Any, task_run: Any, state: Any) -> None:
         run, name, _ = _row_of_task(stage)
         if run:
+            status, message = ended_abnormally((state.message or "failed")[:4000])
             with connect(run.warehouse_block) as conn:
-                write_stage(conn, run.ref, name, StageStatus.FAILED, task_run_id=str(task_run.id),
-                            error=(state.message or "failed")[:4000])
+                write_stage(conn, run.ref, name, status, task_run_id=str(task_run.id), error=message)
 
     hook.__name__ = f"dcf-{stage or 'activity'}-failed"
     return hook

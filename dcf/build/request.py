@@ -67,3 +67,7 @@ class BuildObserver:
 
     def node_tasks(self) -> NodeTaskSink | None:
         return None
+
+    def cancel_requested(self) -> bool:
+        """Whether an operator cancelled the run (asked when the build ends abnormally)."""
+        return False

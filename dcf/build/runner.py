@@ -136,7 +136,9 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
                 result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
     finally:
         failure = _failure(result)
-        job = writer.close(failure=failure, invocation_id=dbt_invocation_id()) if writer else None
+        cancelled = failure is not None and observer.cancel_requested()
+        job = writer.close(failure=failure, invocation_id=dbt_invocation_id(), cancelled=cancelled) if writer \
+            else None
         if tasks:
             tasks.close()
         if reuse_run and job is not None:

@@ -237,22 +237,28 @@ class JobState(JobRows):
                 break
         self._dirty.add(unique_id)
 
-    def finish(self, at: datetime, *, failure: str | None = None) -> None:
-        """The invocation ended. ``failure``: it was interrupted or broke (models still running are FAILED)."""
+    def finish(self, at: datetime, *, failure: str | None = None, cancelled: bool = False) -> None:
+        """The invocation ended. ``failure``: it was interrupted or broke (models still running are FAILED);
+        ``cancelled``: an operator cancelled the run (the job and the models still running are CANCELLED)."""
         self.failure = failure
+        unfinished = LogStatus.CANCELLED if cancelled else LogStatus.FAILED
         for model in self.models.values():
             if not model.ended:
-                model.status, model.ended_at = LogStatus.FAILED, at
-                model.error = {"error_type": "INTERRUPTED", "message": failure or "the dbt invocation ended "
-                               "before this model finished", "node_id": model.facts.unique_id,
+                model.status, model.ended_at = unfinished, at
+                message = "cancelled by operator" if cancelled else (
+                    failure or "the dbt invocation ended before this model finished")
+                model.error = {"error_type": "CANCELLED" if cancelled else "INTERRUPTED", "message": message,
+                               "node_id": model.facts.unique_id,
                                "model_name": model.facts.name, "compiled_path": self._compiled_path(model.facts),
                                "query_id": model.query_ids[-1] if model.query_ids else None}
-                self._step(model, at, "Error", "MODEL_FAILED", f"Model Interrupted: {model.facts.name}",
-                           query_result={"execution_status": LogStatus.FAILED}, content={"message": failure})
+                step = "MODEL_CANCELLED" if cancelled else "MODEL_FAILED"
+                title = "Model Cancelled" if cancelled else "Model Interrupted"
+                self._step(model, at, "Error", step, f"{title}: {model.facts.name}",
+                           query_result={"execution_status": unfinished}, content={"message": message})
                 self._dirty.add(model.facts.unique_id)
         counts = self.counts()
         failed = failure or counts["models_failed"] or counts["tests_failed"] or counts["errors_other"]
-        self.status = LogStatus.FAILED if failed else LogStatus.SUCCESS
+        self.status = LogStatus.CANCELLED if cancelled else LogStatus.FAILED if failed else LogStatus.SUCCESS
         self.ended_at = at
         self._dirty.add("")
 

@@ -101,7 +101,7 @@ class JobRows:
         exec_type = execution_type(facts.materialized, full_refresh=self.config.full_refresh)
         current = {LogStatus.RUNNING: "MODEL_RUNNING", LogStatus.SUCCESS: "MODEL_COMPLETED",
                    LogStatus.FAILED: "MODEL_FAILED", LogStatus.SKIPPED: "MODEL_SKIPPED",
-                   LogStatus.REUSED: "MODEL_REUSED"}[model.status]
+                   LogStatus.REUSED: "MODEL_REUSED", LogStatus.CANCELLED: "MODEL_CANCELLED"}[model.status]
         return self._row({
             "PROCESS_STEP_ID": model_step_id(self.invocation_id, facts.name),
             "PARENT_STEP_ID": job_step_id(self.invocation_id), "RECORD_TYPE": RecordType.MODEL.value,

@@ -147,17 +147,20 @@ def _close_log_row(row: dict[str, Any], verdict: Verdict, now: datetime) -> dict
     steps = _json(row["STEP_EXECUTION_OBJ"])
     timeline = list(steps.get("execution_timeline") or [])
     is_job = row["RECORD_TYPE"] == RecordType.JOB
+    # an operator's cancel ends its rows CANCELLED; anything else that left them RUNNING, FAILED
+    status = LogStatus.CANCELLED if verdict.code == "CANCELLED" else LogStatus.FAILED
+    model_step = "MODEL_CANCELLED" if status == LogStatus.CANCELLED else "MODEL_FAILED"
     timeline.append({"step_number": len(timeline) + 1, "timestamp": fmt_ts(now), "level": "Error",
-                     "step_type": "JOB_COMPLETE" if is_job else "MODEL_FAILED",
+                     "step_type": "JOB_COMPLETE" if is_job else model_step,
                      "title": f"Closed by reconcile: {verdict.code}", "query_id": None,
-                     "query_result": {"execution_status": LogStatus.FAILED.value},
+                     "query_result": {"execution_status": status.value},
                      "content": {"reason": verdict.reason}})
-    steps.update(status=LogStatus.FAILED.value, current_step="JOB_COMPLETE" if is_job else "MODEL_FAILED",
+    steps.update(status=status.value, current_step="JOB_COMPLETE" if is_job else model_step,
                  execution_timeline=timeline)
     if is_job:
-        steps["job_status"] = LogStatus.FAILED.value
+        steps["job_status"] = status.value
     row = {k: v for k, v in row.items() if k != "PROCESS_EXECUTION_LOG_SK"}
-    return {**row, "EXECUTION_STATUS_NAME": LogStatus.FAILED, "EXECUTION_COMPLETED_IND": "Y",
+    return {**row, "EXECUTION_STATUS_NAME": status, "EXECUTION_COMPLETED_IND": "Y",
             "EXECUTION_END_TWSTP": now,
             "EXTRACT_END_TWSTP": now, "UPDATE_TWSTP": now, "STEP_EXECUTION_OBJ": steps,
             "ERROR_MESSAGE_OBJ": {"error_type": "ORPHANED_RUN", "message": f"closed by reconcile: {verdict.reason}",

@@ -74,10 +74,11 @@ class ExecutionLogWriter:
         self._thread.start()
 
     def close(self, *, ended_at: datetime | None = None, failure: str | None = None,
-              invocation_id: str | None = None) -> JobState | None:
+              invocation_id: str | None = None, cancelled: bool = False) -> JobState | None:
         """Stop the thread and write the final state: the JOB row ends SUCCESS or FAILED, cost rows go out.
 
-        ``failure`` marks the invocation as broken or interrupted; ``invocation_id`` lets a job that
+        ``failure`` marks the invocation as broken or interrupted (``cancelled``: by an operator's cancel, so
+        the JOB row and the rows of models still running end CANCELLED); ``invocation_id`` lets a job that
         produced no event at all (dbt failed before its first one) still get its FAILED JOB row.
         """
         self._stop.set()
@@ -88,7 +89,7 @@ class ExecutionLogWriter:
             if self.job is None and invocation_id:
                 self._open_job(invocation_id, ended_at or utcnow())
             if self.job is not None:
-                self.job.finish(ended_at or utcnow(), failure=failure)
+                self.job.finish(ended_at or utcnow(), failure=failure, cancelled=cancelled and failure is not None)
         self.flush(final=True)
         return self.job
 

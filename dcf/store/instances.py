@@ -259,21 +259,25 @@ def instances_of_flow_run(conn: Connection, flow_run_id: str) -> list[int]:
 
 
 def close_stages_of_ended_instances(conn: Connection, *, reason: str = "its process instance ended") -> int:
-    """Stage rows still RUNNING although their process instance has ended are closed FAILED.
+    """Stage rows still RUNNING although their process instance has ended are closed: CANCELLED when the
+    instance was cancelled, else FAILED.
 
     A killed process writes no stage end; closing its instance afterwards (the flow's crash hook, reconcile)
     closes them too, so no stage row is left RUNNING. Returns how many rows were closed.
     """
     stages, instances = conn.qualify(DCF_T_PRCS_EXEC_LOG.name), conn.qualify(DCF_T_PRCS_INST.name)
-    where = (f"PRCS_STATUS = :running AND PRCS_INST_ID IN "
-             f"(SELECT PRCS_INST_ID FROM {instances} WHERE PRCS_STATUS <> :running)")
-    count = int(conn.scalar(f"SELECT COUNT(*) FROM {stages} WHERE {where}", {"running": RUNNING}) or 0)
-    if count:
-        conn.execute(f"UPDATE {stages} SET PRCS_STATUS = :failed, PRCS_END_TS = :now, ERROR_MESSAGE = :reason, "
-                     f"UPDATED_TS = :now WHERE {where}",
-                     {"now": utcnow(), "reason": f"closed: {reason}"[:4000], "running": StageStatus.RUNNING,
-                      "failed": StageStatus.FAILED})
-    return count
+    closed = 0
+    for ended, cancelled in ((StageStatus.CANCELLED, "="), (StageStatus.FAILED, "<>")):
+        where = (f"PRCS_STATUS = :running AND PRCS_INST_ID IN (SELECT PRCS_INST_ID FROM {instances} "
+                 f"WHERE PRCS_STATUS <> :running AND PRCS_STATUS {cancelled} :cancelled)")
+        params = {"running": RUNNING, "cancelled": InstanceStatus.CANCELLED}
+        count = int(conn.scalar(f"SELECT COUNT(*) FROM {stages} WHERE {where}", params) or 0)
+        if count:
+            conn.execute(f"UPDATE {stages} SET PRCS_STATUS = :ended, PRCS_END_TS = :now, ERROR_MESSAGE = :reason, "
+                         f"UPDATED_TS = :now WHERE {where}",
+                         {**params, "now": utcnow(), "reason": f"closed: {reason}"[:4000], "ended": ended})
+        closed += count
+    return closed
 
 
 def child_instance(conn: Connection, parent_prcs_inst_id: int, strm_name: str) -> dict[str, Any] | None:

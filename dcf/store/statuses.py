@@ -47,6 +47,8 @@ class StageStatus(StrEnum):
     COMPLETED_WITH_WARNINGS = "COMPLETED_WITH_WARNINGS"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
+    #: An operator cancelled the run while the stage ran (a restart runs it again).
+    CANCELLED = "CANCELLED"
 
 
 #: Stage statuses a resumed run restores instead of running the stage again.
@@ -95,6 +97,8 @@ class LogStatus(StrEnum):
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
     REUSED = "REUSED"
+    #: An operator cancelled the run while the invocation (or the model) ran.
+    CANCELLED = "CANCELLED"
 
 
 class RecordType(StrEnum):

@@ -6,10 +6,10 @@ from typing import Any
 
 from dcf.stream.activities import Activity
 from dcf.stream.run import StreamRun
-from tasks.stage import StageFailed, StageResult
+from tasks.stage import SequenceStopped, StageResult
 
 
-class Terminated(StageFailed):
+class Terminated(SequenceStopped):
     """The sequence was ended on purpose by a terminator activity."""
 
 

@@ -51,7 +51,7 @@ from tests.streams import BCFINSG, BCFINSG_YAML, STAGES
 
 pytestmark = pytest.mark.e2e
 BCFINSG_DEPLOYMENT = "stream-load/bcfinsg-plan-baln-segm-load"
-DAY1, DAY2, DAY3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
+DAY1, DAY2, DAY3, DAY4 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 4)
 RUN_TIMEOUT = 240.0
 GATE_MODEL = """\
 {{ config(materialized='table', tags=['stream_bcfinsg']) }}
@@ -268,6 +268,52 @@ def test_a_killed_run_is_closed_by_the_automation_driven_reconcile(stack: Stack)
     assert {r["EXECUTION_STATUS_NAME"] for r in closed} == {"FAILED"}
 
 
+@pytest.mark.deploy
+def test_an_operators_cancel_during_a_model_is_recorded_cancelled_and_the_next_run_resumes(stack: Stack):
+    """Last in this module: the cancel fires the reconcile automation, which the kill test counts."""
+    from prefect.states import Cancelling
+
+    stack.land(DAY4)
+    gate = stack.dcf_home / "e2e-cancel-gate.fifo"
+    os.mkfifo(gate)
+    with stack.client() as client:
+        run = _trigger(client, DAY4, env={"DCF_TEST_GATE": str(gate)})
+        writer = _eventually("dbt to block on the gate model", lambda: _open_gate_writer(gate, client, run.id), stack)
+        try:
+            time.sleep(3)  # the execution-log writer's RUNNING rows are out
+            client.set_flow_run_state(run.id, Cancelling(message="operator: prefect flow-run cancel"))
+            cancelled = _final(stack, client, run.id)
+            # the model blocked in the warehouse never returns: the worker kills the process after its grace
+            pid = int(str(cancelled.infrastructure_pid).rsplit(":", 1)[-1])
+            _eventually("the cancelled process's exit", lambda: not Path(f"/proc/{pid}").exists() or None, stack,
+                        timeout=120)
+        finally:
+            os.close(writer)
+        assert cancelled.state.type == StateType.CANCELLED, cancelled.state.message
+        _eventually("the reconcile run after the cancel", lambda: _ended_reconcile_runs(client, at_least=2), stack)
+
+    [instance] = _instances(stack, DAY4)
+    assert (instance["PRCS_STATUS"], instance["ERROR_MESSAGE"]) == ("CANCELLED", "cancelled by operator")
+    stages = {r["PRCS_NAME"]: r for r in stack.query(
+        f"SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_INST_ID = {int(instance['PRCS_INST_ID'])}")}
+    assert (stages["dbt_build"]["PRCS_STATUS"], stages["dbt_build"]["ERROR_MESSAGE"]) == (
+        "CANCELLED", "cancelled by operator")
+    assert not [name for name, row in stages.items() if row["PRCS_STATUS"] == "RUNNING"]
+    log_rows = _log_rows(stack, run.id)
+    gate_rows = [r for r in log_rows if r["RECORD_TYPE"] == "JOB" or r["PROCESS_STEP_ID"].endswith("e2e_gate")]
+    assert {r["EXECUTION_STATUS_NAME"] for r in gate_rows} == {"CANCELLED"}, [
+        (r["PROCESS_STEP_ID"], r["EXECUTION_STATUS_NAME"]) for r in gate_rows]
+    [report] = stack.query(f"SELECT * FROM DCF.DCF_T_NOTIFICATIONS WHERE PRCS_INST_ID = "
+                           f"{int(instance['PRCS_INST_ID'])}")
+    assert report["NOTIFICATION_TYPE"] == "LOAD_FAILURE_REPORT" and "CANCELLED" in str(report["NOTIFICATION_CONTENT"])
+
+    with stack.client() as client:  # the next run of the date resumes the cancelled instance
+        resumed = _final(stack, client, _trigger(client, DAY4).id)
+    assert resumed.state.type == StateType.COMPLETED, resumed.state.message
+    [instance] = _instances(stack, DAY4)
+    assert instance["PRCS_STATUS"] == "SUCCEEDED"
+
+
 def _open_gate_writer(gate: Path, client: SyncPrefectClient, run_id: Any) -> int | None:
     """A write end of the FIFO once dbt reads it (held open, so dbt stays blocked); None before that."""
     try:
@@ -290,9 +336,9 @@ def _flow_run_process(run: FlowRun, worker_pid: int) -> int:
     return pid
 
 
-def _ended_reconcile_runs(client: SyncPrefectClient) -> list[FlowRun] | None:
+def _ended_reconcile_runs(client: SyncPrefectClient, at_least: int = 1) -> list[FlowRun] | None:
     runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["reconcile"])))
-    return runs if runs and all(r.state and r.state.is_final() for r in runs) else None
+    return runs if len(runs) >= at_least and all(r.state and r.state.is_final() for r in runs) else None
 
 
 def test_block_types_register_and_production_blocks_are_made_from_the_environment(prefect_api: str):
