@@ -2,16 +2,21 @@
 
 Raw tables keep every CSV column as text (typing is the staging model's job) plus where each row came
 from: SRC_FILE_NAME, SRC_ROW_NUM, PRCS_INST_ID, PRCS_DATE, ODS_BATCH_ID, INGEST_TS. Loading a file again
-replaces that file's rows, so a re-run never duplicates raw data.
+replaces that file's rows, so a re-run never duplicates raw data. A file is checked before it touches the
+raw table: its header against the stream's ``source.columns`` (which the raw table is created from), its
+rows for encoding, field count and quoting; rejected rows go to ``<file>.rejects.csv`` with their line.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from dcf.errors import RefusedError
 from dcf.paths import resolve_under_home
@@ -71,29 +76,99 @@ def _describe(path: Path) -> LandingFile:
     return LandingFile(path.name, path, path.stat().st_size, digest.hexdigest())
 
 
+class LandingRejected(RefusedError):
+    """A landing file refused before (or instead of) touching the raw table: one line naming file and line."""
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A row of a landing file that does not parse: its line, why, and (the start of) its text."""
+
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    rows: int
+    rejected: list[Reject]
+    #: ``<file>.rejects.csv`` beside the archive, when rows were rejected.
+    rejects_file: Path | None = None
+
+
+#: The first line is read as bytes, bounded: a header is a few hundred bytes.
+_MAX_HEADER_BYTES = 1_000_000
+
+
 def csv_header(path: Path, delimiter: str) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        header = next(csv.reader(handle, delimiter=delimiter), None)
+    """The file's header row as identifiers; refused (file, line 1) when empty, not UTF-8 or not names."""
+    with path.open("rb") as handle:
+        raw = handle.readline(_MAX_HEADER_BYTES)
+    try:
+        line = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise LandingRejected(f"landing file {path.name}: line 1: not UTF-8 (byte {error.start})") from None
+    header = next(csv.reader([line], delimiter=delimiter), None)
     if not header:
-        raise RefusedError(f"landing file {path.name} is empty (no header row)")
-    return [identifier(name.strip(), what=f"column in {path.name}") for name in header]
+        raise LandingRejected(f"landing file {path.name} is empty (no header row)")
+    return [identifier(name.strip(), what=f"landing file {path.name}: line 1: column") for name in header]
 
 
-def load_file(conn: Connection, relation: str, file: LandingFile, ref: InstanceRef, delimiter: str = ",") -> int:
-    """Replace ``file``'s rows in the raw ``relation``; returns the number of data rows loaded."""
+def check_header(file_name: str, header: list[str], declared: list[str]) -> None:
+    """A header that differs from the declared columns is refused, naming what is missing and extra."""
+    if header == declared:
+        return
+    missing = [c for c in declared if c not in header]
+    extra = [c for c in header if c not in declared]
+    if missing or extra:
+        raise LandingRejected(f"landing file {file_name}: line 1: the header differs from source.columns: "
+                              f"missing {missing or 'none'}, extra {extra or 'none'}")
+    raise LandingRejected(f"landing file {file_name}: line 1: the header has source.columns in another order "
+                          f"({', '.join(header)})")
+
+
+def load_file(conn: Connection, relation: str, file: LandingFile, ref: InstanceRef, delimiter: str = ",", *,
+              columns: list[str] | None = None, max_rejects: int = 0, rejects_dir: Path | None = None) -> LoadedFile:
+    """Replace ``file``'s rows in the raw ``relation``; rows that do not parse are rejected.
+
+    The header is checked first (against ``columns`` when the stream declares them), then the rows are loaded
+    in one transaction with the file's old rows deleted; more than ``max_rejects`` rejected rows roll it back,
+    so a refused file changes nothing in the raw table. Rejected rows go to ``rejects_dir`` either way.
+    """
     relation = relation_name(relation, what="source.relation")
-    columns = csv_header(file.path, delimiter)
+    header = csv_header(file.path, delimiter)
+    if columns:
+        check_header(file.name, header, columns)
+    columns = columns or header
     _ensure_raw_table(conn, relation, columns)
     meta = {"f": file.name, "inst": ref.prcs_inst_id, "d": ref.process_date, "batch": ref.batch_id, "now": utcnow()}
     with conn.transaction():
         conn.execute(f"DELETE FROM {relation} WHERE SRC_FILE_NAME = :f AND PRCS_DATE = :d", meta)
         if conn.dialect.reads_local_files:
-            _insert_duckdb(conn, relation, columns, file, delimiter, meta)
+            rejected = _insert_duckdb(conn, relation, columns, file, delimiter, meta)
         else:
-            _insert_rows(conn, relation, columns, file, delimiter, meta)
-        return int(conn.scalar(
-            f"SELECT COUNT(*) FROM {relation} WHERE SRC_FILE_NAME = :f AND PRCS_DATE = :d", meta
-        ))
+            rejected = _insert_rows(conn, relation, columns, file, delimiter, meta)
+        rejects_file = _write_rejects(rejects_dir, file, rejected)
+        if len(rejected) > max_rejects:
+            first = rejected[0]
+            raise LandingRejected(
+                f"landing file {file.name}: {len(rejected)} row(s) do not parse (landing.max_rejects "
+                f"{max_rejects}); line {first.line}: {first.reason}; all of them in {rejects_file}")
+        rows = int(conn.scalar(f"SELECT COUNT(*) FROM {relation} WHERE SRC_FILE_NAME = :f AND PRCS_DATE = :d", meta))
+    return LoadedFile(rows, rejected, rejects_file)
+
+
+def _write_rejects(folder: Path | None, file: LandingFile, rejected: list[Reject]) -> Path | None:
+    if not rejected or folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{file.name}.rejects.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["file", "line", "reason", "record"])
+        writer.writerows([file.name, r.line, r.reason, r.text] for r in rejected)
+    return path
 
 
 def _ensure_raw_table(conn: Connection, relation: str, columns: list[str]) -> None:
@@ -105,32 +180,72 @@ def _ensure_raw_table(conn: Connection, relation: str, columns: list[str]) -> No
 
 
 def _insert_duckdb(conn: Connection, relation: str, columns: list[str], file: LandingFile, delimiter: str,
-                   meta: dict) -> None:
-    # DuckDB reads the file itself: orders of magnitude faster than row inserts.
+                   meta: dict) -> list[Reject]:
+    # DuckDB reads the file itself: orders of magnitude faster than row inserts. Nothing is sniffed (a broken
+    # file must not change how the good ones are read): the columns are given, rows that do not parse go to
+    # DuckDB's rejects table with their line and reason.
     column_list = ", ".join(columns)
+    types = ", ".join(f"'{c}': 'VARCHAR'" for c in columns)  # identifiers, checked
+    rejects = f"DCF_REJECTS_{uuid.uuid4().hex[:12].upper()}"
     conn.execute(
         f"INSERT INTO {relation} ({column_list}, SRC_FILE_NAME, SRC_ROW_NUM, PRCS_INST_ID, PRCS_DATE, ODS_BATCH_ID, "
         f"INGEST_TS) SELECT {column_list}, :f, ROW_NUMBER() OVER (), :inst, :d, :batch, :now "
-        "FROM read_csv(:path, header = true, all_varchar = true, delim = :delim)",
+        f"FROM read_csv(:path, header = true, auto_detect = false, delim = :delim, quote = '\"', escape = '\"', "
+        f"columns = {{{types}}}, store_rejects = true, rejects_table = '{rejects}', "
+        f"rejects_scan = '{rejects}_SCAN')",
         {**meta, "path": str(file.path), "delim": delimiter},
     )
+    found = conn.fetch_dicts(f"SELECT line, error_type, error_message, csv_line FROM {rejects} ORDER BY line")
+    conn.execute(f"DROP TABLE IF EXISTS {rejects}")
+    conn.execute(f"DROP TABLE IF EXISTS {rejects}_SCAN")
+    return [Reject(int(r["LINE"]), f"{r['ERROR_TYPE']}: {r['ERROR_MESSAGE']}", (r["CSV_LINE"] or "")[:500])
+            for r in found]
 
 
 def _insert_rows(conn: Connection, relation: str, columns: list[str], file: LandingFile, delimiter: str,
-                 meta: dict) -> None:
+                 meta: dict) -> list[Reject]:
     # Portable path (Snowflake): batched multi-row inserts. Large production files belong in a stage +
-    # COPY INTO; this keeps the stream runnable end to end without one.
+    # COPY INTO; this keeps the stream runnable end to end without one. Rows are checked as DuckDB's reader
+    # checks them: UTF-8, field count, closed quotes.
     names = [*columns, "SRC_FILE_NAME", "SRC_ROW_NUM", "PRCS_INST_ID", "PRCS_DATE", "ODS_BATCH_ID", "INGEST_TS"]
     params = [f"p{i}" for i in range(len(names))]
     sql = f"INSERT INTO {relation} ({', '.join(names)}) VALUES ({', '.join(':' + p for p in params)})"
-    with file.path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        next(reader)
+    rejected: list[Reject] = []
+    position = {"line": 0}
+    with file.path.open("rb") as handle:
+        reader = csv.reader(_utf8_lines(handle, rejected, position), delimiter=delimiter, strict=True)
         batch: list[dict] = []
-        for number, record in enumerate(reader, start=1):
-            values = [*record, meta["f"], number, meta["inst"], meta["d"], meta["batch"], meta["now"]]
-            batch.append(dict(zip(params, values, strict=True)))
-            if len(batch) >= _INSERT_CHUNK:
-                conn.executemany(sql, batch)
-                batch = []
+        number = 0
+        try:
+            next(reader)
+            while True:
+                start = position["line"] + 1  # where the record begins (a quoted field may span lines)
+                record = next(reader, None)
+                if record is None:
+                    break
+                if len(record) != len(columns):
+                    kind = "MISSING COLUMNS" if len(record) < len(columns) else "TOO MANY COLUMNS"
+                    rejected.append(Reject(start, f"{kind}: Expected Number of Columns: {len(columns)} "
+                                                  f"Found: {len(record)}", delimiter.join(record)[:500]))
+                    continue
+                number += 1
+                values = [*record, meta["f"], number, meta["inst"], meta["d"], meta["batch"], meta["now"]]
+                batch.append(dict(zip(params, values, strict=True)))
+                if len(batch) >= _INSERT_CHUNK:
+                    conn.executemany(sql, batch)
+                    batch = []
+        except csv.Error:  # an unterminated quote runs to the end of the file
+            rejected.append(Reject(start, "UNQUOTED VALUE: Value with unterminated quote found.", ""))
         conn.executemany(sql, batch)
+    return sorted(rejected, key=lambda r: r.line)
+
+
+def _utf8_lines(handle: Any, rejected: list[Reject], position: dict[str, int]) -> Iterator[str]:
+    """The file's lines as text; a line that is not UTF-8 is rejected (and left out)."""
+    for raw in handle:
+        position["line"] += 1
+        try:
+            yield raw.decode("utf-8-sig" if position["line"] == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            rejected.append(Reject(position["line"], f"INVALID ENCODING: not UTF-8 (byte {error.start} of the line)",
+                                   raw[:500].decode("utf-8", "replace")))

@@ -84,6 +84,9 @@ class LandingFiles(_Strict):
     #: Load whatever matches the glob, even without the process date in its name (off: a day's run must not
     #: pick up another day's delivery).
     any_file: bool = False
+    #: Rows of a file that may fail to parse (field count, quoting, encoding) before the file is refused; the
+    #: rejected rows go to a rejects file beside the archive either way.
+    max_rejects: int = Field(0, ge=0)
 
     _directory_inside = field_validator("directory")(_inside_roots)
 
@@ -113,6 +116,19 @@ class SourceSettings(_Strict):
     relation: str
     landing: LandingFiles | None = None
     process_date_column: str = "PRCS_DATE"
+    #: The landing files' columns, in file order: a file whose header differs is refused, and the raw table is
+    #: created from these (never inferred from a file). None: taken from each file's header.
+    columns: list[str] | None = Field(None, min_length=1)
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        names = [identifier(name, what="source.columns entry") for name in value]
+        if len(set(names)) < len(names):
+            raise ValueError("a column is named twice")
+        return names
 
     @field_validator("relation")
     @classmethod

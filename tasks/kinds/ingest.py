@@ -6,6 +6,7 @@ from typing import Any
 
 from dcf.store.lineage import record_loaded_file
 from dcf.stream.activities import Activity
+from dcf.stream.archive import archive_folder
 from dcf.stream.landing import discover, load_file, require_files
 from dcf.stream.run import StreamRun
 from dcf.stream.settings import SourceSettings
@@ -43,17 +44,26 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
         # The source table is filled upstream (validate counted its rows for the day): nothing to load.
         return StageResult({"files": [], "records": 0, "note": "no landing files configured; nothing ingested"})
     files = require_files(landing, run.process_date)
-    loaded = []
+    loaded, warnings = [], []
     logger = flow_logger()
+    # Rejected rows are kept beside the archived copy of the delivery they came from.
+    rejects_dir = archive_folder(run.config.lifecycle.archive_dir, run.stream_name, run.process_date,
+                                 run.prcs_inst_id)
     with connect(run.warehouse_block) as conn:
         for number, file in enumerate(files, start=1):
             logger.info("ingest: loading %s (%d of %d, %s bytes) into %s", file.name, number, len(files),
                         f"{file.size:,}", source.relation)
-            rows = load_file(conn, source.relation, file, run.ref, landing.delimiter)
-            logger.info("ingest: %s rows from %s", f"{rows:,}", file.name)
+            result = load_file(conn, source.relation, file, run.ref, landing.delimiter, columns=source.columns,
+                               max_rejects=landing.max_rejects, rejects_dir=rejects_dir)
+            logger.info("ingest: %s rows from %s", f"{result.rows:,}", file.name)
+            if result.rejected:
+                warnings.append(f"{file.name}: {len(result.rejected)} row(s) rejected (within landing.max_rejects "
+                                f"{landing.max_rejects}), see {result.rejects_file}")
             record_loaded_file(conn, run.ref, {
                 "SOURCE_FILE_NAME": file.name, "SOURCE_FILE_PATH": str(file.path), "FILE_SIZE_BYTES": file.size,
-                "FILE_SHA256": file.sha256, "RECORD_COUNT": rows, "TARGET_RELATION": source.relation,
+                "FILE_SHA256": file.sha256, "RECORD_COUNT": result.rows, "TARGET_RELATION": source.relation,
             })
-            loaded.append({"file": file.name, "records": rows, "sha256": file.sha256})
-    return StageResult({"files": loaded, "records": sum(f["records"] for f in loaded)})
+            loaded.append({"file": file.name, "records": result.rows, "sha256": file.sha256,
+                           "rejected": len(result.rejected),
+                           "rejects_file": str(result.rejects_file) if result.rejects_file else None})
+    return StageResult({"files": loaded, "records": sum(f["records"] for f in loaded)}, warnings)
