@@ -118,19 +118,12 @@ _DBT_MODULES = frozenset({"test_dbt_gdw1", "test_execution_log_dbt", "test_model
 #: Test modules that start a Prefect server of their own (a flow run in a subprocess).
 _SERVER_MODULES = frozenset({"test_control_tables_flow"})
 _COST_MARKERS = ("dbt", "fakesnow_server", "e2e", "deploy")
-#: Modules whose tests share a module-scoped fixture (a server stack, a built project) or depend on each
-#: other's order: under ``make test``'s workers (--dist loadgroup) each stays whole on one worker; every other
-#: test goes to whichever worker is free.
-_WHOLE_MODULES = frozenset({"test_deploy", "test_reuse", "test_dbt_gdw1", "test_execution_log_dbt"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test by its cost, so ``-m unit`` (make test-fast) runs no dbt build and starts no server."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        module = item.module.__name__.rsplit(".", 1)[-1]
-        if module in _WHOLE_MODULES:
-            item.add_marker(pytest.mark.xdist_group(module))
         if item.module.__name__.rsplit(".", 1)[-1] in _DBT_MODULES:
             item.add_marker(pytest.mark.dbt)
         if fixtures & {"fakesnow_server", "fakesnow_server_conn"}:

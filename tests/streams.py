@@ -54,3 +54,16 @@ def scalar(sql: str, params: dict[str, Any] | None = None) -> Any:
 
 def fact_table() -> str:
     return "main.fct_plan_baln_segm_mstr"
+
+
+def break_fact_model(project: Path, broken: bool) -> None:
+    """Break the fact model of a private BCFINSG copy (a relation that does not exist), or mend it."""
+    model = project / "models" / "marts" / "core" / "fct_plan_baln_segm_mstr.sql"
+    original = project / "fct.sql.orig"
+    if broken:
+        sql = model.read_text()
+        original.write_text(sql)
+        assert "from {{ ref(" in sql, "the break needs the model's FROM clause"
+        model.write_text(sql.replace("from {{ ref(", "from no_such_relation_x, {{ ref(", 1))
+    else:
+        model.write_text(original.read_text())

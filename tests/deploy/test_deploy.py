@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -271,6 +271,8 @@ def test_a_killed_run_is_closed_by_the_automation_driven_reconcile(stack: Stack)
 @pytest.mark.deploy
 def test_an_operators_cancel_during_a_model_is_recorded_cancelled_and_the_next_run_resumes(stack: Stack):
     """Last in this module: the cancel fires the reconcile automation, which the kill test counts."""
+    from datetime import datetime
+
     from prefect.states import Cancelling
 
     stack.land(DAY4)
@@ -281,6 +283,7 @@ def test_an_operators_cancel_during_a_model_is_recorded_cancelled_and_the_next_r
         writer = _eventually("dbt to block on the gate model", lambda: _open_gate_writer(gate, client, run.id), stack)
         try:
             time.sleep(3)  # the execution-log writer's RUNNING rows are out
+            cancelled_at = datetime.now(UTC)
             client.set_flow_run_state(run.id, Cancelling(message="operator: prefect flow-run cancel"))
             cancelled = _final(stack, client, run.id)
             # the model blocked in the warehouse never returns: the worker kills the process after its grace
@@ -290,7 +293,8 @@ def test_an_operators_cancel_during_a_model_is_recorded_cancelled_and_the_next_r
         finally:
             os.close(writer)
         assert cancelled.state.type == StateType.CANCELLED, cancelled.state.message
-        _eventually("the reconcile run after the cancel", lambda: _ended_reconcile_runs(client, at_least=2), stack)
+        _eventually("the reconcile run after the cancel", lambda: _ended_reconcile_runs(client, after=cancelled_at),
+                    stack)
 
     [instance] = _instances(stack, DAY4)
     assert (instance["PRCS_STATUS"], instance["ERROR_MESSAGE"]) == ("CANCELLED", "cancelled by operator")
@@ -336,9 +340,11 @@ def _flow_run_process(run: FlowRun, worker_pid: int) -> int:
     return pid
 
 
-def _ended_reconcile_runs(client: SyncPrefectClient, at_least: int = 1) -> list[FlowRun] | None:
+def _ended_reconcile_runs(client: SyncPrefectClient, after: Any = None) -> list[FlowRun] | None:
+    """The reconcile runs (created after ``after``, if given) once they all ended; None before that."""
     runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["reconcile"])))
-    return runs if len(runs) >= at_least and all(r.state and r.state.is_final() for r in runs) else None
+    runs = [r for r in runs if after is None or (r.created and r.created >= after)]
+    return runs if runs and all(r.state and r.state.is_final() for r in runs) else None
 
 
 def test_block_types_register_and_production_blocks_are_made_from_the_environment(prefect_api: str):

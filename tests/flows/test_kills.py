@@ -2,7 +2,7 @@
 
 The killed run is ``python -m flows.stream_load`` itself (through tests/kill_point.py, which only picks the
 moment and then SIGKILLs its own process); nothing is closed by hand between the two runs. The kill in the
-profile stage is tests/flows/test_stream_flow.py's, the kill during dbt is tests/execlog/test_reconcile.py's
+profile stage is tests/flows/test_stream_resume.py's, the kill during dbt is tests/execlog/test_reconcile.py's
 and the deploy test's.
 """
 
