@@ -37,7 +37,8 @@ def _killed_run(point: str, api_url: str, log: Path) -> None:
 def test_a_kill_anywhere_is_resumed_by_the_next_plain_run(point, prefect_api, tmp_path, monkeypatch):
     from flows.stream_load import stream_load
 
-    private_bcfinsg(tmp_path, monkeypatch)
+    # Without the profile stage (its kill is test_stream_resume's): no GE import in the killed process.
+    private_bcfinsg(tmp_path, monkeypatch, edit=lambda data: data.pop("profiling", None))
     landing_file = land(DAY)
     _killed_run(point, prefect_api, tmp_path / "killed.log")
     [killed] = query("SELECT PRCS_STATUS FROM DCF.DCF_T_PRCS_INST")
