@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from dcf.store.stage_rows import InstanceRef
 from dcf.store.statuses import StreamStatus
 from dcf.stream.definition import StreamConfig, parse_stream_file
+from dcf.stream.parameter_sets import PARAMETER_SETS_DIR
 
 #: What a batch id may be: it lands in DCF rows and file names. flows.parameters puts it in the UI schema.
 BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
@@ -40,7 +42,8 @@ class StreamRun(BaseModel):
 
     @property
     def config(self) -> StreamConfig:
-        return _cached_config(self.config_path, self.config_path.stat().st_mtime_ns)
+        return _cached_config(self.config_path, self.config_path.stat().st_mtime_ns,
+                              _parameter_sets_version(self.config_path.parent))
 
     @property
     def ref(self) -> InstanceRef:
@@ -51,9 +54,18 @@ class StreamRun(BaseModel):
 
 
 @lru_cache(maxsize=32)
-def _cached_config(path: Path, mtime_ns: int) -> StreamConfig:
-    """Every stage reads the stream's config; parse the YAML once per version of the file."""
+def _cached_config(path: Path, mtime_ns: int, sets_version: int) -> StreamConfig:
+    """Every stage reads the stream's config; parse the YAML once per version of the file (and of the
+    parameter set files beside it)."""
     return parse_stream_file(path).config
+
+
+def _parameter_sets_version(streams_folder: Path) -> int:
+    try:
+        with os.scandir(streams_folder / PARAMETER_SETS_DIR) as entries:
+            return max((entry.stat().st_mtime_ns for entry in entries), default=0)
+    except OSError:
+        return 0  # no parameter sets folder
 
 
 def prepare_run(
