@@ -98,8 +98,9 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
 def _write_parameter_sets(sets: list[DsJob], out: Path, result: ImportResult) -> None:
     """One shared YAML per parameter set, in ``out/parameter_sets/`` where the streams look for it."""
     folder = out / PARAMETER_SETS_DIR
-    for job in sorted(sets, key=lambda j: j.name):
+    if sets:
         folder.mkdir(exist_ok=True)
+    for job in sorted(sets, key=lambda j: j.name):
         path = folder / f"{identifier_of(job.name)}.yaml"
         text = yaml.dump(parameter_set_file(job.name, job.parameters), Dumper=_PlainDumper, sort_keys=False,
                          width=110, allow_unicode=True)

@@ -87,6 +87,9 @@ class _Mapper:
         self.loops = self._loops()  # start-loop id -> (end-loop id, body ids)
         self.counters = {job.activities[s].name: f"{self.names[s]}_counter" for s in self.loops}
         self.parameters = {p.name: identifier_of(p.name) for p in self.own_parameters()}
+        #: ``PS.member`` as written in DataStage -> as the stream reads it (both parts as identifiers).
+        self.set_members = {f"{s}.{m.name}": f"{identifier_of(s)}.{identifier_of(m.name)}"
+                            for s in self.used_sets() for m in self.ctx.parameter_sets[s]}
         self.translated_links: set[int] = set()
         self.several_inputs: set[int] = set()  # links into an activity that has more than one, no sequencer
 
@@ -122,16 +125,11 @@ class _Mapper:
 
     # -- scopes -----------------------------------------------------------------------------------------
     def scope_names(self, loop_vars: tuple[str, ...] = ()) -> set[str]:
-        return {*self.parameters.values(), *self.set_members(), *PARAMETERS, *loop_vars}
+        return {*self.parameters.values(), *self.set_members.values(), *PARAMETERS, *loop_vars}
 
     def used_sets(self) -> list[str]:
         """The parameter sets of the export that this job names among its parameters."""
         return [p.name for p in self.job.parameters if p.name in self.ctx.parameter_sets]
-
-    def set_members(self) -> dict[str, str]:
-        """``PS.member`` as written in DataStage -> as the stream reads it (both parts as identifiers)."""
-        return {f"{s}.{m.name}": f"{identifier_of(s)}.{identifier_of(m.name)}"
-                for s in self.used_sets() for m in self.ctx.parameter_sets[s]}
 
     def own_parameters(self) -> list[DsParameter]:
         """The job's parameters, parameter sets left out (they are shared files the stream names)."""
@@ -140,7 +138,7 @@ class _Mapper:
     def expression(self, text: str, loop_vars: tuple[str, ...] = ()) -> Translation:
         activities = {a.name: self.names[i] for i, a in self.job.activities.items()}
         renamed = text
-        for original, name in self.set_members().items():
+        for original, name in self.set_members.items():
             renamed = re.sub(rf"(?<![\w.$]){re.escape(original)}(?![\w])", name, renamed)
         for original, name in self.parameters.items():
             renamed = re.sub(rf"(?<![\w.$]){re.escape(original)}(?![\w.])", name, renamed)

@@ -139,24 +139,15 @@ def _claim_stream(conn: Connection, claim: InstanceClaim, now: datetime) -> None
     "conflict on update" ends it. A stale claim is released only when its instance is closed (reconcile).
     """
     owner = claim_owner(claim)
-    # A claim already held (and committed) is refused without writing: no write race to lose for nothing.
-    _refuse_unless_ours(_claim_row(conn, claim), claim, owner, may_be_free=True)
     conn.execute(f"UPDATE {conn.qualify(DCF_T_STRM.name)} SET CLAIM_OWNER = :owner, CLAIM_TS = :now "
                  "WHERE STRM_ID = :id AND (CLAIM_OWNER IS NULL OR CLAIM_OWNER = :owner)",
                  {"owner": owner, "now": now, "id": claim.strm_id})
-    _refuse_unless_ours(_claim_row(conn, claim), claim, owner, may_be_free=False)
-
-
-def _claim_row(conn: Connection, claim: InstanceClaim) -> dict[str, Any]:
     rows = conn.fetch_dicts(f"SELECT CLAIM_OWNER, CLAIM_PRCS_INST_ID, CLAIM_TS FROM {conn.qualify(DCF_T_STRM.name)} "
                             "WHERE STRM_ID = :id", {"id": claim.strm_id})
     if not rows:
         raise RefusedError(f"stream {claim.strm_name} ({claim.strm_id}) is not registered in DCF_T_STRM")
-    return rows[0]
-
-
-def _refuse_unless_ours(held: dict[str, Any], claim: InstanceClaim, owner: str, *, may_be_free: bool) -> None:
-    if held["CLAIM_OWNER"] == owner or (may_be_free and held["CLAIM_OWNER"] is None):
+    held = rows[0]
+    if held["CLAIM_OWNER"] == owner:
         return
     raise RefusedError(
         f"stream {claim.strm_name} already has process instance {held['CLAIM_PRCS_INST_ID']} RUNNING "

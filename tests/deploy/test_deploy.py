@@ -217,12 +217,8 @@ def test_a_ui_triggered_run_completes_writes_its_dcf_rows_and_a_second_trigger_a
 
 @pytest.mark.deploy
 def test_a_killed_run_is_closed_by_the_automation_driven_reconcile(stack: Stack):
-    stack.land(DAY3)
-    gate = stack.dcf_home / "e2e-gate.fifo"
-    os.mkfifo(gate)
     with stack.client() as client:
-        run = _trigger(client, DAY3, env={"DCF_TEST_GATE": str(gate)})
-        writer = _eventually("dbt to block on the gate model", lambda: _open_gate_writer(gate, client, run.id), stack)
+        run, writer = _gated_run(stack, client, DAY3)
         try:
             # The execution-log writer flushes every second: let it write the RUNNING JOB and MODEL rows.
             time.sleep(3)
@@ -265,12 +261,8 @@ def test_an_operators_cancel_during_a_model_is_recorded_cancelled_and_the_next_r
 
     from prefect.states import Cancelling
 
-    stack.land(DAY4)
-    gate = stack.dcf_home / "e2e-cancel-gate.fifo"
-    os.mkfifo(gate)
     with stack.client() as client:
-        run = _trigger(client, DAY4, env={"DCF_TEST_GATE": str(gate)})
-        writer = _eventually("dbt to block on the gate model", lambda: _open_gate_writer(gate, client, run.id), stack)
+        run, writer = _gated_run(stack, client, DAY4)
         try:
             time.sleep(3)  # the execution-log writer's RUNNING rows are out
             cancelled_at = datetime.now(UTC)
@@ -306,6 +298,15 @@ def test_an_operators_cancel_during_a_model_is_recorded_cancelled_and_the_next_r
     assert resumed.state.type == StateType.COMPLETED, resumed.state.message
     [instance] = _instances(stack, DAY4)
     assert instance["PRCS_STATUS"] == "SUCCEEDED"
+
+
+def _gated_run(stack: Stack, client: SyncPrefectClient, day: date) -> tuple[FlowRun, int]:
+    """A run of ``day`` whose dbt build blocks in the gate model; returns it and the gate's write end."""
+    stack.land(day)
+    gate = stack.dcf_home / f"e2e-gate-{day:%Y%m%d}.fifo"
+    os.mkfifo(gate)
+    run = _trigger(client, day, env={"DCF_TEST_GATE": str(gate)})
+    return run, _eventually("dbt to block on the gate model", lambda: _open_gate_writer(gate, client, run.id), stack)
 
 
 def _open_gate_writer(gate: Path, client: SyncPrefectClient, run_id: Any) -> int | None:
