@@ -66,6 +66,8 @@ def build_report(
             "high_quality_records": statistics.get("high_quality_records"),
             "medium_quality_records": statistics.get("medium_quality_records"),
             "low_quality_records": statistics.get("low_quality_records"),
+            **({"rejected_records_by_reason": statistics["rejected_by_reason"]}
+               if "rejected_by_reason" in statistics else {}),
         },
         "performance_metrics": {
             "warehouse_utilized": warehouse,
@@ -100,6 +102,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"| duration (min) | {_shown(summary['load_duration_minutes'])} |",
         f"| quality high / medium / low | {_shown(quality['high_quality_records'])} / "
         f"{_shown(quality['medium_quality_records'])} / {_shown(quality['low_quality_records'])} |",
+        *([f"| rejected, by reason | {_reasons(quality['rejected_records_by_reason'])} |"]
+          if "rejected_records_by_reason" in quality else []),
         f"| throughput (records/min) | {_shown(perf['throughput_records_per_minute'])} |",
         f"| warehouse | {_shown(perf['warehouse_utilized'])} |",
         "",
@@ -109,6 +113,10 @@ def report_markdown(report: dict[str, Any]) -> str:
     if report.get("error"):
         lines += ["", "## Error", "", "```", str(report["error"]), "```"]
     return "\n".join(lines)
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in counts.items()) or "none"
 
 
 def _shown(value: Any) -> str:

@@ -54,7 +54,21 @@ def quality_statistics(conn: Connection, *, quality: QualitySettings, quality_re
         "medium_quality_records": int(row["MEDIUM"] or 0),
         "low_quality_records": int(row["LOW"] or 0),
         "orchestration_status": orchestration_status(processed, average, quality),
+        **({} if quality.reason_column is None else
+           {"rejected_by_reason": _rejected_by_reason(conn, quality, quality_relation, status)}),
     }
+
+
+def _rejected_by_reason(conn: Connection, quality: QualitySettings, quality_relation: str,
+                        status: str) -> dict[str, int]:
+    """How many records were not ready, per reason (DUPLICATE_NATURAL_KEY, ...), most frequent first."""
+    reason = identifier(quality.reason_column, what="quality.reason_column")
+    rows = conn.fetch_dicts(
+        f"SELECT COALESCE({reason}, 'UNSPECIFIED') AS REASON, COUNT(*) AS N FROM {dbt_relation(quality_relation)} "
+        f"WHERE {status} <> :ready GROUP BY COALESCE({reason}, 'UNSPECIFIED') ORDER BY N DESC, REASON",
+        {"ready": quality.ready_status},
+    )
+    return {str(row["REASON"]): int(row["N"]) for row in rows}
 
 
 def load_statistics(
@@ -92,3 +106,17 @@ def build_statistics(conn: Connection, build: dict[str, Any], *, target: TargetS
             f"SELECT COUNT(*) FROM {dbt_relation(target_relation)} WHERE {date_column} = :d", {"d": process_date}
         ) or 0)
     return statistics
+
+
+def withdraw_day(conn: Connection, *, target: TargetSettings, target_relation: str, process_date: date) -> int:
+    """Remove the day's rows from the target after a build that wrote it but then failed (its tests or children).
+
+    dbt has no rollback once an incremental model committed, so a failed run would otherwise leave a day that
+    failed its checks visible to readers. Returns how many rows were removed.
+    """
+    relation = dbt_relation(target_relation)
+    date_column = identifier(target.process_date_column, what="target.process_date_column")
+    with conn.transaction() as tx:
+        rows = int(tx.scalar(f"SELECT COUNT(*) FROM {relation} WHERE {date_column} = :d", {"d": process_date}) or 0)
+        tx.execute(f"DELETE FROM {relation} WHERE {date_column} = :d", {"d": process_date})
+    return rows

@@ -147,6 +147,8 @@ class QualitySettings(_Strict):
     score_column: str = "data_quality_score"
     status_column: str = "final_processing_status"
     ready_status: str = "READY_FOR_LOADING"
+    #: Optional column saying why a record was not ready (e.g. DUPLICATE_NATURAL_KEY); the report counts each reason.
+    reason_column: str | None = None
     load_threshold: float = Field(70, ge=0, le=100, description="average score needed to load")
     high_threshold: float = Field(85, ge=0, le=100, description="records at or above are 'high'")
     #: What QUALITY_ISSUES (average score below load_threshold) does. The gate is assessed between the build
@@ -156,10 +158,11 @@ class QualitySettings(_Strict):
     #: ``load_with_warning``: the READY records are loaded anyway and the run completes with warnings.
     on_quality_issues: Literal["skip_load", "fail", "load_with_warning"] = "skip_load"
 
-    @field_validator("model", "score_column", "status_column")
+    @field_validator("model", "score_column", "status_column", "reason_column")
     @classmethod
-    def _ident(cls, value: str) -> str:
-        identifier(value, what="quality column or model")
+    def _ident(cls, value: str | None) -> str | None:
+        if value is not None:
+            identifier(value, what="quality column or model")
         return value
 
     @model_validator(mode="after")

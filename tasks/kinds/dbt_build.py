@@ -25,7 +25,7 @@ from dcf.build.runner import DbtBuildOutcome, RunContext, run_dbt_build
 from dcf.paths import dcf_home
 from dcf.store.connection import Connection
 from dcf.stream.activities import Activity
-from dcf.stream.load_statistics import READY, quality_statistics
+from dcf.stream.load_statistics import READY, quality_statistics, withdraw_day
 from dcf.stream.run import StreamRun
 from dcf.stream.settings import DbtSettings
 from runtime.build_observer import PrefectBuildObserver
@@ -82,10 +82,11 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
             gate = None
         else:
             phases, gate = _gated_build(run, build, conn)
+        failed = next((outcome for outcome in phases.values() if not outcome.success), None)
+        withdrawn = _withdraw_failed_day(run, failed, conn) if failed is not None else ""
     statistics = {**_statistics(run, phases, gate), "project_fingerprint": fingerprint}
-    failed = next((outcome for outcome in phases.values() if not outcome.success), None)
     if failed is not None:
-        raise StageFailed(f"dbt build failed: {failed.error} (full log: {failed.log_file})", statistics)
+        raise StageFailed(f"dbt build failed: {failed.error}{withdrawn} (full log: {failed.log_file})", statistics)
     if stream_selection:
         _require_named_models(run, list(phases.values())[-1], statistics)
     return StageResult(statistics)
@@ -111,6 +112,23 @@ def _require_named_models(run: StreamRun, outcome: DbtBuildOutcome, statistics: 
     if missing:
         raise StageFailed(f"dbt project {config.dbt.project_dir} has no model(s) {missing} named in the stream YAML",
                           statistics)
+
+
+def _withdraw_failed_day(run: StreamRun, failed: DbtBuildOutcome, conn: Connection) -> str:
+    """A build that wrote the target and then failed (a test of the target, a child) takes the day back out.
+
+    The upstream models and their tests run before the target is touched, so most failures never reach it;
+    this covers the rest: readers never see a day whose checks failed. The resume rebuilds it.
+    """
+    target = run.config.target
+    written = target is not None and any(
+        node.name == target.model and node.resource_type == "model" and node.status == "success"
+        for node in failed.nodes)
+    if not written:
+        return ""
+    rows = withdraw_day(conn, target=target, target_relation=failed.relations[target.model],
+                        process_date=run.process_date)
+    return f"; the day's {rows} rows were taken back out of {target.model} (not published)"
 
 
 def _gated_build(run: StreamRun, build: Callable[..., DbtBuildOutcome],
