@@ -28,6 +28,7 @@ from dcf.stream.run import StreamRun, prepare_run
 from flows.parameters import OptionalBatchId, OptionalProcessDate, OptionalWarehouseBlock, RunMode, StreamName
 from runtime.connections import connect
 from runtime.flow_runs import CANCELLED_BY_OPERATOR, cancel_requested
+from runtime.heartbeat import heartbeat
 from runtime.locks import stream_slot
 from tasks.dry_run import ValidationProblems, validate_plan
 from tasks.lifecycle import lifecycle
@@ -81,15 +82,16 @@ def stream_load(
         validated = validate(run)
         run = process_id(run, validated)
         try:
-            build, activity_warnings = run_graph(run, child_runner=run_child_stream)
-            if run.config.profiling.tables:
-                profile(run, build)
-            statistics = metadata(run, build)
-            if any(a.ingest is not None for a in run.config.all_activities()):  # archives what ingest loaded
-                lifecycle(run)
-            warnings = [*statistics.warnings, *activity_warnings]
-            status = InstanceStatus.COMPLETED_WITH_WARNINGS if warnings else InstanceStatus.SUCCEEDED
-            report(run, status)
+            with heartbeat(run):
+                build, activity_warnings = run_graph(run, child_runner=run_child_stream)
+                if run.config.profiling.tables:
+                    profile(run, build)
+                statistics = metadata(run, build)
+                if any(a.ingest is not None for a in run.config.all_activities()):  # archives what ingest loaded
+                    lifecycle(run)
+                warnings = [*statistics.warnings, *activity_warnings]
+                status = InstanceStatus.COMPLETED_WITH_WARNINGS if warnings else InstanceStatus.SUCCEEDED
+                report(run, status)
         except BaseException as error:
             cancelled = _end_abnormally(run, error)
             if cancelled is not None:

@@ -2,7 +2,9 @@
 
     python -m tests.kill_point POINT --stream NAME --process-date YYYY-MM-DD
 
-POINT is ``stage:<name>`` (the stage's row was written RUNNING, its body has not run), ``ingest:loaded`` (a
+POINT is ``validate:registered`` (the stream's DCF_T_STRM row is written, no instance yet),
+``process_id:allocated`` (the instance is committed RUNNING and the stream claimed, its stage rows are not
+written), ``stage:<name>`` (the stage's row was written RUNNING, its body has not run), ``ingest:loaded`` (a
 file's rows are committed to the raw table, its lineage row is not written yet) or ``lifecycle:moved`` (a
 file is in the archive, its lineage row does not say so yet). Only the moment is chosen here: what runs is
 ``flows.stream_load``'s own ``main`` with the real tasks, and the kill is a real SIGKILL, which no handler,
@@ -39,6 +41,14 @@ def arm(point: str) -> None:
 
         tasks.stage.write_stage = _after(tasks.stage.write_stage,
                                          lambda conn, ref, stage, status, **_: stage == name and status == "RUNNING")
+    elif point == "validate:registered":
+        import tasks.validate
+
+        tasks.validate.register_streams = _after(tasks.validate.register_streams)
+    elif point == "process_id:allocated":
+        import tasks.process_id
+
+        tasks.process_id.allocate_instance = _after(tasks.process_id.allocate_instance)
     elif point == "ingest:loaded":
         import tasks.kinds.ingest
 

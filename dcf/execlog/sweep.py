@@ -6,7 +6,9 @@ one-instance guard would refuse every later run. The sweeper decides a row's run
 * its Prefect flow run is in a final state (crashed, cancelled, failed, completed) or no longer exists, or
 * the process that wrote it (host + pid + process start time, recorded in PROCESS_CONFIG_OBJ) is gone —
   checked on the same host only; a SIGKILLed script's flow run stays RUNNING in Prefect forever, so this is
-  how a kill is seen (on other hosts Prefect's own zombie detection has to turn the run Crashed first).
+  how a kill is seen, or
+* its process instance sent no heartbeat for longer than its stream's ``stale_after`` (HEARTBEAT_TS,
+  STALE_AFTER_S) and its process cannot be seen alive — the rule for an owner on another host.
 
 Prefect-free: the caller passes ``flow_run_states`` (``flows/reconcile.py`` asks the Prefect API)::
 
@@ -43,14 +45,16 @@ _LOG_CLOSE_COLUMNS = ["EXECUTION_STATUS_NAME", "EXECUTION_COMPLETED_IND", "EXECU
                       "SOURCE_DATA_CNT"]
 #: How a verdict ends the instance it owned.
 _INSTANCE_STATUS = {"CANCELLED": InstanceStatus.CANCELLED, "CRASHED": InstanceStatus.CRASHED,
-                    "KILLED": InstanceStatus.CRASHED, "GONE": InstanceStatus.CRASHED}
+                    "KILLED": InstanceStatus.CRASHED, "STALE": InstanceStatus.CRASHED, "GONE": InstanceStatus.CRASHED}
+#: Verdicts on a process that is gone while Prefect may still show its flow run Running.
+_PROCESS_GONE = ("KILLED", "STALE")
 
 
 # -- the sweep --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Verdict:
     reason: str
-    code: str  # CRASHED, CANCELLED, FAILED, COMPLETED, GONE (flow run deleted), KILLED (process gone)
+    code: str  # CRASHED, CANCELLED, FAILED, COMPLETED, GONE (flow run deleted), KILLED (process gone), STALE
     flow_run_id: str | None
     flow_run_state: str | None
 
@@ -86,17 +90,19 @@ def sweep(conn: Connection, flow_run_states: FlowRunStates, *, stream: str | Non
     states = dict(flow_run_states(sorted(run_ids))) if run_ids else {}
 
     report = ReconcileReport()
+    stale = {int(i["PRCS_INST_ID"]): v for i in instances
+             if str(i["FLOW_RUN_ID"]) not in keep_flow_run_ids and (v := _stale(i, states, now))}
     verdicts: dict[str, Verdict] = {}
     for row in rows:
         config = _json(row["PROCESS_CONFIG_OBJ"])
-        verdict = _judge(config, states)
+        verdict = _judge(config, states) or stale.get(config.get("prcs_inst_id"))
         if verdict is None:
             if not config.get("flow_run_id") and \
                     process_alive(config.get("host"), config.get("pid"), config.get("pid_start")) is None:
                 report.undecided.append(row["PROCESS_STEP_ID"])
             continue
         verdicts[row["PROCESS_STEP_ID"]] = verdict
-        if verdict.code == "KILLED" and verdict.flow_run_id and states.get(verdict.flow_run_id) in LIVE_STATES:
+        if verdict.code in _PROCESS_GONE and verdict.flow_run_id and states.get(verdict.flow_run_id) in LIVE_STATES:
             report.dead_flow_runs[verdict.flow_run_id] = verdict.reason
     closed = [_close_log_row(row, verdicts[row["PROCESS_STEP_ID"]], now) for row in rows
               if row["PROCESS_STEP_ID"] in verdicts]
@@ -107,7 +113,7 @@ def sweep(conn: Connection, flow_run_states: FlowRunStates, *, stream: str | Non
         report.closed_log_rows = [r["PROCESS_STEP_ID"] for r in closed]
 
     dead_instances = {_json(r["PROCESS_CONFIG_OBJ"]).get("prcs_inst_id"): v for r in rows
-                      if (v := verdicts.get(r["PROCESS_STEP_ID"])) and v.code == "KILLED"}
+                      if (v := verdicts.get(r["PROCESS_STEP_ID"])) and v.code in _PROCESS_GONE}
     for inst in instances:
         run_id = str(inst["FLOW_RUN_ID"]) if inst["FLOW_RUN_ID"] else None
         if run_id in keep_flow_run_ids:
@@ -116,10 +122,11 @@ def sweep(conn: Connection, flow_run_states: FlowRunStates, *, stream: str | Non
         owner = {"flow_run_id": run_id, "host": inst.get("OWNER_HOST"), "pid": inst.get("OWNER_PID"),
                  "pid_start": inst.get("OWNER_PID_START")}
         verdict = dead_instances.get(inst["PRCS_INST_ID"]) or _judge(owner, states) \
+            or stale.get(int(inst["PRCS_INST_ID"])) \
             or next((v for v in dead_instances.values() if run_id and v.flow_run_id == run_id), None)
         if verdict is None:
             continue
-        if verdict.code == "KILLED" and run_id and states.get(run_id) in LIVE_STATES:
+        if verdict.code in _PROCESS_GONE and run_id and states.get(run_id) in LIVE_STATES:
             report.dead_flow_runs[run_id] = verdict.reason
         close_instance(conn, int(inst["PRCS_INST_ID"]), _INSTANCE_STATUS.get(verdict.code, InstanceStatus.FAILED),
                        f"closed by reconcile: {verdict.reason}", now=now)
@@ -141,6 +148,22 @@ def _judge(config: Mapping[str, Any], states: Mapping[str, str]) -> Verdict | No
         return Verdict(f"the process that ran it (pid {config.get('pid')} on {config.get('host')}) is gone: "
                        "killed or crashed without closing its rows", "KILLED", run_id, states.get(run_id or ""))
     return None
+
+
+def _stale(instance: Mapping[str, Any], states: Mapping[str, str], now: datetime) -> Verdict | None:
+    """No heartbeat for longer than the instance's stale_after, from a process that cannot be seen alive."""
+    limit, last_beat = instance.get("STALE_AFTER_S"), instance.get("HEARTBEAT_TS")
+    if not limit or last_beat is None:
+        return None
+    host, pid = instance.get("OWNER_HOST"), instance.get("OWNER_PID")
+    if process_alive(host, pid, instance.get("OWNER_PID_START")):  # quiet, but alive on this host
+        return None
+    silent = (now - last_beat).total_seconds()
+    if silent <= int(limit):
+        return None
+    run_id = str(instance["FLOW_RUN_ID"]) if instance.get("FLOW_RUN_ID") else None
+    return Verdict(f"no heartbeat from its process (pid {pid} on {host}) for {silent:.0f}s, more than its "
+                   f"stream's stale_after of {int(limit)}s", "STALE", run_id, states.get(run_id or ""))
 
 
 def _close_log_row(row: dict[str, Any], verdict: Verdict, now: datetime) -> dict[str, Any]:

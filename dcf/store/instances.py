@@ -38,6 +38,8 @@ class InstanceClaim:
     owner: tuple[str, int, str | None] | None = None
     #: The instance whose ``stream:`` activity runs this one (a nested sequence).
     parent_prcs_inst_id: int | None = None
+    #: The stream's ``stale_after`` in seconds (None: no heartbeat rule for this instance).
+    stale_after_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def allocate_once(conn: Connection, claim: InstanceClaim, *, reset: bool = False
             "ODS_BATCH_ID": claim.batch_id, "PRCS_STATUS": RUNNING, "ORCHESTRATION_STATUS": None,
             "LAST_GOOD_STAGE": None, "PRCS_START_TS": now, "PRCS_END_TS": None, "FLOW_RUN_ID": flow_run_id,
             "DEPLOYMENT_ID": claim.deployment_id, "ERROR_MESSAGE": None, "EXEC_USER_ID": exec_user(),
-            "CONFIG_HASH": claim.config_hash, **_owner_columns(claim), "UPDATED_TS": now,
+            "CONFIG_HASH": claim.config_hash, **_owner_columns(claim, now), "UPDATED_TS": now,
             "PARENT_PRCS_INST_ID": claim.parent_prcs_inst_id,
         }])
         _claim_for(conn, claim, new_id, now)
@@ -181,15 +183,24 @@ def _reopen(conn: Connection, prcs_inst_id: int, claim: InstanceClaim, now: date
     conn.execute(
         f"UPDATE {conn.qualify(DCF_T_PRCS_INST.name)} SET PRCS_STATUS = :running, PRCS_END_TS = NULL, "
         "ERROR_MESSAGE = NULL, FLOW_RUN_ID = :flow_run, DEPLOYMENT_ID = :deployment, OWNER_HOST = :OWNER_HOST, "
-        "OWNER_PID = :OWNER_PID, OWNER_PID_START = :OWNER_PID_START, UPDATED_TS = :now WHERE PRCS_INST_ID = :inst",
+        "OWNER_PID = :OWNER_PID, OWNER_PID_START = :OWNER_PID_START, HEARTBEAT_TS = :HEARTBEAT_TS, "
+        "STALE_AFTER_S = :STALE_AFTER_S, UPDATED_TS = :now WHERE PRCS_INST_ID = :inst",
         {"running": RUNNING, "flow_run": claim.flow_run_id, "deployment": claim.deployment_id, "now": now,
-         "inst": prcs_inst_id, **_owner_columns(claim)},
+         "inst": prcs_inst_id, **_owner_columns(claim, now)},
     )
 
 
-def _owner_columns(claim: InstanceClaim) -> dict[str, Any]:
+def _owner_columns(claim: InstanceClaim, now: datetime) -> dict[str, Any]:
     host, pid, start = claim.owner or (None, None, None)
-    return {"OWNER_HOST": host, "OWNER_PID": pid, "OWNER_PID_START": start}
+    return {"OWNER_HOST": host, "OWNER_PID": pid, "OWNER_PID_START": start, "HEARTBEAT_TS": now,
+            "STALE_AFTER_S": claim.stale_after_seconds}
+
+
+def beat(conn: Connection, prcs_inst_id: int) -> None:
+    """The owning process is alive: stamp the RUNNING instance's heartbeat (an ended one is left alone)."""
+    conn.execute(f"UPDATE {conn.qualify(DCF_T_PRCS_INST.name)} SET HEARTBEAT_TS = :now "
+                 "WHERE PRCS_INST_ID = :inst AND PRCS_STATUS = :running",
+                 {"now": utcnow(), "inst": prcs_inst_id, "running": RUNNING})
 
 
 def next_process_instance_id(conn: Connection) -> int:

@@ -118,6 +118,10 @@ DCF_T_PRCS_INST = Table(
         _c("OWNER_PID_START", "string(64)", "Its start time (tells a reused pid apart). NULL: not known."),
         _c("PARENT_PRCS_INST_ID", "bigint", "The process instance whose stream activity ran this one (a nested "
            "sequence). NULL: run on its own."),
+        _c("HEARTBEAT_TS", "timestamp", "Last sign of life of the owning process (it beats while RUNNING). "
+           "NULL: not recorded."),
+        _c("STALE_AFTER_S", "bigint", "The stream's stale_after in seconds: reconcile takes a RUNNING instance "
+           "without a heartbeat for this long as dead. NULL: no heartbeat rule."),
     ),
     key=("PRCS_INST_ID",),
 )

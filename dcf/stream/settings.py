@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +25,10 @@ class StreamInfo(_Strict):
     id: PositiveInt = Field(description="Stream id in DCF_T_STRM")
     description: str = ""
     status: Literal["ACTIVE", "INACTIVE"] = "ACTIVE"
+    #: A RUNNING instance whose process sent no heartbeat for this long is taken as dead by reconcile and by
+    #: the next run — the rule for owners on another host (on the same host a dead pid is seen at once).
+    #: Seconds, or ``HH:MM:SS`` / ISO 8601 (``PT2H``); empty: only the flow run's state and the pid decide.
+    stale_after: timedelta | None = Field(None, gt=timedelta(seconds=0))
 
     @field_validator("name")
     @classmethod

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,8 @@ from dcf.store.owner import process_alive, process_identity
 from dcf.store.schema import DCF_T_PRCS_INST
 
 T = datetime(2025, 12, 11, 10, 0, 0)
-STATES = {"fr-crashed": "CRASHED", "fr-live": "RUNNING", "fr-killed": "RUNNING", "fr-cancelled": "CANCELLED"}
+STATES = {"fr-crashed": "CRASHED", "fr-live": "RUNNING", "fr-killed": "RUNNING", "fr-cancelled": "CANCELLED",
+          **{f"fr-away-{n}": "RUNNING" for n in (1, 2, 3)}}
 
 
 def lookup(ids):
@@ -141,6 +142,29 @@ def test_the_callers_own_instance_stays_open(duckdb_conn: Connection) -> None:
     report = sweep(duckdb_conn, lookup, stream="S", keep_flow_run_ids={"fr-killed"})
     assert sorted(report.closed_log_rows) == ["JOB_killed", "JOB_killed_MODEL_b"]
     assert _instances(duckdb_conn) == {3: "RUNNING"}
+
+
+def test_an_instance_on_another_host_is_dead_only_once_its_heartbeat_is_older_than_stale_after(
+        duckdb_conn: Connection) -> None:
+    conn = duckdb_conn
+    ensure_schema(conn)
+    # Prefect still shows every run Running; the owners are on another host, so no pid can be checked.
+    for prcs_inst_id, last_beat, stale_after in ((1, 30, 120), (2, 600, 120), (3, 6000, None)):
+        _instance(conn, prcs_inst_id, "S", f"fr-away-{prcs_inst_id}")
+        conn.execute(f"UPDATE {conn.qualify('DCF_T_PRCS_INST')} SET OWNER_HOST = 'another-host', OWNER_PID = 7, "
+                     "HEARTBEAT_TS = :beat, STALE_AFTER_S = :limit WHERE PRCS_INST_ID = :id",
+                     {"beat": T - timedelta(seconds=last_beat), "limit": stale_after, "id": prcs_inst_id})
+    # its dbt log row: judged by its instance's silence (its writer's own pid says nothing about the owner)
+    _running_job(conn, "quiet", stream="S", flow_run_id="fr-away-2", pid=os.getpid(), prcs_inst_id=2)
+
+    report = sweep(conn, lookup, stream="S", now=T)
+
+    assert _instances(conn) == {1: "RUNNING", 2: "CRASHED", 3: "RUNNING"}, "fresh beat and no rule stay open"
+    inst = conn.fetch_dicts(f"SELECT * FROM {conn.qualify('DCF_T_PRCS_INST')} WHERE PRCS_INST_ID = 2")[0]
+    assert inst["ERROR_MESSAGE"] == ("closed by reconcile: no heartbeat from its process (pid 7 on another-host) "
+                                     "for 600s, more than its stream's stale_after of 120s")
+    assert report.dead_flow_runs.keys() == {"fr-away-2"}, "Prefect's Running run is to be marked Crashed"
+    assert _statuses(conn)["JOB_quiet"] == "FAILED"
 
 
 def test_sweep_on_fakesnow_server(fakesnow_server_conn: Connection) -> None:
