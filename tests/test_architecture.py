@@ -227,6 +227,6 @@ def test_importing_the_flows_package_reads_no_prefect_settings() -> None:
     import subprocess
     import sys
 
-    probe = "import sys, flows, runtime.quiet; print('prefect' in sys.modules)"
+    probe = "import sys, flows, runtime.quiet, runtime.local_api; print('prefect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stdout + out.stderr

@@ -20,7 +20,9 @@ def last_loaded_date(conn: Connection, strm_id: int) -> date | None:
     )
 
 
-def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse: Any, state: Any) -> list[str]:
+def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse: Any, state: Any, *,
+                  prefect_ui: str | None = None) -> list[str]:
+    """The run's summary; ``prefect_ui``: the API URL of a server that outlives the run (None: a temporary one)."""
     instance = conn.fetch_dicts(
         f"SELECT * FROM {conn.qualify(DCF_T_PRCS_INST.name)} WHERE STRM_ID = :id AND PRCS_DATE = :d "
         "ORDER BY PRCS_INST_ID DESC LIMIT 1",
@@ -69,14 +71,11 @@ def summary_lines(conn: Connection, strm_id: int, process_date: date, warehouse:
             "    SELECT RECORD_TYPE, PROCESS_STEP_ID, EXECUTION_STATUS_NAME FROM PROCESS_EXECUTION_LOG "
             "ORDER BY EXECUTION_START_TWSTP DESC LIMIT 20;",
         ]
-    import os
-
-    api = os.environ.get("PREFECT_API_URL")
-    if api:
-        lines.append(f"  Prefect UI: {api.removesuffix('/api')}/runs")
+    if prefect_ui:
+        lines.append(f"  Prefect UI: {prefect_ui.removesuffix('/api')}/runs")
     else:
-        lines.append("  Prefect: runs were recorded by an ephemeral server; start `prefect server start` and set "
-                     "PREFECT_API_URL to browse them in the UI")
+        lines.append("  Prefect: runs were recorded by a temporary server; `make server` keeps one running (make run "
+                     "then uses it) to browse them in the UI")
     return lines
 
 

@@ -41,6 +41,7 @@ def test_make_run_twice_loads_two_days(prefect_api, dcf_home, tmp_path):
             output = result.stdout + result.stderr
         assert f"running stream {BCFINSG} for {expected_day}" in output
         assert "SUCCEEDED" in output and "quality split: high" in output
+        assert "Prefect API: " in output and "time: setup " in output and "| total " in output, output[-2000:]
         _assert_quiet(output)
 
     instances = query("SELECT PRCS_INST_ID, PRCS_DATE, PRCS_STATUS, ORCHESTRATION_STATUS FROM DCF.DCF_T_PRCS_INST "
@@ -69,7 +70,11 @@ def test_make_run_twice_loads_two_days(prefect_api, dcf_home, tmp_path):
     report = json.loads(notes[0]["NOTIFICATION_CONTENT"])
     assert set(report) >= {"load_summary", "quality_metrics", "performance_metrics"}
     quality = report["quality_metrics"]
-    assert sum(quality.values()) == report["load_summary"]["total_records_processed"] == 1500
+    split = ("high_quality_records", "medium_quality_records", "low_quality_records")
+    assert sum(quality[k] for k in split) == report["load_summary"]["total_records_processed"] == 1500
+    # every record the day did not load is counted once, under its reason
+    assert sum(quality["rejected_records_by_reason"].values()) == \
+        1500 - report["load_summary"]["records_loaded_successfully"]
     assert report["performance_metrics"]["throughput_records_per_minute"] > 0
 
     # Two dbt invocations per run (upstream of the target, then the target once the quality gate passed).
