@@ -55,9 +55,9 @@ test-deploy: setup
 lint: setup
 	$(UV) run --frozen ruff check .
 
+## make bench: every benchmark, figures only, written to bench/RESULTS.md with the date and machine (~10 min).
 bench: setup
-	$(UV) run --frozen python -m bench.dbt_logging
-	$(UV) run --frozen python -m bench.profiling
+	@$(UV) run --frozen python -m bench.all
 
 ## Deploy and operate (README "Deploy and operate"). The targets talk to $$PREFECT_API_URL when it is set
 ## (a remote server, or Cloud with PREFECT_API_KEY), else to the local server of `make server`.

@@ -25,6 +25,8 @@ from dcf.paths import dcf_home  # noqa: E402
 # Prefect keeps its state under DCF_HOME too, unless the user points it elsewhere.
 os.environ.setdefault("PREFECT_HOME", str(dcf_home() / "prefect"))
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+# Nor Prefect's SDK telemetry: without a network its exit flush waits seconds for nothing (as dbt's is off above).
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 import argparse  # noqa: E402
 from datetime import date, timedelta  # noqa: E402

@@ -33,7 +33,7 @@ def project_name(project_dir: Path) -> str:
 def parse_manifest(request: BuildRequest, work: Path) -> Any:
     """The project's manifest; reused while the project files, target, vars and env are unchanged."""
     key = (str(request.project_dir), str(request.profiles_dir), request.target,
-           json.dumps(request.vars, sort_keys=True, default=str), json.dumps(dict(request.env), sort_keys=True),
+           json.dumps(request.parse_vars, sort_keys=True, default=str), json.dumps(dict(request.env), sort_keys=True),
            _fingerprint(request.project_dir, request.profiles_dir))
     if key in MANIFESTS:
         MANIFESTS.move_to_end(key)
@@ -51,10 +51,11 @@ def parse_manifest(request: BuildRequest, work: Path) -> Any:
 
 
 def base_args(request: BuildRequest, work: Path) -> list[str]:
-    """Arguments of the quiet helper invocations (parse, ls): the project, target and vars of the build."""
+    """Arguments of the quiet helper invocations (parse, ls): the project, target and the vars it is parsed with."""
     return ["--project-dir", str(request.project_dir), "--profiles-dir", str(request.profiles_dir),
             "--target", request.target, "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-            "--vars", json.dumps(dict(request.vars)), "--log-level", "none", "--log-level-file", file_log_level()]
+            "--vars", json.dumps(request.parse_vars, default=str), "--log-level", "none",
+            "--log-level-file", file_log_level()]
 
 
 def _fingerprint(project_dir: Path, profiles_dir: Path) -> tuple:

@@ -28,6 +28,11 @@ class BuildRequest:
     select: Sequence[str] = ()
     exclude: Sequence[str] = ()
     vars: Mapping[str, Any] = field(default_factory=dict)
+    #: Names in ``vars`` that change every run (the process date, the batch and instance ids). The manifest is
+    #: parsed without them, so dbt's partial parsing holds from one run to the next (any change of the parse's
+    #: vars makes dbt re-parse the whole project); the build itself gets every var. A project reads them in
+    #: SQL, macros and hooks (rendered when the node runs), not in ``config()`` or YAML (rendered at parse).
+    run_vars: frozenset[str] = frozenset()
     full_refresh: bool = False
     threads: int | None = None
     #: environment variables set while dbt runs (the profile's secrets, the DuckDB path)
@@ -37,6 +42,11 @@ class BuildRequest:
     reuse: bool = False
     #: row counts of views in the log (a view's count runs its query); None: where that is cheap (DuckDB)
     count_views: bool | None = None
+
+    @property
+    def parse_vars(self) -> dict[str, Any]:
+        """The vars the manifest is parsed with: :attr:`vars` without :attr:`run_vars`."""
+        return {name: value for name, value in self.vars.items() if name not in self.run_vars}
 
     def narrowed(self, *, select: Sequence[str], exclude: Sequence[str] = ()) -> BuildRequest:
         """The same build over another selection (the quality gate's phases)."""

@@ -32,6 +32,9 @@ from runtime.build_observer import PrefectBuildObserver
 from runtime.connections import connect
 from tasks.stage import StageFailed, StageResult
 
+#: The vars DCF sets that change every run: the manifest is parsed without them (dbt's partial parse then holds).
+RUN_VARS = frozenset({"run_stream_process_date", "ods_batch_id", "prcs_inst_id"})
+
 
 def project_changed(run: StreamRun, statistics: dict[str, Any]) -> str | None:
     """Why a completed build of this instance is stale: its dbt project changed since (a fixed model)."""
@@ -62,6 +65,7 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
         profiles_dir=profiles_dir(run, warehouse),
         target=config.dbt.target,
         vars=dbt_vars,
+        run_vars=RUN_VARS,
         full_refresh=run.full_refresh or step.full_refresh,
         threads=step.threads or config.dbt.threads,
         env=env,
