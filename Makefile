@@ -66,9 +66,11 @@ PREFECT_HOME_LOCAL := $(CURDIR)/.dcf/prefect
 PORT ?= 4200
 PREFECT_ENV = PREFECT_HOME=$${PREFECT_HOME:-$(PREFECT_HOME_LOCAL)} PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:$(PORT)/api}
 
-## make deployments: rewrite prefect.yaml from configs/streams/*.yaml (a test fails while it is stale).
+## make deployments [POOL=kubernetes]: rewrite prefect.yaml (process pool) or prefect.kubernetes.yaml (Kubernetes
+## pool) from configs/streams/*.yaml (a test fails while either is stale).
+POOL ?= process
 deployments: setup
-	$(UV) run --frozen python -m scripts.deployments
+	$(UV) run --frozen python -m scripts.deployments --pool $(POOL)
 
 ## make server [PORT=4200]: a local Prefect server (UI at http://127.0.0.1:$(PORT)), state under $PREFECT_HOME
 ## (default .dcf/prefect).
@@ -76,8 +78,9 @@ server: setup
 	PREFECT_HOME=$${PREFECT_HOME:-$(PREFECT_HOME_LOCAL)} $(UV) run --frozen prefect server start --host 127.0.0.1 \
 	  --port $(PORT)
 
+## make work-pool [POOL=kubernetes]: create or update the dcf-process (or dcf-kubernetes) work pool.
 work-pool: setup
-	$(PREFECT_ENV) $(UV) run --frozen python -m scripts.work_pool
+	$(PREFECT_ENV) $(UV) run --frozen python -m scripts.work_pool --pool $(POOL)
 
 ## make blocks: register the DcfWarehouse and prefect-snowflake block types (the UI can then create them).
 blocks: setup

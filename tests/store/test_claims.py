@@ -57,7 +57,10 @@ def _claimant(target: dict[str, Any], index: int, go: Any, results: Any) -> None
 
 
 def _race(target: dict[str, Any]) -> list[tuple[str, Any]]:
-    context = multiprocessing.get_context("spawn")
+    # A fork server imports the connector and the store once; each claimant is then a fork of it: twenty real
+    # processes without twenty imports of snowflake-connector (a fork server has no threads to fork from).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["snowflake.connector", "dcf.store.instances", "dcf.store.connection"])
     go, results = context.Event(), context.Queue()
     processes = [context.Process(target=_claimant, args=(target, i, go, results)) for i in range(CLAIMANTS)]
     for process in processes:
