@@ -2,6 +2,7 @@
 
     uv run python -m bench.all            # writes bench/RESULTS.md
     uv run python -m bench.all --quick    # one round each (a smoke run of the benches themselves)
+    uv run python -m bench.all --large    # also the N=1,000 build (its peak RSS)
 
 Each benchmark runs in its own process (a fresh interpreter, as a flow run gets) and prints its own figures:
 ratios against a baseline measured in the same run. Their output is collected as it is; a benchmark that
@@ -38,6 +39,12 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
      ["bench.datastage_import", "--rounds", "1"], ["bench.datastage_import", "--sequences", "20",
                                                    "--parallel-jobs", "20", "--rounds", "1"]),
 ]
+#: ``--large``: the N=1,000 build (peak RSS; ~15 min here on its own, so not in the default run).
+LARGE: list[tuple[str, list[str], list[str]]] = [
+    ("dbt stage with full logging vs bare dbt build, N=1,000 (one round: the RSS figure)",
+     ["bench.dbt_logging", "--models", "1000", "--rounds", "1"], ["bench.dbt_logging", "--models", "100",
+                                                                  "--rounds", "1"]),
+]
 
 
 def machine() -> str:
@@ -71,11 +78,12 @@ def run_one(arguments: list[str]) -> tuple[bool, float, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one small round of each (checks the benches run)")
+    parser.add_argument("--large", action="store_true", help="also the N=1,000 dbt build (peak RSS)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     sections, failed = [], 0
-    for title, full, quick in BENCHES:
+    for title, full, quick in BENCHES + (LARGE if args.large else []):
         arguments = quick if args.quick else full
         print(f"== {title} ({' '.join(arguments)}) ...", flush=True)
         ok, seconds, output = run_one(arguments)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -157,7 +158,10 @@ def _report(results: dict[str, Any]) -> None:
     statements = results["statements"]
     print(f"\nstatements to the control store per logged build (N={results['models']}): "
           f"{max(statements) if statements else 'n/a'} (all rounds: {statements})")
-    print(f"logging overhead (ours / bare): {100 * (timings['ours'] / bare - 1):+.1f}%")
+    print(f"logging overhead (ours / bare): {100 * (timings['ours'] / bare - 1):+.1f}%   (aim <= +10%)")
+    # ru_maxrss is in KiB on Linux: the peak of this process, which ran every variant of every round
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of the benchmark process (N={results['models']}): {peak:.0f} MiB   (aim < 1024 MiB at N=1,000)")
     if "ours/flow+tasks" in timings:
         print(f"one task run per node (ours/flow+tasks / bare): {timings['ours/flow+tasks'] / bare:.3f}"
               f" (vs ours/flow: {timings['ours/flow+tasks'] / timings['ours/flow']:.3f})")
