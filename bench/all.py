@@ -91,9 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         print(output, f"   [{seconds:.0f} s]", sep="\n", flush=True)
         sections.append(f"## {title}\n\n`python -m {' '.join(arguments)}` ({seconds:.0f} s)\n\n```\n{output}\n```\n")
     total = time.perf_counter() - started
-    header = (f"# Benchmark results\n\n{datetime.now():%Y-%m-%d %H:%M}, {machine()}; `make bench`"
-              f"{' --quick' if args.quick else ''} took {total / 60:.1f} min. Each figure is from one run of its "
-              "benchmark; ratios compare with a baseline measured in the same run.\n")
+    flags = "".join(f" --{name}" for name in ("quick", "large") if getattr(args, name))
+    header = (f"# Benchmark results\n\n{datetime.now():%Y-%m-%d %H:%M}, {machine()}; `python -m bench.all{flags}` "
+              f"took {total / 60:.1f} min. Each figure is from one run of its benchmark; ratios compare with a "
+              "baseline measured in the same run.\n")
     args.out.write_text("\n".join([header, *sections]))
     print(f"wrote {args.out} ({total / 60:.1f} min)")
     return 1 if failed else 0
