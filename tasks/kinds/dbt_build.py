@@ -130,8 +130,11 @@ def _withdraw_failed_day(run: StreamRun, failed: DbtBuildOutcome, conn: Connecti
         for node in failed.nodes)
     if not written:
         return ""
-    rows = withdraw_day(conn, target=target, target_relation=failed.relations[target.model],
-                        process_date=run.process_date)
+    try:
+        rows = withdraw_day(conn, target=target, target_relation=failed.relations[target.model],
+                            process_date=run.process_date)
+    except Exception as error:  # the build's own failure stays the message; this one is added to it
+        return f"; its day could NOT be taken back out of {target.model}: {str(error).splitlines()[0][:300]}"
     return f"; the day's {rows} rows were taken back out of {target.model} (not published)"
 
 
