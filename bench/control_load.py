@@ -51,21 +51,16 @@ def counted(on_statement: Callable[[str, str], Callable[[], None]]) -> Iterator[
         # not a control table: the raw table (ingest), the target (counts), a sequence, a session setting
         return (match.group(1).upper() if match else "(warehouse tables)"), verb
 
-    def run(self: Connection, sql: str, params: Any = None) -> Any:
-        done = on_statement(*classify(sql))
-        try:
-            return original_run(self, sql, params)
-        finally:
-            done()
+    def wrapped(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Connection, sql: str, *args: Any) -> Any:
+            done = on_statement(*classify(sql))
+            try:
+                return original(self, sql, *args)
+            finally:
+                done()
+        return call
 
-    def many(self: Connection, sql: str, rows: Any) -> None:
-        done = on_statement(*classify(sql))
-        try:
-            return original_many(self, sql, rows)
-        finally:
-            done()
-
-    Connection._run, Connection.executemany = run, many  # type: ignore[method-assign]
+    Connection._run, Connection.executemany = wrapped(original_run), wrapped(original_many)  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from prefect.client.orchestration import get_client
@@ -53,10 +54,6 @@ KUBERNETES_DEFAULTS: dict[str, Any] = {
 ENV_SECRET_VARIABLE = {"title": "Environment secret", "type": "string", "default": "dcf-flows-env",
                        "description": "Kubernetes Secret whose keys become environment variables of the flow run "
                                       "(PREFECT_API_URL, PREFECT_API_KEY, DCF_WAREHOUSE_BLOCK); optional."}
-#: name -> (work pool type, description)
-POOLS = {WORK_POOL: (WORK_POOL_TYPE, DESCRIPTION), KUBERNETES_POOL: ("kubernetes", KUBERNETES_DESCRIPTION)}
-
-
 def base_job_template() -> dict[str, Any]:
     """Prefect's process template with our environment defaults."""
     template = ProcessWorker.get_default_base_job_template()
@@ -78,10 +75,17 @@ def kubernetes_base_job_template() -> dict[str, Any]:
     return template
 
 
+#: name -> (work pool type, description, its base job template)
+POOLS: dict[str, tuple[str, str, Callable[[], dict[str, Any]]]] = {
+    WORK_POOL: (WORK_POOL_TYPE, DESCRIPTION, base_job_template),
+    KUBERNETES_POOL: ("kubernetes", KUBERNETES_DESCRIPTION, kubernetes_base_job_template),
+}
+
+
 def ensure_work_pool(name: str = WORK_POOL) -> str:
     """Create the pool, or bring an existing one up to this definition; returns what was done."""
-    pool_type, description = POOLS[name]
-    template = kubernetes_base_job_template() if name == KUBERNETES_POOL else base_job_template()
+    pool_type, description, template_of = POOLS[name]
+    template = template_of()
     with get_client(sync_client=True) as client:
         existed = any(pool.name == name for pool in client.read_work_pools())
         client.create_work_pool(

@@ -54,15 +54,13 @@ def quality_statistics(conn: Connection, *, quality: QualitySettings, quality_re
         "medium_quality_records": int(row["MEDIUM"] or 0),
         "low_quality_records": int(row["LOW"] or 0),
         "orchestration_status": orchestration_status(processed, average, quality),
-        **({} if quality.reason_column is None else
-           {"rejected_by_reason": _rejected_by_reason(conn, quality, quality_relation, status)}),
     }
 
 
-def _rejected_by_reason(conn: Connection, quality: QualitySettings, quality_relation: str,
-                        status: str) -> dict[str, int]:
+def _rejected_by_reason(conn: Connection, quality: QualitySettings, quality_relation: str) -> dict[str, int]:
     """How many records were not ready, per reason (DUPLICATE_NATURAL_KEY, ...), most frequent first."""
     reason = identifier(quality.reason_column, what="quality.reason_column")
+    status = identifier(quality.status_column, what="quality.status_column")
     rows = conn.fetch_dicts(
         f"SELECT COALESCE({reason}, 'UNSPECIFIED') AS REASON, COUNT(*) AS N FROM {dbt_relation(quality_relation)} "
         f"WHERE {status} <> :ready GROUP BY COALESCE({reason}, 'UNSPECIFIED') ORDER BY N DESC, REASON",
@@ -87,13 +85,10 @@ def load_statistics(
     may not even exist yet) and is not counted.
     """
     statistics = quality_statistics(conn, quality=quality, quality_relation=quality_relation)
-    loaded = 0
-    if target_loaded:
-        date_column = identifier(target.process_date_column, what="target.process_date_column")
-        loaded = conn.scalar(
-            f"SELECT COUNT(*) FROM {dbt_relation(target_relation)} WHERE {date_column} = :d", {"d": process_date}
-        )
-    return {**statistics, "records_loaded": int(loaded or 0), "target_loaded": target_loaded}
+    if quality.reason_column is not None:  # for the report only: the gate's verdict does not need it
+        statistics["rejected_by_reason"] = _rejected_by_reason(conn, quality, quality_relation)
+    loaded = day_rows(conn, target, target_relation, process_date) if target_loaded else 0
+    return {**statistics, "records_loaded": loaded, "target_loaded": target_loaded}
 
 
 def build_statistics(conn: Connection, build: dict[str, Any], *, target: TargetSettings | None,
@@ -101,11 +96,15 @@ def build_statistics(conn: Connection, build: dict[str, Any], *, target: TargetS
     """A stream without a quality gate: what its dbt build did, and the target's rows of the day if it names one."""
     statistics: dict[str, Any] = {"target_loaded": bool(build.get("success")), "dbt_counts": build.get("counts", {})}
     if target is not None and target_relation is not None and statistics["target_loaded"]:
-        date_column = identifier(target.process_date_column, what="target.process_date_column")
-        statistics["records_loaded"] = int(conn.scalar(
-            f"SELECT COUNT(*) FROM {dbt_relation(target_relation)} WHERE {date_column} = :d", {"d": process_date}
-        ) or 0)
+        statistics["records_loaded"] = day_rows(conn, target, target_relation, process_date)
     return statistics
+
+
+def day_rows(conn: Connection, target: TargetSettings, target_relation: str, process_date: date) -> int:
+    """The target's rows of the process date."""
+    date_column = identifier(target.process_date_column, what="target.process_date_column")
+    return int(conn.scalar(f"SELECT COUNT(*) FROM {dbt_relation(target_relation)} WHERE {date_column} = :d",
+                           {"d": process_date}) or 0)
 
 
 def withdraw_day(conn: Connection, *, target: TargetSettings, target_relation: str, process_date: date) -> int:
@@ -114,9 +113,8 @@ def withdraw_day(conn: Connection, *, target: TargetSettings, target_relation: s
     dbt has no rollback once an incremental model committed, so a failed run would otherwise leave a day that
     failed its checks visible to readers. Returns how many rows were removed.
     """
-    relation = dbt_relation(target_relation)
     date_column = identifier(target.process_date_column, what="target.process_date_column")
     with conn.transaction() as tx:
-        rows = int(tx.scalar(f"SELECT COUNT(*) FROM {relation} WHERE {date_column} = :d", {"d": process_date}) or 0)
-        tx.execute(f"DELETE FROM {relation} WHERE {date_column} = :d", {"d": process_date})
+        rows = day_rows(tx, target, target_relation, process_date)
+        tx.execute(f"DELETE FROM {dbt_relation(target_relation)} WHERE {date_column} = :d", {"d": process_date})
     return rows
