@@ -17,12 +17,12 @@ Production: create a ``SnowflakeConnector`` block (credentials as SecretStr insi
     ).save("dcf-warehouse")
 
 and name it in the stream YAML (``warehouse_block: dcf-warehouse``) or in ``DCF_WAREHOUSE_BLOCK``.
-Register the block type with ``prefect block register -m blocks.warehouse``.
+Register the block type with ``prefect block register -m blocks.warehouse``. A run that names no block
+uses :class:`blocks.local_warehouse.LocalWarehouse` and never imports this module (nor Snowflake's).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,9 +30,9 @@ from prefect.blocks.core import Block
 from prefect_snowflake import SnowflakeConnector
 from pydantic import Field, field_validator
 
-from dcf.paths import warehouse_path
+from blocks.local_warehouse import LocalWarehouse
 from dcf.profiling.source import SnowflakeSource
-from dcf.store.connection import Connection, open_duckdb
+from dcf.store.connection import Connection
 from dcf.store.dialect import Dialect, Namespace
 from dcf.stream.yaml_source import find_secret_key
 
@@ -77,10 +77,14 @@ class DcfWarehouse(Block):
     def namespace(self) -> Namespace:
         return Namespace(self.control_schema, self.control_database)
 
+    def _local(self) -> LocalWarehouse:
+        """The DuckDB kind's behaviour, shared with the block-less default."""
+        return LocalWarehouse(self.duckdb_path, self.control_schema, self.lock_wait_seconds)
+
     @property
     def database_path(self) -> Path:
         """The DuckDB file (local kind only)."""
-        return Path(self.duckdb_path) if self.duckdb_path else warehouse_path()
+        return self._local().database_path
 
     @property
     def single_writer(self) -> bool:
@@ -112,7 +116,7 @@ class DcfWarehouse(Block):
     def dbt_env(self) -> dict[str, str]:
         """The environment dbt's profile reads while it runs: the DuckDB path, or Snowflake's secrets."""
         if self.kind == "duckdb":
-            return {"DCF_WAREHOUSE_PATH": str(self.database_path)}
+            return self._local().dbt_env()
         from blocks.snowflake_env import snowflake_env
 
         return snowflake_env(self)
@@ -123,7 +127,7 @@ class DcfWarehouse(Block):
         Snowflake's secrets stay out of the file: it reads them from the variables :meth:`dbt_env` sets.
         """
         if self.kind == "duckdb":
-            return {"type": "duckdb", "path": str(self.database_path), "schema": "main", "threads": threads or 4}
+            return self._local().dbt_profile_output(threads)
         output = {"type": "snowflake", "threads": threads or 8, "client_session_keep_alive": False}
         for key, variable in (("account", "SNOWFLAKE_ACCOUNT"), ("user", "SNOWFLAKE_USER"), ("role", "SNOWFLAKE_ROLE"),
                               ("warehouse", "SNOWFLAKE_WAREHOUSE"), ("database", "SNOWFLAKE_DATABASE"),
@@ -138,14 +142,11 @@ class DcfWarehouse(Block):
 
     def dbt_destination_problem(self, credentials: Any) -> str | None:
         """Why dbt credentials would write somewhere other than this warehouse; None when they write here."""
+        if self.kind == "duckdb":
+            return self._local().dbt_destination_problem(credentials)
         kind = getattr(credentials, "type", None)
         if kind != self.kind:
             return f"its target is a {kind} connection, the stream's warehouse is {self.kind}"
-        if self.kind == "duckdb":
-            path = Path(str(getattr(credentials, "path", "")))
-            if path.resolve() != self.database_path.resolve():
-                return f"its target writes to {path}, the stream's warehouse is {self.database_path}"
-            return None
         database = str(getattr(credentials, "database", "") or "").upper()
         expected = str(self._connector().database or "").upper()
         if expected and database != expected:
@@ -176,7 +177,7 @@ class DcfWarehouse(Block):
     def connect(self) -> Connection:
         """A new connection; close it (or use ``with``) when done."""
         if self.kind == "duckdb":
-            return open_duckdb(self.database_path, self.namespace, wait_seconds=self.lock_wait_seconds)
+            return self._local().connect()
         connector = self._connector()
         # A fresh connection each time: the connector block caches one, which threads must not share.
         raw = connector.credentials.get_client(
@@ -187,10 +188,3 @@ class DcfWarehouse(Block):
         )
         return Connection(raw, Dialect.SNOWFLAKE, self.namespace)
 
-
-def load_warehouse(block_name: str | None = None) -> DcfWarehouse:
-    """The named block, else the block named in ``DCF_WAREHOUSE_BLOCK``, else the local DuckDB default."""
-    name = block_name or os.environ.get("DCF_WAREHOUSE_BLOCK")
-    if name:
-        return DcfWarehouse.load(name)
-    return DcfWarehouse(kind="duckdb")

@@ -14,12 +14,13 @@ import sys
 
 from prefect import flow
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.errors import DcfError
 from dcf.store.migrate import ensure_schema
 from dcf.store.streams import register_streams
 from dcf.stream.definition import load_all_streams
 from runtime.log import flow_logger
+from runtime.process_exit import exit_process
 
 
 @flow(name="control-tables", log_prints=False)
@@ -55,4 +56,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -20,6 +20,7 @@ from dcf.datastage.importer import ImportResult, import_exports
 from dcf.datastage.mapping import JobMap
 from dcf.errors import ConfigError
 from dcf.stream.yaml_source import read_yaml
+from runtime.process_exit import exit_process
 
 
 def load_job_map(path: Path | None) -> JobMap:
@@ -82,4 +83,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -22,10 +22,11 @@ from typing import Any
 
 from prefect import flow
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.build.costs import CostSettings
 from dcf.errors import DcfError
 from runtime.locks import file_lock, lock_path
+from runtime.process_exit import exit_process
 from tasks.cost_reports import build_costs, publish_savings
 
 #: Suggested deployment schedule (UTC): daily, well after the morning loads and the 6-8 h attribution lag.
@@ -76,4 +77,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -24,6 +24,7 @@ from dcf.errors import DcfError, RefusedError
 from dcf.profiling import METRIC_GROUPS, ProfileOptions
 from dcf.store.statuses import ProfileStatus
 from dcf.stream.definition import load_named_stream
+from runtime.process_exit import exit_process
 from tasks.table_profiles import MAX_WORKERS, profile_many
 
 
@@ -127,4 +128,4 @@ def _print_column(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -23,6 +23,7 @@ from dcf.errors import DcfError
 from runtime.board_artifact import publish_status_board
 from runtime.flow_runs import reconcile_stream
 from runtime.log import flow_logger
+from runtime.process_exit import exit_process
 
 
 @flow(name="reconcile", log_prints=False)
@@ -60,4 +61,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -15,8 +15,7 @@ import time
 
 STARTED = time.monotonic()
 
-import atexit  # noqa: E402 (the clock starts before any import)
-import importlib  # noqa: E402
+import importlib  # noqa: E402 (the clock starts before any import)
 import os  # noqa: E402
 import sys  # noqa: E402
 
@@ -32,6 +31,7 @@ import argparse  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
 from runtime.local_api import LocalApi  # noqa: E402 (stdlib only: it starts the server before the heavy imports)
+from runtime.process_exit import run_exit_handlers  # noqa: E402
 
 FIRST_DATE = date(2024, 3, 1)
 DEFAULT_STREAM = "BCFINSG_PLAN_BALN_SEGM_LOAD"
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     api = LocalApi.acquire()
     print(api.describe(), flush=True)
     # Everything below imports while a temporary server boots in its own process.
-    from blocks.warehouse import load_warehouse
+    from blocks.default_warehouse import load_warehouse
     from dcf.demo.summary import last_loaded_date, summary_lines
     from dcf.demo.synthetic_landing import generate_landing_file
     from dcf.errors import DcfError
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in summary_lines(conn, stream.config.stream.id, process_date, warehouse, state,
                                   prefect_ui=None if api.origin == "temporary" else api.url):
             print(line)
-    ready = STARTED + (api.ready_after or 0.0)
+    ready = api.started_at + (api.ready_after or 0.0)
     print(f"\ntime: setup {set_up - STARTED:.1f} s | Prefect API ready at {ready - STARTED:.1f} s "
           f"(waited {max(0.0, ready - set_up):.1f} s) | flow {flow_done - max(ready, set_up):.1f} s", flush=True)
     return 0 if state.is_completed() else 1
@@ -121,13 +121,7 @@ def _validate(stream: str, api: LocalApi) -> int:
 
 if __name__ == "__main__":
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # The exit handlers still run: Prefect sends its buffered logs and events and stops the ephemeral
-    # server it started (skipping them left one orphan server process per run), and multiprocessing
-    # releases dbt's semaphores. Interpreter teardown is skipped: DuckDB's bindings print a reference-leak
-    # report there that would bury the summary.
     teardown = time.monotonic()
-    atexit._run_exitfuncs()
+    run_exit_handlers()
     print(f"time: teardown {time.monotonic() - teardown:.1f} s | total {time.monotonic() - STARTED:.1f} s", flush=True)
     os._exit(code)

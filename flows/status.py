@@ -14,6 +14,7 @@ import sys
 from prefect import flow
 
 from runtime.board_artifact import publish_status_board
+from runtime.process_exit import exit_process
 
 
 @flow(name="status-board", log_prints=False)
@@ -39,4 +40,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -15,7 +15,6 @@ with ``prefect flow-run retry``) resumes after its last good stage with the same
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from prefect import flow
@@ -30,6 +29,7 @@ from runtime.connections import connect
 from runtime.flow_runs import CANCELLED_BY_OPERATOR, cancel_requested
 from runtime.heartbeat import heartbeat
 from runtime.locks import stream_slot
+from runtime.process_exit import exit_process
 from tasks.dry_run import ValidationProblems, validate_plan
 from tasks.lifecycle import lifecycle
 from tasks.metadata import metadata
@@ -165,4 +165,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -13,7 +13,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.context import FlowRunContext
 from prefect.states import Crashed
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.execlog.sweep import ReconcileReport, sweep
 from dcf.store.connection import Connection
 

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -28,6 +29,23 @@ from pathlib import Path
 
 #: Where ``make server`` serves by default.
 LOCAL_SERVER_URL = "http://127.0.0.1:4200/api"
+
+#: A temporary server serves one flow run of this process: no UI, and none of the services that act for
+#: deployments, workers or automations (the scheduler, late runs, the foreman, triggers, ...) competing with the
+#: run for the two cores. Nor does it import every installed collection to register block types at boot
+#: (seconds: prefect-snowflake alone pulls in the Snowflake connector and pandas); the run loads no block on the
+#: local default, and ``make server`` registers them when it starts.
+TEMPORARY_SERVER_SETTINGS = {
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+    **{f"PREFECT_SERVER_SERVICES_{service}_ENABLED": "false" for service in (
+        "SCHEDULER", "LATE_RUNS", "FOREMAN", "PAUSE_EXPIRATIONS", "REPOSSESSOR", "CANCELLATION_CLEANUP",
+        "DB_VACUUM", "CLEANUP_RECONCILER", "TRIGGERS")},
+}
 
 
 @dataclass
@@ -59,8 +77,7 @@ class LocalApi:
         spec = importlib.util.find_spec("prefect")  # finds the package without importing it
         assert spec is not None and spec.submodule_search_locations, "prefect is not installed"
         app_dir = Path(next(iter(spec.submodule_search_locations))).parent
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-               "PREFECT__SERVER_FINAL": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        env = {**os.environ, **TEMPORARY_SERVER_SETTINGS}
         with errors.open("wb") as sink:
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
@@ -70,19 +87,31 @@ class LocalApi:
         os.environ["PREFECT_API_URL"] = url
         api = cls(url, "temporary", process, _errors=errors)
         atexit.register(api.stop)
+        # Watched from a thread, so that the time it took to answer is known even when nobody waits for it.
+        threading.Thread(target=api._watch, name="prefect-api-ready", daemon=True).start()
         return api
 
-    def wait_ready(self, timeout: float = 180.0) -> float:
-        """Block until the API answers; returns the seconds since :meth:`acquire`. Raises if it never does."""
-        deadline = time.monotonic() + timeout
+    def _watch(self) -> None:
         while not _healthy(self.url, timeout=1.0):
-            if self.process is not None and self.process.poll() is not None:
+            if self.process is None or self.process.poll() is not None:
+                return
+            time.sleep(0.1)
+        self.ready_after = time.monotonic() - self.started_at
+
+    def wait_ready(self, timeout: float = 180.0) -> float:
+        """Block until the API answers; returns the seconds from :meth:`acquire` to its first answer."""
+        deadline = time.monotonic() + timeout
+        while self.ready_after is None:
+            if self.process is None:  # configured or local: answering is all there is to know
+                if _healthy(self.url, timeout=1.0):
+                    self.ready_after = time.monotonic() - self.started_at
+                    break
+            elif self.process.poll() is not None:
                 raise RuntimeError(f"the temporary Prefect server exited with code {self.process.returncode}: "
                                    f"{self._error_tail()}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the Prefect API at {self.url} did not answer within {timeout:.0f}s")
             time.sleep(0.1)
-        self.ready_after = time.monotonic() - self.started_at
         return self.ready_after
 
     def describe(self) -> str:

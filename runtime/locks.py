@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.errors import RefusedError, WarehouseBusyError
 from dcf.paths import dcf_home
 from dcf.stream.run import StreamRun

@@ -7,7 +7,7 @@ from typing import Any
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.build.costs import CostSettings, build_cost_models, read_summary, read_top_savings
 from runtime.build_observer import PrefectBuildObserver
 from runtime.connections import connect

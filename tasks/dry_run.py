@@ -12,7 +12,7 @@ import shutil
 
 from prefect import task
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.build.request import BuildRequest
 from dcf.build.runner import selected_nodes
 from dcf.errors import ConfigError, DcfError

@@ -7,7 +7,7 @@ completes it with warnings otherwise.
 
 from __future__ import annotations
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.store.clock import utcnow
 from dcf.store.instances import instance_row, update_instance
 from dcf.stream.load_statistics import NO_DATA, QUALITY_ISSUES, build_statistics, load_statistics

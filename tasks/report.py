@@ -12,7 +12,7 @@ from typing import Any
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.store import instances
 from dcf.store.clock import utcnow
 from dcf.store.instances import instance_row

@@ -21,7 +21,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.store.stage_rows import write_stage
 from dcf.store.statuses import StageStatus
 from dcf.stream.activities import Activity

@@ -24,7 +24,7 @@ from typing import Any
 from prefect import Task, task
 from prefect.context import TaskRunContext
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.errors import DcfError
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection

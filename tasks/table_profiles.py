@@ -19,7 +19,8 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.futures import PrefectFuture
 
-from blocks.warehouse import DcfWarehouse, load_warehouse
+from blocks.default_warehouse import load_warehouse
+from blocks.local_warehouse import Warehouse
 from dcf.profiling import ProfileContext, ProfileOptions, profile_column, resolve_relation, run_profile
 from dcf.store.clock import exec_user
 from dcf.store.statuses import ProfileStatus
@@ -44,7 +45,7 @@ def run_context(note: str | None = None) -> ProfileContext:
 
 
 def profile_with(
-    warehouse: DcfWarehouse, table: str, options: ProfileOptions, context: ProfileContext
+    warehouse: Warehouse, table: str, options: ProfileOptions, context: ProfileContext
 ) -> dict[str, Any]:
     """Profile ``table`` through ``warehouse`` and record the run; a JSON-ready summary of it."""
     with warehouse.connect() as conn:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.warehouse import load_warehouse
+from blocks.default_warehouse import load_warehouse
 from dcf.build.profiles import rendered_credentials
 from dcf.errors import RefusedError
 from dcf.store.connection import Connection

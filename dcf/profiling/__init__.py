@@ -2,7 +2,7 @@
 
 Profile a table and record the run (the spec's PROFILE_TABLE)::
 
-    from blocks.warehouse import load_warehouse
+    from blocks.default_warehouse import load_warehouse
     from dcf.profiling import ProfileOptions, ProfileContext, run_profile
 
     with load_warehouse().connect() as conn:          # local DuckDB default

@@ -60,12 +60,15 @@ def write_stage(
         attempt = (before["ATTEMPT"] if before else 0) + (0 if same_attempt else 1)
         start = before["PRCS_START_TS"] if same_attempt else now
         end = None
-    else:
-        attempt = before["ATTEMPT"] if before else 1
-        start = before["PRCS_START_TS"] if before else (started_at or now)
+    elif before is None or (started_at is not None and not same_attempt):
+        # first written when it ends (validate, process_id): a resumed run's row is a new attempt from its own start
+        attempt = before["ATTEMPT"] + 1 if before else 1
+        start = started_at or now
         end = now
-        if before and same_attempt and before["PRCS_STATUS"] == status:
+    else:
+        if same_attempt and before["PRCS_STATUS"] == status:
             return  # already recorded by the other writer
+        attempt, start, end = before["ATTEMPT"], before["PRCS_START_TS"], now
     conn.merge(
         DCF_T_PRCS_EXEC_LOG,
         [

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from blocks.warehouse import DcfWarehouse, load_warehouse
+from blocks.default_warehouse import load_warehouse
+from blocks.local_warehouse import Warehouse
 from dcf.build.manifest import project_fingerprint
 from dcf.build.profiles import warehouse_profiles_dir
 from dcf.build.request import BuildRequest
@@ -96,12 +97,12 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
     return StageResult(statistics)
 
 
-def profiles_dir(run: StreamRun, warehouse: DcfWarehouse) -> Path:
+def profiles_dir(run: StreamRun, warehouse: Warehouse) -> Path:
     """The stream's own profiles dir (validate checked it writes to the warehouse), else one written for it."""
     return stream_profiles_dir(run.stream_name, run.config.dbt, warehouse)
 
 
-def stream_profiles_dir(stream_name: str, dbt: DbtSettings, warehouse: DcfWarehouse) -> Path:
+def stream_profiles_dir(stream_name: str, dbt: DbtSettings, warehouse: Warehouse) -> Path:
     """:func:`profiles_dir` from the stream's ``dbt:`` settings."""
     if dbt.profiles_path is not None:
         return dbt.profiles_path

@@ -45,6 +45,7 @@ def test_failure_is_recorded_and_a_rerun_resumes_the_same_instance(prefect_api, 
     assert failure["NOTIFICATION_TYPE"] == "LOAD_FAILURE_REPORT"
     assert json.loads(failure["NOTIFICATION_CONTENT"])["status"] == "FAILED"
     raw_rows = scalar("SELECT COUNT(*) FROM RAW.BCFINSG_PLAN_BALN_SEGM")
+    failed_at = stages["dbt_build"]["PRCS_END_TS"]
 
     break_fact_model(project, broken=False)
     resumed = _run(process_date=DAY1)
@@ -56,6 +57,9 @@ def test_failure_is_recorded_and_a_rerun_resumes_the_same_instance(prefect_api, 
     assert sorted(stages) == sorted(STAGES) and all(r["PRCS_STATUS"] == "COMPLETED" for r in stages.values())
     assert stages["ingest"]["ATTEMPT"] == 1, "ingest was restored from its checkpoint, not re-run"
     assert stages["dbt_build"]["ATTEMPT"] == 2
+    # validate and process_id ran again: their rows time the resumed attempt, not the first start to now
+    assert stages["validate"]["ATTEMPT"] == stages["process_id"]["ATTEMPT"] == 2
+    assert stages["validate"]["PRCS_START_TS"] >= failed_at and stages["process_id"]["PRCS_START_TS"] >= failed_at
     assert scalar("SELECT COUNT(*) FROM RAW.BCFINSG_PLAN_BALN_SEGM") == raw_rows
     fact = query(f"SELECT COUNT(*) AS N, COUNT(DISTINCT plan_baln_segm_sk) AS K FROM {fact_table()}")[0]
     assert fact["N"] == fact["K"] > 0
