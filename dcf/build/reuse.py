@@ -2,17 +2,18 @@
 
 Used by :func:`dcf.build.runner.run_dbt_build` when a stream sets ``dbt.reuse: true``::
 
-    store = ReuseStore.for_stream(project_name="synthetic", stream="LEDGER")
+    store = ReuseStore(conn, project_name="synthetic", stream="LEDGER")
     plan = plan_reuse(manifest, selected_ids, store.load(), conn, vars=cli_vars, project_vars=yml_vars)
     store.save(plan.records_before_build())              # crash-safe: nodes about to run lose their record
     ... dbt build of plan.to_build ...
     store.save(plan.records_after_build(invocation_id, statuses, rows))
 
-The store (``$DCF_HOME/dbt/<project>/state/<stream>/state.json``) keeps, per node, a record of its last
-successful build in this stream: the invocation that built it, its signature (code, config, macros:
-:mod:`dcf.build.signatures`), the values of the vars and environment variables it reads, the fingerprint of
-every input it read (sources, and upstream relations outside the selection: :mod:`dcf.build.fingerprints`) and
-the invocation that built each selected parent it read. A node is **reused** only if all of this holds:
+The store (table DBT_REUSE_STATE, next to the control tables: any worker picks up any stream) keeps, per
+node, a record of its last successful build in this stream: the invocation that built it, its signature (code,
+config, macros: :mod:`dcf.build.signatures`), the values of the vars and environment variables it reads, the
+fingerprint of every input it read (sources, and upstream relations outside the selection:
+:mod:`dcf.build.fingerprints`) and the invocation that built each selected parent it read. A node is **reused**
+only if all of this holds:
 
 * it has a record: its last build succeeded and, for models, none of its tests failed since;
 * its signature and the vars / environment variables it reads are unchanged;
@@ -29,20 +30,20 @@ tests of reused models do not run again; a test that warned, failed or changed r
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dcf.build import fingerprints
 from dcf.build.signatures import NodeSignature, node_signatures, value_digest
-from dcf.paths import dcf_home
 from dcf.store.clock import utcnow
-from dcf.store.connection import Connection
+from dcf.store.connection import MERGE_CHUNK_ROWS, Connection
+from dcf.store.schema import DBT_REUSE_STATE
 
 STATE_FORMAT = 1
+#: The stream name of a build run outside a stream.
+ADHOC_STREAM = "_adhoc"
 #: Results after which a node's relation is the fresh one (models, seeds, snapshots) or its test passed.
 _GOOD = {"model": "success", "seed": "success", "snapshot": "success", "test": "pass"}
 _RELATION_TYPES = ("model", "seed", "snapshot")
@@ -122,30 +123,38 @@ class ReusePlan:
 
 
 class ReuseStore:
-    """The records of one (dbt project, stream) as a JSON file, written atomically."""
+    """The records of one (dbt project, stream): its rows of DBT_REUSE_STATE, kept with the control tables.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    So whichever worker (and DCF_HOME) runs a stream's next build reuses what its last build left. A save writes
+    only what changed since the last load or save: one DELETE for the records gone, one MERGE per 500 new ones.
+    """
 
-    @classmethod
-    def for_stream(cls, project_name: str, stream: str | None) -> ReuseStore:
-        slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in (stream or "_adhoc"))
-        return cls(dcf_home() / "dbt" / project_name / "state" / slug / "state.json")
+    def __init__(self, conn: Connection, project_name: str, stream: str | None) -> None:
+        self.conn = conn
+        self.project_name = project_name
+        self.stream = stream or ADHOC_STREAM
+        self._stored: dict[str, Any] = {}
 
     def load(self) -> dict[str, dict[str, Any]]:
-        """The records, or none when the file is missing, unreadable or of another format (so: build)."""
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}
-        return data.get("records", {}) if data.get("format") == STATE_FORMAT else {}
+        """The records; a record of another format is left out (its node builds)."""
+        rows = self.conn.rows_where(DBT_REUSE_STATE, PROJECT_NAME=self.project_name, STREAM_NAME=self.stream)
+        self._stored = {row["NODE_ID"]: row["RECORD"] for row in rows if row["STATE_FORMAT"] == STATE_FORMAT}
+        return dict(self._stored)
 
     def save(self, records: Mapping[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"format": STATE_FORMAT, "updated_at": utcnow().isoformat(),
-                                   "records": records}, sort_keys=True, indent=1))
-        os.replace(tmp, self.path)
+        gone = sorted(set(self._stored) - set(records))
+        for start in range(0, len(gone), MERGE_CHUNK_ROWS):
+            names = {f"node_{i}": unique_id for i, unique_id in enumerate(gone[start:start + MERGE_CHUNK_ROWS])}
+            self.conn.execute(
+                f"DELETE FROM {self.conn.qualify(DBT_REUSE_STATE.name)} WHERE PROJECT_NAME = :project "
+                f"AND STREAM_NAME = :stream AND NODE_ID IN ({', '.join(':' + name for name in names)})",
+                {"project": self.project_name, "stream": self.stream, **names})
+        now = utcnow()
+        self.conn.merge(DBT_REUSE_STATE, [
+            {"PROJECT_NAME": self.project_name, "STREAM_NAME": self.stream, "NODE_ID": unique_id,
+             "STATE_FORMAT": STATE_FORMAT, "BUILT_BY": record["built_by"], "RECORD": record, "UPDATED_TS": now}
+            for unique_id, record in records.items() if self._stored.get(unique_id) != record])
+        self._stored = dict(records)
 
 
 def plan_reuse(manifest: Any, selected: Iterable[str], records: Mapping[str, dict[str, Any]], conn: Connection, *,

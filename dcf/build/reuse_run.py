@@ -50,8 +50,9 @@ class ReuseRun:
                   for n in facts.nodes.values() if n.resource_type == "test"}
         try:
             self.store.save(self.plan.records_after_build(job.invocation_id, statuses, rows, tested))
-        except OSError as error:
-            log.warning("could not save the reuse state %s (%s); the next run rebuilds more", self.store.path, error)
+        except Exception as error:  # any driver's error: the build's own outcome stands
+            log.warning("could not save the reuse state of %s (%s); the next run rebuilds more", self.store.stream,
+                        error)
 
 
 def prepare_reuse(manifest: Any, facts: ProjectFacts, request: BuildRequest, base_args: Sequence[str], *,
@@ -61,7 +62,7 @@ def prepare_reuse(manifest: Any, facts: ProjectFacts, request: BuildRequest, bas
         log.warning("reuse needs the execution log (log_to): building everything")
         return None
     selected = list_nodes(manifest, base_args, request.select, request.exclude)
-    store = ReuseStore.for_stream(facts.project_name, request.context.stream_name)
+    store = ReuseStore(conn, facts.project_name, request.context.stream_name)
     environment = f"dbt {facts.dbt_version}, {facts.adapter_type} {_adapter_version(facts.adapter_type)}, " \
                   f"target {request.target}"
     plan = plan_reuse(manifest, selected, store.load(), conn, vars=request.vars,

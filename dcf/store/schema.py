@@ -165,6 +165,9 @@ DCF_T_DATA_LINEAGE = Table(
         _c("FILE_SIZE_BYTES", "bigint", "File size.", **_NOT_NULL),
         _c("FILE_SHA256", "string(64)", "Content hash, to recognise a re-delivered file.", **_NOT_NULL),
         _c("RECORD_COUNT", "bigint", "Data rows loaded from the file.", **_NOT_NULL),
+        _c("REJECTED_RECORD_COUNT", "bigint", "Rows of the file that did not parse and were left out (within "
+           "landing.max_rejects; listed in <file>.rejects.csv beside the archive). NULL: loaded before DCF "
+           "counted them."),
         _c("TARGET_RELATION", "string(500)", "Raw table the file was loaded into.", **_NOT_NULL),
         _c("LOADED_TS", "timestamp", "When it was loaded.", **_NOT_NULL),
         _c("ARCHIVE_STATUS", "string(30)", f"{_one_of(ArchiveStatus)}: PENDING until archived.", **_NOT_NULL),
@@ -326,6 +329,25 @@ DBT_PLATFORM_JOB_RUNS = Table(
     key=("INVOCATION_ID",),
 )
 
+DBT_REUSE_STATE = Table(
+    "DBT_REUSE_STATE",
+    "State-aware reuse: per (dbt project, stream, node) the record of its last good build in that stream "
+    "(dcf.build.reuse). Kept with the control tables, so that any worker can pick up any stream.",
+    (
+        _c("PROJECT_NAME", "string(255)", "dbt project name.", **_NOT_NULL),
+        _c("STREAM_NAME", "string(200)", "Stream whose builds the record is of ('_adhoc': a build outside a stream).",
+           **_NOT_NULL),
+        _c("NODE_ID", "string(500)", "dbt unique_id of the node.", **_NOT_NULL),
+        _c("STATE_FORMAT", "bigint", "Version of the record's layout; another version is ignored (the node builds).",
+           **_NOT_NULL),
+        _c("BUILT_BY", "string(64)", "dbt invocation whose result the record keeps.", **_NOT_NULL),
+        _c("RECORD", "json", "Signature, vars, input fingerprints and parent builds the node was built with.",
+           **_NOT_NULL),
+        _c("UPDATED_TS", "timestamp", "When this row was written.", **_NOT_NULL),
+    ),
+    key=("PROJECT_NAME", "STREAM_NAME", "NODE_ID"),
+)
+
 TABLES: tuple[Table, ...] = (
     DCF_T_STRM,
     DCF_T_PRCS_INST,
@@ -337,6 +359,7 @@ TABLES: tuple[Table, ...] = (
     PROFILE_RESULTS,
     DBT_MODEL_EXECUTIONS,
     DBT_PLATFORM_JOB_RUNS,
+    DBT_REUSE_STATE,
 )
 
 #: Sequences: the process-instance allocator (atomic, unlike MAX+1) and the log's surrogate key.

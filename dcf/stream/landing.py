@@ -5,18 +5,20 @@ from: SRC_FILE_NAME, SRC_ROW_NUM, PRCS_INST_ID, PRCS_DATE, ODS_BATCH_ID, INGEST_
 replaces that file's rows, so a re-run never duplicates raw data. A file is checked before it touches the
 raw table: its header against the stream's ``source.columns`` (which the raw table is created from), its
 rows for encoding, field count and quoting; rejected rows go to ``<file>.rejects.csv`` with their line.
+
+Each engine bulk-loads the file its own way: DuckDB reads it itself (``read_csv``); Snowflake gets it by PUT to
+a stage and COPY INTO (:mod:`dcf.stream.snowflake_copy`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from dcf.errors import RefusedError
 from dcf.paths import resolve_under_home
@@ -24,13 +26,14 @@ from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
 from dcf.store.dialect import identifier, relation_name
 from dcf.store.stage_rows import InstanceRef
+from dcf.stream.csv_records import Reject
 from dcf.stream.settings import LandingFiles
+from dcf.stream.snowflake_copy import drop_staged, insert_staged, stage_file
 
 _META_COLUMNS = (
     ("SRC_FILE_NAME", "VARCHAR"), ("SRC_ROW_NUM", "BIGINT"), ("PRCS_INST_ID", "BIGINT"),
     ("PRCS_DATE", "DATE"), ("ODS_BATCH_ID", "VARCHAR"), ("INGEST_TS", "TIMESTAMP"),
 )
-_INSERT_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -78,15 +81,6 @@ def _describe(path: Path) -> LandingFile:
 
 class LandingRejected(RefusedError):
     """A landing file refused before (or instead of) touching the raw table: one line naming file and line."""
-
-
-@dataclass(frozen=True)
-class Reject:
-    """A row of a landing file that does not parse: its line, why, and (the start of) its text."""
-
-    line: int
-    reason: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -143,19 +137,29 @@ def load_file(conn: Connection, relation: str, file: LandingFile, ref: InstanceR
     columns = columns or header
     _ensure_raw_table(conn, relation, columns)
     meta = {"f": file.name, "inst": ref.prcs_inst_id, "d": ref.process_date, "batch": ref.batch_id, "now": utcnow()}
-    with conn.transaction():
-        conn.execute(f"DELETE FROM {relation} WHERE SRC_FILE_NAME = :f AND PRCS_DATE = :d", meta)
-        if conn.dialect.reads_local_files:
-            rejected = _insert_duckdb(conn, relation, columns, file, delimiter, meta)
-        else:
-            rejected = _insert_rows(conn, relation, columns, file, delimiter, meta)
-        rejects_file = _write_rejects(rejects_dir, file, rejected)
-        if len(rejected) > max_rejects:
-            first = rejected[0]
-            raise LandingRejected(
-                f"landing file {file.name}: {len(rejected)} row(s) do not parse (landing.max_rejects "
-                f"{max_rejects}); line {first.line}: {first.reason}; all of them in {rejects_file}")
-        rows = int(conn.scalar(f"SELECT COUNT(*) FROM {relation} WHERE SRC_FILE_NAME = :f AND PRCS_DATE = :d", meta))
+    # Snowflake copies the file into a temporary table first: its DDL would commit the transaction below.
+    staged = None if conn.dialect.reads_local_files else stage_file(conn, columns, file.path, delimiter)
+    try:
+        with conn.transaction():
+            conn.execute(f"DELETE FROM {relation} WHERE SRC_FILE_NAME = :f AND PRCS_DATE = :d", meta)
+            if staged is None:
+                rejected = _insert_duckdb(conn, relation, columns, file, delimiter, meta)
+            else:
+                insert_staged(conn, staged, relation, meta)
+                rejected = staged.rejected
+            rejects_file = _write_rejects(rejects_dir, file, rejected)
+            if len(rejected) > max_rejects:
+                first = rejected[0]
+                raise LandingRejected(
+                    f"landing file {file.name}: {len(rejected)} row(s) do not parse (landing.max_rejects "
+                    f"{max_rejects}); line {first.line}: {first.reason}; all of them in {rejects_file}")
+            rows = int(conn.scalar(f"SELECT COUNT(*) FROM {relation} WHERE SRC_FILE_NAME = :f AND PRCS_DATE = :d",
+                                   meta))
+    finally:
+        if staged is not None:
+            # a temporary table ends with its session anyway: failing to drop it must not hide the load's error
+            with contextlib.suppress(Exception):
+                drop_staged(conn, staged)
     return LoadedFile(rows, rejected, rejects_file)
 
 
@@ -200,52 +204,3 @@ def _insert_duckdb(conn: Connection, relation: str, columns: list[str], file: La
     conn.execute(f"DROP TABLE IF EXISTS {rejects}_SCAN")
     return [Reject(int(r["LINE"]), f"{r['ERROR_TYPE']}: {r['ERROR_MESSAGE']}", (r["CSV_LINE"] or "")[:500])
             for r in found]
-
-
-def _insert_rows(conn: Connection, relation: str, columns: list[str], file: LandingFile, delimiter: str,
-                 meta: dict) -> list[Reject]:
-    # Portable path (Snowflake): batched multi-row inserts. Large production files belong in a stage +
-    # COPY INTO; this keeps the stream runnable end to end without one. Rows are checked as DuckDB's reader
-    # checks them: UTF-8, field count, closed quotes.
-    names = [*columns, "SRC_FILE_NAME", "SRC_ROW_NUM", "PRCS_INST_ID", "PRCS_DATE", "ODS_BATCH_ID", "INGEST_TS"]
-    params = [f"p{i}" for i in range(len(names))]
-    sql = f"INSERT INTO {relation} ({', '.join(names)}) VALUES ({', '.join(':' + p for p in params)})"
-    rejected: list[Reject] = []
-    position = {"line": 0}
-    with file.path.open("rb") as handle:
-        reader = csv.reader(_utf8_lines(handle, rejected, position), delimiter=delimiter, strict=True)
-        batch: list[dict] = []
-        number = 0
-        try:
-            next(reader)
-            while True:
-                start = position["line"] + 1  # where the record begins (a quoted field may span lines)
-                record = next(reader, None)
-                if record is None:
-                    break
-                if len(record) != len(columns):
-                    kind = "MISSING COLUMNS" if len(record) < len(columns) else "TOO MANY COLUMNS"
-                    rejected.append(Reject(start, f"{kind}: Expected Number of Columns: {len(columns)} "
-                                                  f"Found: {len(record)}", delimiter.join(record)[:500]))
-                    continue
-                number += 1
-                values = [*record, meta["f"], number, meta["inst"], meta["d"], meta["batch"], meta["now"]]
-                batch.append(dict(zip(params, values, strict=True)))
-                if len(batch) >= _INSERT_CHUNK:
-                    conn.executemany(sql, batch)
-                    batch = []
-        except csv.Error:  # an unterminated quote runs to the end of the file
-            rejected.append(Reject(start, "UNQUOTED VALUE: Value with unterminated quote found.", ""))
-        conn.executemany(sql, batch)
-    return sorted(rejected, key=lambda r: r.line)
-
-
-def _utf8_lines(handle: Any, rejected: list[Reject], position: dict[str, int]) -> Iterator[str]:
-    """The file's lines as text; a line that is not UTF-8 is rejected (and left out)."""
-    for raw in handle:
-        position["line"] += 1
-        try:
-            yield raw.decode("utf-8-sig" if position["line"] == 1 else "utf-8")
-        except UnicodeDecodeError as error:
-            rejected.append(Reject(position["line"], f"INVALID ENCODING: not UTF-8 (byte {error.start} of the line)",
-                                   raw[:500].decode("utf-8", "replace")))

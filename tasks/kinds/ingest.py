@@ -61,7 +61,8 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
                                 f"{landing.max_rejects}), see {result.rejects_file}")
             record_loaded_file(conn, run.ref, {
                 "SOURCE_FILE_NAME": file.name, "SOURCE_FILE_PATH": str(file.path), "FILE_SIZE_BYTES": file.size,
-                "FILE_SHA256": file.sha256, "RECORD_COUNT": result.rows, "TARGET_RELATION": source.relation,
+                "FILE_SHA256": file.sha256, "RECORD_COUNT": result.rows, "REJECTED_RECORD_COUNT": len(result.rejected),
+                "TARGET_RELATION": source.relation,
             })
             loaded.append({"file": file.name, "records": result.rows, "sha256": file.sha256,
                            "rejected": len(result.rejected),

@@ -8,6 +8,7 @@ refresh; the tests after it check the runs and the savings report the model-cost
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -61,19 +62,21 @@ def _statuses(conn, invocation_id: str) -> dict[str, str]:
     return dict(rows)
 
 
-def test_every_reason_to_build(tmp_path):
+def test_every_reason_to_build(tmp_path, monkeypatch):
     """Unchanged nodes are reused; code, vars, inputs, a dropped relation, another writer, a failed test and
-    a full refresh each rebuild what they must — and the log records reused nodes without running them."""
+    a full refresh each rebuild what they must — and the log records reused nodes without running them. The
+    reuse state is the warehouse's: a second worker (another DCF_HOME, nothing on its disk) decides the same."""
     project = _project(tmp_path / "proj")
     (project.root / "tests").mkdir()
     (project.root / "tests" / "assert_small_ids.sql").write_text("select id from {{ ref('m0005') }} where id >= 100\n")
-    conn = open_duckdb(warehouse_path(), Namespace("DCF"))
+    warehouse = warehouse_path()
+    conn = open_duckdb(warehouse, Namespace("DCF"))
     ensure_schema(conn)
     create_sources(conn, project)
 
     def build(stream: str = "S", **kwargs):
         outcome = run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local",
-                                select=[], env={"DCF_WAREHOUSE_PATH": str(warehouse_path())},
+                                select=[], env={"DCF_WAREHOUSE_PATH": str(warehouse)},
                                 context=RunContext(stream_name=stream), **{"reuse": True, **kwargs}), log_to=conn)
         built = {n.name for n in outcome.nodes if n.resource_type == "model" and n.status != "reused"}
         reused = {n.name for n in outcome.nodes if n.resource_type == "model" and n.status == "reused"}
@@ -84,9 +87,13 @@ def test_every_reason_to_build(tmp_path):
     everything = set(first.relations)
     assert first.success and built == everything and not reused and first.reuse["reused"] == 0
     assert first.reuse["build_reasons"]["no successful build on record"] == len(first.nodes) - 1
-    assert ReuseStore.for_stream("synthetic", "S").path.exists()
+    assert set(ReuseStore(conn, "synthetic", "S").load()) == {
+        n.unique_id for n in first.nodes if n.status in ("success", "pass")}
 
+    first_home = Path(os.environ["DCF_HOME"])
+    monkeypatch.setenv("DCF_HOME", str(tmp_path / "second-worker"))  # no dbt target, no state on this disk
     second, built, reused, reasons = build()
+    assert not (first_home / "dbt" / "synthetic" / "state").exists()
     assert second.success and built == {"audit_clock"} and reused == everything - {"audit_clock"}
     assert reasons["m0001"].startswith("unchanged since invocation " + first.invocation_id)
     assert second.counts["models_reused"] == len(everything) - 1 and second.counts["tests_reused"] > 0
@@ -105,6 +112,7 @@ def test_every_reason_to_build(tmp_path):
     assert (job["EXECUTION_STATUS_NAME"], counts["reused_models"], counts["total_models"]) == \
         ("SUCCESS", len(everything) - 1, len(everything))
 
+    monkeypatch.setenv("DCF_HOME", str(first_home))  # back on the first worker: it sees the second one's builds
     model = project.root / "models" / "m0003.sql"  # a code change: the model and its downstream
     model.write_text(model.read_text() + "-- reviewed\n")
     _, built, _, _ = build()
@@ -115,7 +123,7 @@ def test_every_reason_to_build(tmp_path):
     assert built == {"audit_clock", *_downstream(project, "m0012")}
 
     other = run_dbt_build(BuildRequest(project_dir=project.root, profiles_dir=project.root, target="local",
-                          select=["m0016"], env={"DCF_WAREHOUSE_PATH": str(warehouse_path())},
+                          select=["m0016"], env={"DCF_WAREHOUSE_PATH": str(warehouse)},
                           context=RunContext(stream_name="OTHER")), log_to=conn)  # another stream writes m0016
     assert other.success
     outcome, built, _, _ = build()
@@ -139,6 +147,30 @@ def test_every_reason_to_build(tmp_path):
     _, built, _, _ = build(vars={"region": "us"})
     assert built == {"audit_clock"}
     conn.close()
+
+
+def test_the_reuse_state_round_trips_on_duckdb_and_snowflake_writing_only_what_changed(duckdb_conn, fakesnow_conn):
+    """The store's rows: another store (another worker) reads what one saved; a save deletes the records gone in
+    one statement and writes the changed ones, nothing else; streams and projects keep their own records."""
+    records = {f"model.p.m{i}": {"built_by": "inv1", "signature": f"s{i}", "env": {"var:x": "d"},
+                                 "inputs": {"source.p.raw.t": "5:abc"}, "parents": {}, "rows": i} for i in range(3)}
+    for conn in (duckdb_conn, fakesnow_conn):
+        ensure_schema(conn)
+        store = ReuseStore(conn, "p", "S")
+        assert store.load() == {}
+        store.save(records)
+        assert ReuseStore(conn, "p", "S").load() == records
+        assert ReuseStore(conn, "p", "OTHER").load() == ReuseStore(conn, "q", "S").load() == {}
+
+        before = conn.statements
+        rebuilt = {**{k: v for k, v in records.items() if k != "model.p.m0"},
+                   "model.p.m1": {**records["model.p.m1"], "built_by": "inv2", "rows": 9}}
+        store.save(rebuilt)
+        assert conn.statements - before == 2, "one DELETE (m0 gone), one MERGE (m1 rebuilt); m2 unchanged"
+        assert ReuseStore(conn, "p", "S").load() == rebuilt
+        before = conn.statements
+        store.save(rebuilt)
+        assert conn.statements == before, "nothing changed, nothing written"
 
 
 def test_probes_on_duckdb_and_snowflake(duckdb_conn, fakesnow_conn):

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -61,6 +62,7 @@ def test_make_run_twice_loads_two_days(prefect_api, dcf_home, tmp_path):
     lineage = query("SELECT * FROM DCF.DCF_T_DATA_LINEAGE WHERE PRCS_INST_ID = :id", {"id": first})
     assert len(lineage) == 1 and lineage[0]["LIFECYCLE_STAGE"] == "ARCHIVED"
     assert lineage[0]["ARCHIVE_STATUS"] == "COMPLETED" and lineage[0]["RECORD_COUNT"] == 1500
+    assert lineage[0]["REJECTED_RECORD_COUNT"] == 0
     assert lineage[0]["RETENTION_EXPIRY_DATE"] == DAY1 + timedelta(days=2555)
     assert os.path.exists(lineage[0]["ARCHIVE_PATH"]) and not os.path.exists(lineage[0]["SOURCE_FILE_PATH"])
 
@@ -114,6 +116,11 @@ def _make_run_without_a_server(dcf_home: Path, tmp_path: Path) -> str:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
     assert "process instance 1: SUCCEEDED" in log.read_text()
+    # its last log line reached the temporary server before that stopped (sent before the exit handlers ran)
+    with contextlib.closing(sqlite3.connect(dcf_home / "prefect" / "prefect.db")) as prefect_db:
+        [(finished,)] = prefect_db.execute("SELECT COUNT(*) FROM log WHERE message LIKE 'Finished in state%' "
+                                           "AND message LIKE '%process instance 1 SUCCEEDED%'").fetchall()
+    assert finished == 1
     return log.read_text()
 
 

@@ -1,7 +1,7 @@
 """Landing files are checked before they touch the raw table: header, encoding, field count, quoting.
 
 Each hostile file is written by hand and loaded through the same function ingest uses, on DuckDB (its own CSV
-reader, rejects table) and on the Snowflake path (fakesnow: rows read and checked in Python).
+reader, rejects table) and on the Snowflake path (fakesnow: records checked in Python, then PUT + COPY INTO).
 """
 
 from __future__ import annotations
@@ -57,6 +57,26 @@ def test_a_good_file_loads_and_a_wrong_first_delivery_never_shapes_the_raw_table
     loaded = load_file(conn, "RAW.T", _land(tmp_path, GOOD), REF, columns=COLUMNS)
     assert (loaded.rows, loaded.rejected) == (3, [])
     assert conn.scalar("SELECT NOTE FROM RAW.T WHERE ACCT = '2'") == "with, comma"
+    rows = conn.fetch_dicts("SELECT ACCT, SRC_ROW_NUM, SRC_FILE_NAME, PRCS_INST_ID, PRCS_DATE, ODS_BATCH_ID "
+                            "FROM RAW.T ORDER BY SRC_ROW_NUM")
+    assert [(r["ACCT"], r["SRC_ROW_NUM"]) for r in rows] == [("1", 1), ("2", 2), ("3", 3)]
+    assert {(r["SRC_FILE_NAME"], r["PRCS_INST_ID"], r["PRCS_DATE"], r["ODS_BATCH_ID"]) for r in rows} == {
+        ("F_20240301.csv", 7, DAY, "1_20240301")}
+    again = load_file(conn, "RAW.T", _land(tmp_path, GOOD), REF, columns=COLUMNS)
+    assert again.rows == 3 and _raw_rows(conn) == 3, "a re-delivery replaces the file's rows"
+
+
+def test_the_statements_of_a_load_do_not_grow_with_the_file(conn, tmp_path):
+    """The engine bulk-loads the file (DuckDB's reader; Snowflake's PUT + COPY INTO), not row batches."""
+    small = load_file(conn, "RAW.T", _land(tmp_path, GOOD), REF, columns=COLUMNS)
+    before = conn.statements
+    load_file(conn, "RAW.T", _land(tmp_path, GOOD), REF, columns=COLUMNS)
+    per_small_load = conn.statements - before
+    big = b"ACCT,AMT,NOTE\n" + b"".join(b"%d,%d,row %d\n" % (i, i * 10, i) for i in range(20_000))
+    before = conn.statements
+    loaded = load_file(conn, "RAW.T", _land(tmp_path, big), REF, columns=COLUMNS)
+    assert conn.statements - before == per_small_load
+    assert (small.rows, loaded.rows) == (3, 20_000) and _raw_rows(conn) == 20_000
 
 
 @pytest.mark.parametrize(("content", "message"), [
