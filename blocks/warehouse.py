@@ -180,11 +180,13 @@ class DcfWarehouse(Block):
             return self._local().connect()
         connector = self._connector()
         # A fresh connection each time: the connector block caches one, which threads must not share.
+        # Autocommit on, whatever the credentials block says (a loaded block passes its None through): every
+        # DCF write commits by itself unless it is inside an explicit transaction (Connection.transaction).
         raw = connector.credentials.get_client(
             database=connector.database,
             warehouse=connector.warehouse,
             schema=connector.schema_,
-            **self.snowflake_connect_args,
+            **{**self.snowflake_connect_args, "autocommit": True},
         )
         return Connection(raw, Dialect.SNOWFLAKE, self.namespace)
 

@@ -38,6 +38,7 @@ def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
     path = find_stream_file(stream)
     loaded = parse_stream_file(path, check_graph=False)
     config = loaded.config
+    warehouse_block = warehouse_block or config.warehouse_block
     shown, node = shown_path(path), read_yaml(path).node
     problems = [f"{shown}: {'.'.join(loc)}: {message}{line_suffix(node, loc)}" for loc, message in
                 check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name,

@@ -111,6 +111,8 @@ def prepare_run(
             raise RefusedError(f"parameter {name} = {value!r}: must be one of {declared.values}")
     if config.stream.status != StreamStatus.ACTIVE:
         raise RefusedError(f"stream {loaded.name} is {config.stream.status} in {loaded.path.name}")
+    # The flow's parameter (a deployment's, from the YAML) wins; a run started by hand reads the YAML's.
+    warehouse_block = warehouse_block or config.warehouse_block
     return StreamRun(stream_name=loaded.name, config_path=loaded.path, process_date=process_date,
                      batch_id=batch_id, warehouse_block=warehouse_block, full_refresh=full_refresh, reset=reset,
                      parent_prcs_inst_id=parent_prcs_inst_id,
