@@ -36,6 +36,9 @@ from dcf.store.connection import Connection
 from dcf.store.dialect import Dialect, Namespace
 from dcf.stream.yaml_source import find_secret_key
 
+#: The non-secret connect arguments dbt-snowflake's profile also takes, so that dbt reaches the same endpoint.
+_PROFILE_CONNECT_ARGS = ("host", "port", "protocol")
+
 
 class DcfWarehouse(Block):
     """Where DCF control tables (and, locally, the warehouse itself) live."""
@@ -133,6 +136,9 @@ class DcfWarehouse(Block):
                               ("warehouse", "SNOWFLAKE_WAREHOUSE"), ("database", "SNOWFLAKE_DATABASE"),
                               ("schema", "SNOWFLAKE_SCHEMA")):
             output[key] = f"{{{{ env_var('{variable}', '') }}}}"
+        for key in _PROFILE_CONNECT_ARGS:  # where the account is reached (a private link, a proxy): not secret
+            if key in self.snowflake_connect_args:
+                output[key] = self.snowflake_connect_args[key]
         if self._connector().credentials.password is not None:
             output["password"] = "{{ env_var('SNOWFLAKE_PASSWORD') }}"
         else:
