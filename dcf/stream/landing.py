@@ -28,7 +28,7 @@ from dcf.store.dialect import identifier, relation_name
 from dcf.store.stage_rows import InstanceRef
 from dcf.stream.csv_records import Reject
 from dcf.stream.settings import LandingFiles
-from dcf.stream.snowflake_copy import drop_staged, insert_staged, stage_file
+from dcf.stream.snowflake_copy import CopyRefused, drop_staged, insert_staged, stage_file
 
 _META_COLUMNS = (
     ("SRC_FILE_NAME", "VARCHAR"), ("SRC_ROW_NUM", "BIGINT"), ("PRCS_INST_ID", "BIGINT"),
@@ -138,7 +138,11 @@ def load_file(conn: Connection, relation: str, file: LandingFile, ref: InstanceR
     _ensure_raw_table(conn, relation, columns)
     meta = {"f": file.name, "inst": ref.prcs_inst_id, "d": ref.process_date, "batch": ref.batch_id, "now": utcnow()}
     # Snowflake copies the file into a temporary table first: its DDL would commit the transaction below.
-    staged = None if conn.dialect.reads_local_files else stage_file(conn, columns, file.path, delimiter)
+    try:
+        staged = None if conn.dialect.reads_local_files else stage_file(conn, columns, file.path, delimiter)
+    except CopyRefused as refused:
+        raise LandingRejected(f"landing file {file.name}: Snowflake's COPY INTO refused its checked records, "
+                              f"nothing was loaded: {refused}") from None
     try:
         with conn.transaction():
             conn.execute(f"DELETE FROM {relation} WHERE SRC_FILE_NAME = :f AND PRCS_DATE = :d", meta)

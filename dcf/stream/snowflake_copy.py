@@ -29,6 +29,10 @@ from dcf.store.connection import Connection
 from dcf.stream.csv_records import Reject, checked_records
 
 
+class CopyRefused(Exception):
+    """COPY INTO refused the checked records (``ON_ERROR = ABORT_STATEMENT``); the message is Snowflake's."""
+
+
 @dataclass(frozen=True)
 class StagedFile:
     #: the temporary table the file was copied into (session's current schema)
@@ -55,8 +59,12 @@ def stage_file(conn: Connection, columns: list[str], path: Path, delimiter: str)
         conn.execute(f"PUT 'file://{staged.as_posix()}' @%{table} AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP "
                      "OVERWRITE = TRUE")
         if rows:
-            conn.execute(f"COPY INTO {table} FROM @%{table} FILE_FORMAT = (TYPE = CSV FIELD_DELIMITER = ',' "
-                         "FIELD_OPTIONALLY_ENCLOSED_BY = '\"' COMPRESSION = GZIP) ON_ERROR = ABORT_STATEMENT")
+            try:
+                conn.execute(f"COPY INTO {table} FROM @%{table} FILE_FORMAT = (TYPE = CSV FIELD_DELIMITER = ',' "
+                             "FIELD_OPTIONALLY_ENCLOSED_BY = '\"' COMPRESSION = GZIP) ON_ERROR = ABORT_STATEMENT")
+            except Exception as error:  # the driver's own error type: Snowflake's message says what it refused
+                text = " ".join(str(error).split()) or type(error).__name__
+                raise CopyRefused(text[:500]) from error
     return StagedFile(table, columns, rows, sorted(rejected, key=lambda reject: reject.line))
 
 
