@@ -1,51 +1,34 @@
-"""Two streams at once, each run by its own process with its own DCF_HOME (two workers on two hosts), one
-Prefect server. On the Snowflake path (fakesnow's server: every statement over the wire, one control schema)
-both run side by side; on the local DuckDB file the second queues for the file and says so.
+"""Two streams at once on one Prefect server. On the Snowflake path (fakesnow's server: every statement over the
+wire, one control schema) two process workers, each with its own DCF_HOME as on two hosts, run one each side by
+side; on the local DuckDB file (two runs in one DCF_HOME) the second queues for the file and says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
+import time
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import FlowRun, StateType
 
 from dcf.demo.synthetic_landing import generate_landing_file
 from dcf.paths import PROJECT_ROOT
-from tests.streams import BCFINSG, BCFINSG_YAML
+from tests.prefect_server import stop_process_group
+from tests.snowflake_streams import SHOP, fakesnow_control_store, fakesnow_warehouse, two_streams
+from tests.streams import BCFINSG
 
 pytestmark = pytest.mark.e2e
 DAY = date(2024, 3, 1)
-SHOP = "SHOP_DAILY"
-
-
-def _streams(root: Path, *, warehouse_block: str | None) -> Path:
-    """BCFINSG and the shop stream, each on a private copy of its dbt project; on Snowflake they build with the
-    warehouse's own profile (dbt-snowflake, pointed at the same endpoint as the control store)."""
-    streams = root / "streams"
-    streams.mkdir()
-    for name, yaml_path, project in ((BCFINSG, BCFINSG_YAML, PROJECT_ROOT / "dbt" / "gdw1"),
-                                     (SHOP, PROJECT_ROOT / "tests" / "fixtures" / "shop_stream.yaml",
-                                      PROJECT_ROOT / "tests" / "fixtures" / "shop_dbt")):
-        copy = root / project.name
-        shutil.copytree(project, copy, ignore=shutil.ignore_patterns("target", "logs"))
-        data = yaml.safe_load(yaml_path.read_text())
-        data["dbt"]["project_dir"] = str(copy)
-        if warehouse_block:
-            data["warehouse_block"] = warehouse_block
-            data["dbt"]["target"] = "snowflake"
-            data["dbt"].pop("profiles_dir", None)
-        elif "profiles_dir" in data["dbt"]:  # BCFINSG's own profile (the shop's writes elsewhere: left out)
-            data["dbt"]["profiles_dir"] = str(copy)
-        (streams / f"{name.lower()}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return streams
 
 
 def _start(stream: str, home: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -61,36 +44,51 @@ def _both(first: subprocess.Popen, second: subprocess.Popen) -> tuple[str, str]:
     return outputs
 
 
+def _final(client: SyncPrefectClient, run_id: Any, logs: list[Path], timeout: float = 420.0) -> FlowRun:
+    deadline = time.monotonic() + timeout
+    while not (run := client.read_flow_run(run_id)).state or not run.state.is_final():
+        if time.monotonic() > deadline:
+            tails = "\n".join(log.read_text()[-3000:] for log in logs)
+            pytest.fail(f"flow run {run_id} did not end; worker logs:\n{tails}")
+        time.sleep(1)
+    return run
+
+
 def test_two_streams_on_two_workers_run_side_by_side_on_the_snowflake_path(prefect_api, fakesnow_server,
                                                                          tmp_path):
-    import snowflake.connector
-    from prefect_snowflake import SnowflakeConnector, SnowflakeCredentials
-
-    from blocks.warehouse import DcfWarehouse
-    from dcf.store.connection import Connection
-    from dcf.store.dialect import Dialect, Namespace
-
-    database = f"DB_{uuid.uuid4().hex[:8].upper()}"  # the fakesnow server is the session's
-    setup = snowflake.connector.connect(**fakesnow_server)
-    for statement in (f"CREATE DATABASE {database}", f"USE DATABASE {database}", "CREATE SCHEMA DCF",
-                      "CREATE SCHEMA RAW"):
-        setup.cursor().execute(statement)
-    endpoint = {k: fakesnow_server[k] for k in ("host", "port", "protocol", "session_parameters", "network_timeout")}
-    credentials = SnowflakeCredentials(account=fakesnow_server["account"], user=fakesnow_server["user"],
-                                       password=fakesnow_server["password"])
-    # The control schema is the connector's too: see tests/flows/test_snowflake_stream.py (fakesnow's sequences).
-    connector = SnowflakeConnector(credentials=credentials, database=database, schema="DCF", warehouse="DCF_WH")
-    DcfWarehouse(kind="snowflake", snowflake_connector=connector, snowflake_connect_args=endpoint,
-                 control_database=database, control_schema="DCF").save("concurrent-warehouse", overwrite=True)
-
+    """Two deployments on one process pool, two workers (each its own DCF_HOME, one run at a time): each worker
+    runs one stream, at the same time, against one control schema."""
+    database = fakesnow_warehouse(fakesnow_server, "concurrent-warehouse")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_API_URL": prefect_api,
-           "DCF_STREAMS_DIR": str(_streams(tmp_path, warehouse_block="concurrent-warehouse"))}
-    worker_a, worker_b = tmp_path / "worker-a", tmp_path / "worker-b"
-    generate_landing_file(DAY, worker_a / "landing" / "bcfinsg", rows=300)
-    _both(_start(BCFINSG, worker_a, env), _start(SHOP, worker_b, env))
+           "PREFECT_WORKER_QUERY_SECONDS": "1",
+           "DCF_STREAMS_DIR": str(two_streams(tmp_path, warehouse_block="concurrent-warehouse"))}
+    pool = f"two-workers-{uuid.uuid4().hex[:6]}"
+    with SyncPrefectClient(prefect_api) as client:
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        flow_id = client.create_flow_from_name("stream-load")
+        runs = [client.create_flow_run_from_deployment(client.create_deployment(
+            flow_id=flow_id, name=f"{stream.lower()}-{pool}", entrypoint="flows/stream_load.py:stream_load",
+            work_pool_name=pool, parameters={"stream": stream}, pull_steps=[
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(PROJECT_ROOT)}}]),
+            parameters={"process_date": DAY.isoformat()}) for stream in (BCFINSG, SHOP)]
+        logs = []
+        with contextlib.ExitStack() as workers:
+            for name in ("worker-a", "worker-b"):
+                home = tmp_path / name
+                generate_landing_file(DAY, home / "landing" / "bcfinsg", rows=300)  # for whichever runs BCFINSG
+                logs.append(tmp_path / f"{name}.log")
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--name", name,
+                     "--limit", "1"], cwd=tmp_path, stdout=logs[-1].open("w"), stderr=subprocess.STDOUT,
+                    env={**env, "DCF_HOME": str(home), "PREFECT_HOME": str(home / "prefect")},
+                    start_new_session=True)
+                workers.callback(stop_process_group, worker)
+            ended = [_final(client, run.id, logs) for run in runs]
+    assert [run.state.type for run in ended] == [StateType.COMPLETED] * 2, [run.state.message for run in ended]
+    ran_by = [[log.name for log in logs if str(run.id) in log.read_text()] for run in runs]
+    assert sorted(ran_by) == [["worker-a.log"], ["worker-b.log"]], "one stream on each worker"
 
-    conn = Connection(snowflake.connector.connect(**fakesnow_server, database=database, schema="DCF"),
-                      Dialect.SNOWFLAKE, Namespace("DCF", database))
+    conn = fakesnow_control_store(fakesnow_server, database)
     instances = {r["STRM_NAME"]: r for r in conn.fetch_dicts("SELECT * FROM DCF.DCF_T_PRCS_INST")}
     assert {name: row["PRCS_STATUS"] for name, row in instances.items()} == {BCFINSG: "SUCCEEDED", SHOP: "SUCCEEDED"}
     starts = [row["PRCS_START_TS"] for row in instances.values()]
@@ -114,7 +112,7 @@ def test_two_streams_on_two_workers_run_side_by_side_on_the_snowflake_path(prefe
 def test_two_streams_at_once_on_the_local_file_queue_for_it_and_say_so(prefect_api, tmp_path):
     home = tmp_path / "dcf-home"
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_API_URL": prefect_api,
-           "DCF_STREAMS_DIR": str(_streams(tmp_path, warehouse_block=None))}
+           "DCF_STREAMS_DIR": str(two_streams(tmp_path, warehouse_block=None))}
     generate_landing_file(DAY, home / "landing" / "bcfinsg", rows=300)
     outputs = _both(_start(BCFINSG, home, env), _start(SHOP, home, env))
     waited = [output for output in outputs if "waiting for the local DuckDB warehouse (held by another run)" in output]
