@@ -28,6 +28,12 @@ from typing import Any
 from dcf.store.connection import Connection
 from dcf.stream.csv_records import Reject, checked_records
 
+#: How Snowflake reads the staged copy: the records as DuckDB's reader gives them. Quoted fields may hold the
+#: delimiter, quotes (doubled) and line breaks; a backslash is a character, not an escape; an empty field is NULL
+#: and no other value is (Snowflake's default would also read ``\N`` as NULL).
+_CSV_FORMAT = ("TYPE = CSV FIELD_DELIMITER = ',' FIELD_OPTIONALLY_ENCLOSED_BY = '\"' ESCAPE_UNENCLOSED_FIELD = NONE "
+               "NULL_IF = () COMPRESSION = GZIP")
+
 
 class CopyRefused(Exception):
     """COPY INTO refused the checked records (``ON_ERROR = ABORT_STATEMENT``); the message is Snowflake's."""
@@ -60,8 +66,8 @@ def stage_file(conn: Connection, columns: list[str], path: Path, delimiter: str)
                      "OVERWRITE = TRUE")
         if rows:
             try:
-                conn.execute(f"COPY INTO {table} FROM @%{table} FILE_FORMAT = (TYPE = CSV FIELD_DELIMITER = ',' "
-                             "FIELD_OPTIONALLY_ENCLOSED_BY = '\"' COMPRESSION = GZIP) ON_ERROR = ABORT_STATEMENT")
+                conn.execute(f"COPY INTO {table} FROM @%{table} FILE_FORMAT = ({_CSV_FORMAT}) "
+                             "ON_ERROR = ABORT_STATEMENT")
             except Exception as error:  # the driver's own error type: Snowflake's message says what it refused
                 text = " ".join(str(error).split()) or type(error).__name__
                 raise CopyRefused(text[:500]) from error

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.unit
 DAY = date(2024, 3, 1)
 COLUMNS = ["ACCT", "AMT", "NOTE"]
 GOOD = b'ACCT,AMT,NOTE\n1,10,plain\n2,20,"with, comma"\n3,30,x\n'
+#: what a raw table must keep as it is: quotes and the delimiter in quotes, backslashes, \N; empty is NULL
+AWKWARD = b'ACCT,AMT,NOTE\n1,10,"say ""hi"", then go"\n2,20,C:\\temp\\new\n3,30,\\N\n4,,\n'
 REF = InstanceRef(strm_id=1, strm_name="S", prcs_inst_id=7, process_date=DAY, batch_id="1_20240301")
 
 
@@ -64,6 +66,14 @@ def test_a_good_file_loads_and_a_wrong_first_delivery_never_shapes_the_raw_table
         ("F_20240301.csv", 7, DAY, "1_20240301")}
     again = load_file(conn, "RAW.T", _land(tmp_path, GOOD), REF, columns=COLUMNS)
     assert again.rows == 3 and _raw_rows(conn) == 3, "a re-delivery replaces the file's rows"
+
+
+def test_awkward_values_arrive_as_they_were_written(conn, tmp_path):
+    loaded = load_file(conn, "RAW.T", _land(tmp_path, AWKWARD), REF, columns=COLUMNS)
+    assert loaded.rows == 4
+    values = {r["ACCT"]: (r["AMT"], r["NOTE"]) for r in conn.fetch_dicts("SELECT ACCT, AMT, NOTE FROM RAW.T")}
+    assert values == {"1": ("10", 'say "hi", then go'), "2": ("20", "C:\\temp\\new"), "3": ("30", "\\N"),
+                      "4": (None, None)}
 
 
 def test_the_statements_of_a_load_do_not_grow_with_the_file(conn, tmp_path):
