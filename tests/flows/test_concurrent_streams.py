@@ -79,7 +79,8 @@ def test_two_streams_on_two_workers_run_side_by_side_on_the_snowflake_path(prefe
                 logs.append(tmp_path / f"{name}.log")
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--name", name,
-                     "--limit", "1"], cwd=tmp_path, stdout=logs[-1].open("w"), stderr=subprocess.STDOUT,
+                     "--limit", "1"], cwd=tmp_path, stdout=workers.enter_context(logs[-1].open("w")),
+                    stderr=subprocess.STDOUT,
                     env={**env, "DCF_HOME": str(home), "PREFECT_HOME": str(home / "prefect")},
                     start_new_session=True)
                 workers.callback(stop_process_group, worker)
