@@ -89,32 +89,33 @@ class DcfWarehouse(Block):
         """The DuckDB file (local kind only)."""
         return self._local().database_path
 
+    # The DuckDB kind answers as LocalWarehouse does; below, each method's own body is Snowflake's.
     @property
     def single_writer(self) -> bool:
         """One process at a time may open the store (a DuckDB file): runs that write it queue for it."""
-        return self.kind == "duckdb"
+        return self._local().single_writer if self.kind == "duckdb" else False
 
     @property
     def local_file(self) -> Path | None:
         """The DuckDB file a person can open locally; None on Snowflake."""
-        return self.database_path if self.kind == "duckdb" else None
+        return self._local().local_file if self.kind == "duckdb" else None
 
     def exists(self) -> bool:
         """Whether the store is there at all (a DuckDB file is created by the first write)."""
-        return self.kind != "duckdb" or self.database_path.exists()
+        return self._local().exists() if self.kind == "duckdb" else True
 
     def describe(self) -> str:
         """A short name for reports: the DuckDB file's name, or ``snowflake``."""
-        return self.database_path.name if self.kind == "duckdb" else self.kind
+        return self._local().describe() if self.kind == "duckdb" else self.kind
 
     def location(self) -> str:
         """Where the control tables are: the DuckDB file, or the Snowflake control database."""
-        return str(self.database_path) if self.kind == "duckdb" else str(self.control_database)
+        return self._local().location() if self.kind == "duckdb" else str(self.control_database)
 
     @property
     def dbt_target(self) -> str:
         """The target of the shipped dbt projects that writes to this warehouse (``local`` or ``snowflake``)."""
-        return "local" if self.kind == "duckdb" else "snowflake"
+        return self._local().dbt_target if self.kind == "duckdb" else "snowflake"
 
     def dbt_env(self) -> dict[str, str]:
         """The environment dbt's profile reads while it runs: the DuckDB path, or Snowflake's secrets."""
@@ -162,7 +163,7 @@ class DcfWarehouse(Block):
     def profiling_source(self) -> SnowflakeSource | None:
         """GE's Snowflake connection details; None for DuckDB (GE reads the control connection's database)."""
         if self.kind == "duckdb":
-            return None
+            return self._local().profiling_source()
         connector = self._connector()
         credentials = connector.credentials
         return SnowflakeSource(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -15,12 +16,37 @@ from tests.streams import BCFINSG, BCFINSG_YAML
 SHOP = "SHOP_DAILY"
 
 
-def fakesnow_warehouse(fakesnow_server: dict, block_name: str) -> str:
-    """A fresh database on the session's fakesnow server and a DcfWarehouse block for it; returns the database."""
-    import snowflake.connector
+def save_warehouse_block(block_name: str, database: str, *, account: str, user: str, password: str,
+                         connect_args: dict | None = None) -> None:
+    """Credentials, connector and a DcfWarehouse block for ``database`` (fakesnow accepts any credentials).
+
+    The control schema is the connector's too: fakesnow resolves a qualified sequence
+    (DCF.DCF_S_PRCS_INST_ID.NEXTVAL) in the session's current schema, where Snowflake takes the name.
+    """
     from prefect_snowflake import SnowflakeConnector, SnowflakeCredentials
 
     from blocks.warehouse import DcfWarehouse
+
+    credentials = SnowflakeCredentials(account=account, user=user, password=password)
+    connector = SnowflakeConnector(credentials=credentials, database=database, schema="DCF", warehouse="DCF_WH")
+    DcfWarehouse(kind="snowflake", snowflake_connector=connector, snowflake_connect_args=connect_args or {},
+                 control_database=database, control_schema="DCF").save(block_name, overwrite=True)
+
+
+def control_store(database: str, **connect_args: Any):
+    """A control-store connection to ``database`` (fakesnow in-process when patched, else ``connect_args``)."""
+    import snowflake.connector
+
+    from dcf.store.connection import Connection
+    from dcf.store.dialect import Dialect, Namespace
+
+    return Connection(snowflake.connector.connect(**connect_args, database=database, schema="DCF"),
+                      Dialect.SNOWFLAKE, Namespace("DCF", database))
+
+
+def fakesnow_warehouse(fakesnow_server: dict, block_name: str) -> str:
+    """A fresh database on the session's fakesnow server and a DcfWarehouse block for it; returns the database."""
+    import snowflake.connector
 
     database = f"DB_{uuid.uuid4().hex[:8].upper()}"
     setup = snowflake.connector.connect(**fakesnow_server)
@@ -29,24 +55,9 @@ def fakesnow_warehouse(fakesnow_server: dict, block_name: str) -> str:
         setup.cursor().execute(statement)
     setup.close()
     endpoint = {k: fakesnow_server[k] for k in ("host", "port", "protocol", "session_parameters", "network_timeout")}
-    credentials = SnowflakeCredentials(account=fakesnow_server["account"], user=fakesnow_server["user"],
-                                       password=fakesnow_server["password"])
-    # The control schema is the connector's too: see tests/flows/test_snowflake_stream.py (fakesnow's sequences).
-    connector = SnowflakeConnector(credentials=credentials, database=database, schema="DCF", warehouse="DCF_WH")
-    DcfWarehouse(kind="snowflake", snowflake_connector=connector, snowflake_connect_args=endpoint,
-                 control_database=database, control_schema="DCF").save(block_name, overwrite=True)
+    save_warehouse_block(block_name, database, account=fakesnow_server["account"], user=fakesnow_server["user"],
+                         password=fakesnow_server["password"], connect_args=endpoint)
     return database
-
-
-def fakesnow_control_store(fakesnow_server: dict, database: str):
-    """A control-store connection to ``database`` on the fakesnow server."""
-    import snowflake.connector
-
-    from dcf.store.connection import Connection
-    from dcf.store.dialect import Dialect, Namespace
-
-    return Connection(snowflake.connector.connect(**fakesnow_server, database=database, schema="DCF"),
-                      Dialect.SNOWFLAKE, Namespace("DCF", database))
 
 
 def two_streams(root: Path, *, warehouse_block: str | None) -> Path:

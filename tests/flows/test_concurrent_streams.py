@@ -24,7 +24,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from dcf.demo.synthetic_landing import generate_landing_file
 from dcf.paths import PROJECT_ROOT
 from tests.prefect_server import stop_process_group
-from tests.snowflake_streams import SHOP, fakesnow_control_store, fakesnow_warehouse, two_streams
+from tests.snowflake_streams import SHOP, control_store, fakesnow_warehouse, two_streams
 from tests.streams import BCFINSG
 
 pytestmark = pytest.mark.e2e
@@ -89,7 +89,7 @@ def test_two_streams_on_two_workers_run_side_by_side_on_the_snowflake_path(prefe
     ran_by = [[log.name for log in logs if str(run.id) in log.read_text()] for run in runs]
     assert sorted(ran_by) == [["worker-a.log"], ["worker-b.log"]], "one stream on each worker"
 
-    conn = fakesnow_control_store(fakesnow_server, database)
+    conn = control_store(database, **fakesnow_server)
     instances = {r["STRM_NAME"]: r for r in conn.fetch_dicts("SELECT * FROM DCF.DCF_T_PRCS_INST")}
     assert {name: row["PRCS_STATUS"] for name, row in instances.items()} == {BCFINSG: "SUCCEEDED", SHOP: "SUCCEEDED"}
     starts = [row["PRCS_START_TS"] for row in instances.values()]

@@ -16,6 +16,7 @@ from pathlib import Path
 import fakesnow
 import pytest
 
+from tests.snowflake_streams import control_store, save_warehouse_block
 from tests.streams import BCFINSG, STAGES, land, private_bcfinsg
 
 pytestmark = pytest.mark.e2e
@@ -24,31 +25,8 @@ ROWS = 400
 DATABASE = "GDW1"
 
 
-#: The connector's schema, where dbt builds too. It is the control schema here: fakesnow resolves a qualified
-#: sequence (DCF.DCF_S_PRCS_INST_ID.NEXTVAL) in the session's current schema, where Snowflake takes the name.
+#: The connector's schema, where dbt builds too: the control schema (see tests.snowflake_streams).
 SCHEMA = "DCF"
-
-
-def _snowflake_warehouse_block(name: str) -> None:
-    """Credentials, connector and DcfWarehouse blocks on the test server (fakesnow accepts any credentials)."""
-    from prefect_snowflake import SnowflakeConnector, SnowflakeCredentials
-
-    from blocks.warehouse import DcfWarehouse
-
-    credentials = SnowflakeCredentials(account="fake-account", user="DCF_SVC", password="not-a-secret")
-    connector = SnowflakeConnector(credentials=credentials, database=DATABASE, schema=SCHEMA, warehouse="DCF_WH")
-    DcfWarehouse(kind="snowflake", snowflake_connector=connector, control_database=DATABASE,
-                 control_schema="DCF").save(name, overwrite=True)
-
-
-def _connect():
-    import snowflake.connector
-
-    from dcf.store.connection import Connection
-    from dcf.store.dialect import Dialect, Namespace
-
-    raw = snowflake.connector.connect(database=DATABASE, schema="DCF")
-    return Connection(raw, Dialect.SNOWFLAKE, Namespace("DCF", DATABASE))
 
 
 def test_bcfinsg_end_to_end_on_the_snowflake_path(prefect_api, tmp_path: Path, monkeypatch):
@@ -59,19 +37,20 @@ def test_bcfinsg_end_to_end_on_the_snowflake_path(prefect_api, tmp_path: Path, m
         data["dbt"]["target"] = "snowflake"
 
     with fakesnow.patch():
-        setup = _connect()
+        setup = control_store(DATABASE)
         for statement in (f"CREATE DATABASE IF NOT EXISTS {DATABASE}", f"USE DATABASE {DATABASE}",
                           "CREATE SCHEMA IF NOT EXISTS DCF",
                           "CREATE SCHEMA IF NOT EXISTS RAW"):
             setup.execute(statement)
-        _snowflake_warehouse_block("fakesnow-warehouse")
+        save_warehouse_block("fakesnow-warehouse", DATABASE, account="fake-account", user="DCF_SVC",
+                             password="not-a-secret")
         private_bcfinsg(tmp_path, monkeypatch, edit=on_snowflake)
         landing_file = land(DAY, rows=ROWS)
 
         state = stream_load(stream=BCFINSG, process_date=DAY, return_state=True)
         assert state.is_completed(), state.message
 
-        with _connect() as conn:
+        with control_store(DATABASE) as conn:
             conn.execute(f"USE DATABASE {DATABASE}")
             _assert_the_runs_rows(conn, landing_file)
 
