@@ -1,7 +1,7 @@
 """What the live execution log costs: bare ``dbt build`` vs our dbt stage with full logging, in one run.
 
     uv run python -m bench.dbt_logging                     # N=200 models, 3 rounds
-    uv run python -m bench.dbt_logging --models 1000 --rounds 1
+    uv run python -m bench.dbt_logging --models 1000 --variants bare,ours   # the N=1,000 figures (~15 min)
     uv run python -m bench.dbt_logging --task-per-node     # also: one Prefect task run per node (needs a server;
                                                            # uses PREFECT_API_URL or starts a local one)
 
@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--variants", default="bare,ours,ours/none",
+                        help="comma-separated subset of bare, ours, ours/none (bare and ours are always measured)")
     parser.add_argument("--task-per-node", action="store_true", help="also measure one Prefect task run per node")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dcf-bench-") as tmp, ExitStack() as stack:
@@ -47,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
             stack.enter_context(_local_prefect_server(Path(tmp) / "prefect"))
         project = write_project(Path(tmp) / "project", args.models, threads=args.threads)
         print(f"synthetic project: {len(project.models)} models, {project.tests} tests, {args.threads} threads")
-        results = _measure(project, args.rounds, args.task_per_node)
+        results = _measure(project, args.rounds, args.task_per_node, set(args.variants.split(",")))
     _report(results)
     return 0
 
 
-def _measure(project: SyntheticProject, rounds: int, task_per_node: bool) -> dict[str, Any]:
+def _measure(project: SyntheticProject, rounds: int, task_per_node: bool, wanted: set[str]) -> dict[str, Any]:
     from dcf.build import runner
     from dcf.build.manifest import MANIFESTS
     from dcf.build.request import BuildRequest
@@ -81,7 +83,9 @@ def _measure(project: SyntheticProject, rounds: int, task_per_node: bool) -> dic
         if log:
             statements.append(conn.statements - before)
 
-    variants: dict[str, Callable[[], None]] = {"bare": bare, "ours": ours, "ours/none": lambda: ours(log=False)}
+    variants: dict[str, Callable[[], None]] = {"bare": bare, "ours": ours}
+    if "ours/none" in wanted:
+        variants["ours/none"] = lambda: ours(log=False)
     if task_per_node:
         variants["ours/flow"] = _in_flow(lambda: ours())
         variants["ours/flow+tasks"] = _in_flow(lambda: ours(task_per_node=True))

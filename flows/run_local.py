@@ -95,11 +95,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _preload(*, profiles: bool) -> None:
-    """Import dbt (and Great Expectations when the stream profiles) now, while the server boots: otherwise the
-    dbt stage and the profile stage each start by paying for the import (GE's alone is seconds)."""
+    """Import dbt (and Great Expectations when the stream profiles, with its first data context) now, while the
+    server boots: otherwise the dbt stage and the profile stage each start by paying for them (GE: seconds).
+    On this machine's DuckDB the run's main thread hardly waits, so a background import would only slow the
+    stages it overlaps (:mod:`dcf.profiling.warm_up` is for worker runs on a remote warehouse)."""
     importlib.import_module("dbt.cli.main")
     if profiles:
-        importlib.import_module("dcf.profiling.gx")
+        importlib.import_module("dcf.profiling.gx").first_context()
 
 
 def _validate(stream: str, api: LocalApi) -> int:

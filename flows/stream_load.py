@@ -20,6 +20,8 @@ from typing import Any
 from prefect import flow
 from prefect.states import Cancelled, Completed, Failed, State
 
+from blocks.default_warehouse import load_warehouse
+from dcf.profiling.warm_up import warm_up_in_background
 from dcf.store.instances import child_instance
 from dcf.store.statuses import InstanceStatus
 from dcf.stream.activities import Activity
@@ -78,6 +80,8 @@ def stream_load(
     run = prepare_run(stream, process_date, batch_id, full_refresh=full_refresh, reset=mode == RunMode.RESET,
                       warehouse_block=warehouse_block, parent_prcs_inst_id=parent_prcs_inst_id,
                       parameters=parameters)
+    if run.config.profiling.tables and not load_warehouse(run.warehouse_block).single_writer:
+        warm_up_in_background()  # a remote warehouse: GE imports while the run waits on it
     with stream_slot(run):
         validated = validate(run)
         run = process_id(run, validated)

@@ -11,11 +11,13 @@ metric of a table into one SELECT, so the metrics below are chosen to stay in th
   (GE's filter NULLs: one SELECT per column), quantiles (GE's run one SELECT per column) and bounded
   top values (GE's ``column.value_counts`` has no limit).
 
-Importing this module imports GE (several seconds) and applies the DuckDB persisted-connection setting.
+Importing this module imports GE (seconds; :mod:`dcf.profiling.deferred_imports` first spares it SciPy's
+statistics) and applies the DuckDB persisted-connection setting.
 """
 
 from __future__ import annotations
 
+import dcf.profiling.deferred_imports  # noqa: F401  # isort: skip  (before GE: defers scipy.stats)
 import contextlib
 import logging
 import types
@@ -206,11 +208,17 @@ class ColumnTopValues(ColumnMetric[AnyResult]):
 __all__ = [
     "BatchRowCount", "ColumnApproxDistinctCount", "ColumnDistinctValuesCount",
     "ColumnLengthMax", "ColumnLengthMin", "ColumnMax", "ColumnMean", "ColumnMin", "ColumnNullCount",
-    "ColumnQuantiles", "ColumnStdDev", "ColumnTopValues", "ProfilingError", "compute", "open_batch",
+    "ColumnQuantiles", "ColumnStdDev", "ColumnTopValues", "ProfilingError", "compute", "first_context", "open_batch",
 ]
 
 
 # -- batches -------------------------------------------------------------------------------------------
+def first_context() -> None:
+    """Make (and drop) one ephemeral context: the first one in a process costs a few hundred ms (marshmallow
+    copies GE's config schemas on first use), later ones a few ms (see :mod:`dcf.profiling.warm_up`)."""
+    gx.get_context(mode="ephemeral")
+
+
 @contextmanager
 def open_batch(source: Source, relation: Relation) -> Iterator[Any]:
     """A GE batch over the whole of ``relation``; its connection is closed when the block ends.

@@ -19,7 +19,7 @@ from dcf.execlog.facts import (
 )
 from dcf.execlog.fold import JobState
 from dcf.execlog.queries import stale_renderings
-from dcf.execlog.writer import ExecutionLogWriter
+from dcf.execlog.writer import MAX_FLUSH_INTERVAL_SECONDS, ExecutionLogWriter, flush_wait
 from dcf.store.migrate import ensure_schema
 
 T0 = datetime(2025, 12, 11, 10, 30, 0, 123000)
@@ -175,6 +175,23 @@ def test_writer_batches_and_never_regresses(duckdb_conn) -> None:
     executions = duckdb_conn.fetch_dicts(f"SELECT NODE_ID, STATUS FROM {duckdb_conn.qualify('DBT_MODEL_EXECUTIONS')}")
     assert {r["NODE_ID"]: r["STATUS"] for r in executions} == {
         "model.p.stg": "success", "model.p.fct": "error", "model.p.dim": "skipped", "test.p.nn_fct": "skipped"}
+
+
+def _flushes(duration: float) -> int:
+    elapsed, flushes = 0.0, 1  # the final flush
+    while (elapsed := elapsed + flush_wait(elapsed)) < duration:
+        flushes += 1
+    return flushes
+
+
+def test_the_writer_flushes_every_second_at_first_and_then_as_the_build_ages() -> None:
+    assert flush_wait(0.0) == flush_wait(2.9) == 1.0, "a short build is logged every second"
+    assert flush_wait(30.0) == 10.0
+    assert flush_wait(86_400.0) == MAX_FLUSH_INTERVAL_SECONDS, "a day-long build still shows progress every minute"
+    assert flush_wait(30.0, interval=3600) == 3600, "the interval given is the shortest wait"
+    # the statements of a build follow the flushes (a MERGE, and a COUNT when tables finished)
+    assert _flushes(17) == 10 and _flushes(100) == 16, "N=200 and N=1,000 models on the local default"
+    assert _flushes(100) * 2 + 2 <= 40, "a 1,000-model build stays within 40 statements"
 
 
 def test_writer_keeps_rows_when_a_write_fails(duckdb_conn) -> None:

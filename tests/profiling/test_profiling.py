@@ -407,3 +407,45 @@ def test_snowflake_approximate_quantiles_within_two_percent_of_rank(fakesnow_ser
         assert abs(rank - float(q)) <= 0.02, (q, estimate, rank)
     truth = len(set(values))
     assert abs(column.metrics["approx_distinct_count"] - truth) <= 0.10 * truth
+
+
+
+def _in_a_fresh_interpreter(script: str) -> str:
+    """Standard output of ``script`` run by a new Python (this one imported GE long ago)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def test_the_background_warm_up_imports_great_expectations_once_while_the_caller_goes_on() -> None:
+    """The warm-up starts once, the stage's own import meets it under the import lock, and both end with the
+    same module and a warm GE."""
+    assert _in_a_fresh_interpreter(
+        "import sys\n"
+        "from dcf.profiling.warm_up import warm_up_in_background\n"
+        "thread = warm_up_in_background()\n"
+        "assert warm_up_in_background() is thread, 'started once per process'\n"
+        "from dcf.profiling import gx\n"  # what the profile stage does, possibly mid-import
+        "thread.join(timeout=120)\n"
+        "assert not thread.is_alive()\n"
+        "assert sys.modules['dcf.profiling.gx'] is gx and hasattr(gx, 'compute')\n"
+        "print('warm')\n"
+    ) == "warm"
+
+
+def test_importing_ge_for_a_profile_leaves_scipy_stats_for_its_first_use() -> None:
+    """GE's expectations that use SciPy's statistics get a stand-in that imports ``scipy.stats`` on first use;
+    ``import scipy.stats`` elsewhere still gets the real module."""
+    assert _in_a_fresh_interpreter(
+        "import sys\n"
+        "import dcf.profiling.gx\n"
+        "assert 'scipy.stats' not in sys.modules, 'not imported by a profile'\n"
+        "from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl\n"
+        "print(round(kl.stats.entropy([0.5, 0.5], [0.9, 0.1]), 6))\n"  # GE's own use still works
+        "import scipy.stats\n"
+        "assert scipy.stats is sys.modules['scipy.stats'] and kl.stats.entropy is scipy.stats.entropy\n"
+    ) == "0.510826"
