@@ -57,7 +57,7 @@ test-deploy: setup
 lint: setup
 	$(UV) run --frozen ruff check .
 
-## make bench: every benchmark, figures only, written to bench/RESULTS.md with the date and machine (~10 min).
+## make bench: every benchmark, figures only, written to bench/RESULTS.md with the date and machine (~9 min).
 bench: setup
 	@$(UV) run --frozen python -m bench.all
 
