@@ -11,9 +11,14 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 STARTED = time.monotonic()
+# Setup imports Prefect, dbt and Great Expectations: millions of objects that live as long as the process. The
+# cyclic collector would walk them again and again while they are made (measured: 1.1 s of collections during
+# setup), so it is off until they are all made, and then they are frozen out of its sight (_setup_done).
+gc.disable()
 
 import importlib  # noqa: E402 (the clock starts before any import)
 import os  # noqa: E402
@@ -79,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
+    _setup_done()
     set_up = time.monotonic()
     api.wait_ready()
     print(f"running stream {stream.name} for {process_date} ...", flush=True)
@@ -104,12 +110,19 @@ def _preload(*, profiles: bool) -> None:
         importlib.import_module("dcf.profiling.gx").first_context()
 
 
+def _setup_done() -> None:
+    """The collector back on, for what the run makes; what setup made stays out of its generations."""
+    gc.freeze()
+    gc.enable()
+
+
 def _validate(stream: str, api: LocalApi) -> int:
     """MODE=VALIDATE: the plan, or each problem on its own line; nothing is generated or written."""
     from dcf.errors import DcfError
     from dcf.stream.definition import find_stream_file
     from flows.stream_load import stream_load
 
+    _setup_done()
     try:
         find_stream_file(stream)
     except DcfError as error:

@@ -51,11 +51,15 @@ def parse_manifest(request: BuildRequest, work: Path) -> Any:
 
 
 def base_args(request: BuildRequest, work: Path) -> list[str]:
-    """Arguments of the quiet helper invocations (parse, ls): the project, target and the vars it is parsed with."""
+    """Arguments of the quiet helper invocations (parse, ls): the project, target and the vars it is parsed with.
+
+    ``--no-write-json``: their manifest is used in memory, never read back from target/manifest.json, so
+    dbt need not serialise it (partial parsing's own file is still written).
+    """
     return ["--project-dir", str(request.project_dir), "--profiles-dir", str(request.profiles_dir),
             "--target", request.target, "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
             "--vars", json.dumps(request.parse_vars, default=str), "--log-level", "none",
-            "--log-level-file", file_log_level()]
+            "--log-level-file", file_log_level(), "--no-write-json"]
 
 
 def _fingerprint(project_dir: Path, profiles_dir: Path) -> tuple:
