@@ -10,7 +10,7 @@ than 20 wait on one table's lock).
 The writer wakes every ``interval`` seconds at first, then every third of the build's elapsed time, up to
 a minute (:func:`flush_wait`): a model's RUNNING row and its end state show up within a second early in a
 build and within a third of its age later, and a build's statements grow with the logarithm of its
-duration instead of with it (N=200 models: ~17 s, about 12 flushes; N=1,000: ~100 s, about 16).
+duration instead of with it (N=200 models: ~17 s, about 10 flushes; N=1,000: ~100 s, about 16).
 
     writer = ExecutionLogWriter(conn, project, config)        # conn: the control store
     writer.start()
