@@ -157,3 +157,23 @@ def test_the_stream_cli_is_quiet_and_a_failed_model_is_one_line_without_a_traceb
     assert "Traceback" not in output, "DCF's own errors are one line (DCF_DEBUG=1 shows tracebacks)"
     assert "dbt build failed" in output and "fct_plan_baln_segm_mstr" in output and "full log: " in output
     assert result.stdout.strip().splitlines()[-1].startswith("Failed: ")
+
+
+def test_make_run_loads_the_day_when_its_console_reader_goes_away(prefect_api, dcf_home, tmp_path):
+    """``make run | head -1``: the reader closes the pipe after one line; the run still loads the day and ends
+    0, with no BrokenPipeError traceback (the console is a view of the run, not part of it)."""
+    day = date(2024, 5, 1)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PREFECT_API_URL": prefect_api}
+    errors = tmp_path / "stderr.log"
+    with errors.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "flows.run_local", "--rows", "500", "--process-date",
+                                    day.isoformat()], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=stderr, text=True)
+        try:
+            assert process.stdout.readline().startswith("Prefect API: ")
+            process.stdout.close()  # what head does after its line
+            assert process.wait(timeout=600) == 0, errors.read_text()[-3000:]
+        finally:
+            process.kill()
+    assert "Traceback" not in errors.read_text() and "BrokenPipeError" not in errors.read_text()
+    assert scalar("SELECT PRCS_STATUS FROM DCF.DCF_T_PRCS_INST WHERE PRCS_DATE = :day", {"day": day}) == "SUCCEEDED"
