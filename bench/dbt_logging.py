@@ -12,8 +12,8 @@ On a synthetic project (:mod:`bench.synthetic_dbt`, chains + fan-ins, tests) aga
   run), from a cold manifest cache like a fresh flow process: a (partial) parse plus the build;
 * ours/none — the same without ``log_to``: what the runner itself costs.
 
-Rounds alternate bare and ours; medians are printed with the ratio and the statements sent to the control
-store by one logged build. Timings live here, never in tests.
+Rounds alternate bare and ours, in an order that flips every round; medians are printed with the ratio and
+the statements sent to the control store by one logged build. Timings live here, never in tests.
 """
 
 from __future__ import annotations
@@ -93,8 +93,11 @@ def _measure(project: SyntheticProject, rounds: int, task_per_node: bool, wanted
     for fn in variants.values():  # warm-up: partial-parse files, DuckDB file, imports
         fn()
     statements.clear()
-    for _ in range(rounds):
-        for name, fn in variants.items():
+    for round_number in range(rounds):
+        # the order flips every round: on a machine whose speed drifts, the variant run second in every
+        # round would otherwise always get the slower moment (seen at N=1,000: bare 75 -> 118 s over a run)
+        order = list(variants.items())
+        for name, fn in order if round_number % 2 == 0 else reversed(order):
             started = time.perf_counter()
             fn()
             timings[name].append(time.perf_counter() - started)
