@@ -80,9 +80,10 @@ def stream_load(
     run = prepare_run(stream, process_date, batch_id, full_refresh=full_refresh, reset=mode == RunMode.RESET,
                       warehouse_block=warehouse_block, parent_prcs_inst_id=parent_prcs_inst_id,
                       parameters=parameters)
-    if run.config.profiling.tables and not load_warehouse(run.warehouse_block).single_writer:
+    warehouse = load_warehouse(run.warehouse_block)
+    if run.config.profiling.tables and not warehouse.single_writer:
         warm_up_in_background()  # a remote warehouse: GE imports while the run waits on it
-    with stream_slot(run):
+    with stream_slot(run, warehouse):
         validated = validate(run)
         run = process_id(run, validated)
         try:

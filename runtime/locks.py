@@ -22,6 +22,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from blocks.default_warehouse import load_warehouse
+from blocks.local_warehouse import Warehouse
 from dcf.errors import RefusedError, WarehouseBusyError
 from dcf.paths import dcf_home
 from dcf.stream.run import StreamRun
@@ -62,9 +63,11 @@ def file_lock(path: Path, *, wait_seconds: float, what: str) -> Iterator[None]:
 
 
 @contextmanager
-def stream_slot(run: StreamRun, *, warehouse_wait_seconds: float = 3600.0) -> Iterator[None]:
-    """Refuse a second instance of the stream; locally, also queue for the warehouse file."""
-    if not load_warehouse(run.warehouse_block).single_writer:
+def stream_slot(run: StreamRun, warehouse: Warehouse | None = None, *,
+                warehouse_wait_seconds: float = 3600.0) -> Iterator[None]:
+    """Refuse a second instance of the stream; locally, also queue for the warehouse file (``warehouse``: the
+    run's, when the caller has it loaded already)."""
+    if not (warehouse or load_warehouse(run.warehouse_block)).single_writer:
         yield
         return
     with ExitStack() as stack:
