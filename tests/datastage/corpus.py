@@ -1,0 +1,27 @@
+"""The DEMO_DWH DataStage corpus as the tests read it: the export and data files copied verbatim from
+``../shared/datastage-corpus/`` (``test_corpus_copy`` keeps them byte-identical), and its answer keys."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dcf.paths import PROJECT_ROOT
+
+CORPUS = PROJECT_ROOT / "tests" / "data" / "datastage-corpus"
+#: The shared original, beside the project's clone (absent on a machine that only has the clone).
+SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "datastage-corpus"
+SEQUENCES = CORPUS / "sequences"
+SEQUENCES_ISX = SEQUENCES / "DEMO_DWH_sequences.isx"
+SEQUENCES_XML = SEQUENCES / "export.xml"
+SEQUENCES_DSX = SEQUENCES / "legacy.dsx"
+PARALLEL = CORPUS / "parallel"
+
+
+@functools.cache
+def sequence_key() -> dict[str, Any]:
+    """``sequences/expected.yaml``: per sequence its activities, triggers and scenario tables."""
+    return yaml.safe_load((SEQUENCES / "expected.yaml").read_text(encoding="utf-8"))["sequences"]
