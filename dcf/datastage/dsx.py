@@ -22,8 +22,14 @@ _MARK = "=+=+=+="
 MAX_VALUE = 1_000_000
 
 
+_ESCAPE = re.compile(r'\\(?:(["\\])|\((\d{1,3})\))')
+#: DSX ParamType codes -> XMI extendedType (0 string, 2 integer and 6 date need none).
+PARAM_TYPES = {"1": "Encrypted", "4": "Pathname", "5": "Stringlist", "13": "Parameterset"}
+
+
 def _unescape(value: str) -> str:
-    return re.sub(r'\\(["\\])', r"\1", value)
+    """A quoted DSX value: ``\\"`` and ``\\\\`` escape themselves, ``\\(9)`` is the character of that code."""
+    return _ESCAPE.sub(lambda m: m.group(1) or chr(int(m.group(2))), value)
 
 
 class _Job:
@@ -88,6 +94,8 @@ class _Reader:
         elif kind in ("DSRECORD", "DSSUBRECORD") and self.job is not None:
             record: dict[str, Any] = {"_sub": []}
             if kind == "DSSUBRECORD" and self.stack:
+                # the collection it belongs to: the field just before it (Parameters "CParameters")
+                record["_in"] = self.stack[-1].get("_last", "")
                 self.stack[-1]["_sub"].append(record)
             elif kind == "DSRECORD" and self.job.keep:
                 self.job.records.append(record)
@@ -127,6 +135,7 @@ class _Reader:
         elif (match := _FIELD.match(line)) is not None:
             if target is not None:
                 target[match.group(1)] = _unescape(match.group(2))
+                target["_last"] = match.group(1)
             elif self.job is not None and not self.stack and match.group(1) == "Identifier":
                 self.job.identifier = _unescape(match.group(2))
 
@@ -154,45 +163,56 @@ def job_from_records(identifier: str, records: list[dict[str, Any]], source: str
                    folder=root.get("Category", "").replace("\\\\", "\\").strip("\\").replace("\\", "/"))
     if not root:
         result.problems.append(f"job {identifier}: no ROOT record (OLEType CJobDefn)")
-    result.job_control = result.kind != "sequence" and "DSRunJob" in root.get("JobControlCode", "")
+    code = root.get("JobControlCode", "")
+    result.job_control = result.kind != "sequence" and "DSRunJob" in code
+    result.options = {o.strip().lower() for o in root.get("JobSeqCodeGenOpts", "").split(",") if o.strip()}
     for parameter in root.get("_sub", []):
-        if parameter.get("Name"):
+        if parameter.get("Name") and parameter.get("_in", "Parameters") == "Parameters":
             result.parameters.append(DsParameter(
                 name=parameter["Name"], default=parameter.get("Default", ""), prompt=parameter.get("Prompt", ""),
                 type_code=parameter.get("ParamType", ""),
                 # tab-separated; some exports write the tab as the two characters \t
-                values=[v for v in parameter.get("ListValues", "").replace("\\t", "\t").split("\t") if v]))
+                values=[v for v in parameter.get("ListValues", "").replace("\\t", "\t").split("\t") if v],
+                extended_type=PARAM_TYPES.get(parameter.get("ParamType", ""), "")))
     if result.kind != "sequence":
         return result
-    outputs = []
+    # The XMI form doubles every backslash of the BASIC; DSX holds it as the engine does: keep one form.
+    result.job_control_code = code.replace("\\", "\\\\")
+    outputs, inputs = [], {}
     for record in records:
         ole = record.get("OLEType", "")
         if ole == "CJSActivityOutput":
             outputs.append(record)
+        elif ole == "CJSActivityInput":
+            inputs[record.get("Identifier", "")] = record
         elif ole.startswith("CJS") and ole != "CJSActivityInput":
             identifier = record.get("Identifier", "")
             result.activities[identifier] = DsActivity(
                 identifier=identifier, name=record.get("Name", identifier), class_name=ole[1:],
-                settings={k: v for k, v in record.items() if isinstance(v, str)},
+                settings={k: v for k, v in record.items() if isinstance(v, str) and not k.startswith("_")},
                 input_pins=[p for p in record.get("InputPins", "").split("|") if p],
                 output_pins=[p for p in record.get("OutputPins", "").split("|") if p],
                 values=[(s.get("Name", ""), s.get("Expression", s.get("Value", ""))) for s in record["_sub"]
-                        if s.get("Name")])
+                        if s.get("Name") and s.get("ParamType") != "Jobinvocationid"],
+                invocation_id=next((s.get("Expression", "") for s in record["_sub"]
+                                    if s.get("ParamType") == "Jobinvocationid"), ""))
         elif ole not in ("CJobDefn", "CJSActivityInput", "CContainerView", "CAnnotation"):
             result.problems.append(f"record {record.get('Identifier', '?')}: unknown OLEType {ole!r}, skipped")
     for record in outputs:
-        _output_link(result, record)
+        _output_link(result, record, inputs)
     return result
 
 
-def _output_link(job: DsJob, record: dict[str, Any]) -> None:
+def _output_link(job: DsJob, record: dict[str, Any], inputs: dict[str, dict[str, Any]]) -> None:
+    """A trigger: DSX has no link record; the output pin holds its condition, ``Partner`` its target."""
     pin = record.get("Identifier", "")
     source = job.activity_of_pin(pin)
-    target_id = record.get("Partner", "").split("|")[0]
+    target_id, _, target_pin = record.get("Partner", "").partition("|")
     if source is None or target_id not in job.activities:
         job.problems.append(f"trigger {record.get('Name', pin)}: its activities are not in the job "
-                            f"(pin {pin}, partner {record.get('Partner', '')!r}), skipped")
+                            f"(pin {pin}, partner {record.get('Partner', '')!r}); not read")
         return
     job.links.append(DsLink(name=record.get("Name", pin), source=source.identifier, target=target_id,
-                            condition_type=record.get("ConditionType", "0"),
-                            expression=record.get("Expression", "")))
+                            condition_type=record.get("ConditionType", "0").strip() or "0",
+                            expression=record.get("TriggerExpression", record.get("Expression", "")),
+                            loop_back=inputs.get(target_pin, {}).get("LinkType") == "4"))

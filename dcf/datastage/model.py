@@ -18,6 +18,13 @@ class DsParameter:
     type_code: str = ""
     #: A list parameter's values (DataStage validList).
     values: list[str] = field(default_factory=list)
+    #: XMI ``extendedType`` (Parameterset, Stringlist, Pathname, Encrypted) or what DSX's ParamType code means.
+    extended_type: str = ""
+
+    @property
+    def encrypted(self) -> bool:
+        """A password: its default is an ``{iisenc}`` cipher text, never to be written anywhere."""
+        return self.extended_type == "Encrypted" or self.default.startswith("{iisenc}")
 
 
 @dataclass
@@ -31,6 +38,8 @@ class DsActivity:
     output_pins: list[str] = field(default_factory=list)
     #: (name, expression) pairs: a user-variables activity's variables, a job activity's parameter values.
     values: list[tuple[str, str]] = field(default_factory=list)
+    #: A multi-instance job's invocation id (``#PS.X#_#PM_Y#``), as written.
+    invocation_id: str = ""
 
 
 @dataclass
@@ -42,6 +51,8 @@ class DsLink:
     target: str
     condition_type: str = "0"
     expression: str = ""
+    #: The way back from an end loop to its start loop (its input pin's link type 4).
+    loop_back: bool = False
 
 
 @dataclass
@@ -58,6 +69,10 @@ class DsJob:
     problems: list[str] = field(default_factory=list)
     #: A (server) job whose job-control BASIC runs other jobs: a sequence in all but name.
     job_control: bool = False
+    #: The compiler-generated BASIC of a sequence (``jobControlCode``), backslashes as the export holds them.
+    job_control_code: str = ""
+    #: ``jobSeqCodeGenOpts``: handleaborts, checkpoints, logjoberrors, logjobreports.
+    options: set[str] = field(default_factory=set)
 
     def activity_of_pin(self, pin: str) -> DsActivity | None:
         for activity in self.activities.values():
