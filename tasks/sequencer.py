@@ -24,8 +24,9 @@ from typing import Any
 from blocks.default_warehouse import load_warehouse
 from dcf.store.stage_rows import write_stage
 from dcf.store.statuses import StageStatus
-from dcf.stream.activities import Activity
+from dcf.stream.activities import Activity, NumericRange
 from dcf.stream.expressions import ExpressionError, parse_expression, render_template, truthy
+from dcf.stream.loops import MAX_LOOP_ITEMS, loop_goes_on, numeric_items
 from dcf.stream.run import StreamRun
 from dcf.stream.sequence import Outcome, TriggerDecision, decide, failure_handled, outgoing
 from runtime.connections import connect
@@ -43,7 +44,6 @@ from tasks.stage import (
 #: ``child_runner(run, activity, inputs) -> StageResult``: runs a ``stream:`` activity's child stream (the
 #: flow layer provides it: a child stream is a subflow).
 ChildRunner = Callable[[StreamRun, Activity, dict[str, Any]], StageResult]
-MAX_LOOP_ITEMS = 10_000
 
 
 @dataclass
@@ -143,8 +143,8 @@ def _start_ready(ctx: SequenceContext, pending: list[Activity], running: dict[Fu
         for activity in list(pending):
             if len(running) >= ctx.max_parallel:
                 return
-            decision, why = decide(activity, visible, links)
             try:
+                decision, why = decide(activity, visible, links, _evaluator(ctx, visible))
                 if decision == TriggerDecision.RUN and activity.when and not _when_holds(ctx, activity, visible):
                     decision, why = TriggerDecision.SKIP, f"when {activity.when!r} is false"
             except ExpressionError as error:  # a value it reads cannot be had: the activity fails, recorded
@@ -167,7 +167,13 @@ def _start_ready(ctx: SequenceContext, pending: list[Activity], running: dict[Fu
 
 
 def _when_holds(ctx: SequenceContext, activity: Activity, visible: dict[str, Outcome]) -> bool:
-    return truthy(parse_expression(activity.when).evaluate(resolver(ctx, visible)))
+    return _evaluator(ctx, visible)(activity.when)
+
+
+def _evaluator(ctx: SequenceContext, visible: dict[str, Outcome]) -> Callable[[str], bool]:
+    """A custom trigger's (or ``when``'s) expression, read with the run's values as they are now."""
+    resolve = resolver(ctx, visible)
+    return lambda text: truthy(parse_expression(text).evaluate(resolve))
 
 
 def _note(ctx: SequenceContext, activity: Activity, ended: Outcome, error: BaseException | None,
@@ -178,7 +184,12 @@ def _note(ctx: SequenceContext, activity: Activity, ended: Outcome, error: BaseE
         outcome.warnings.append(f"{row} ended with warnings")
     if ended.status != StageStatus.FAILED:
         return
-    if isinstance(error, SequenceStopped) or not failure_handled(activity.name, links):
+    handled = failure_handled(activity.name, links)
+    if not handled and not isinstance(error, SequenceStopped) and ctx.run.config.unhandled_failure == "warn":
+        logger.warning("activity %s failed; no trigger handles it, the sequence goes on (unhandled_failure: "
+                       "warn): %s", row, describe(error) if error else "")
+        outcome.warnings.append(f"{row} failed (unhandled_failure: warn)")
+    elif isinstance(error, SequenceStopped) or not handled:
         logger.error("activity %s failed: %s", row, describe(error) if error else "failed")
         if outcome.failure is None or isinstance(error, SequenceStopped):
             outcome.failure = (row, error or StageFailed(f"activity {row} failed"))
@@ -249,6 +260,11 @@ def run_loop(ctx: SequenceContext, activity: Activity, row: str, items: list[str
                     raise error
                 raise StageFailed(f"iteration {number} ({loop.as_} = {item!r}) failed in {failed_row}: "
                                   f"{describe(error)}", {"items": items, "iterations_completed": number - 1})
+            if not loop_goes_on(loop, ended.outcomes, _evaluator(iteration, {**visible, **ended.outcomes})):
+                warnings.append(f"loop {row} stopped after iteration {number} of {len(items)}: its continue_after "
+                                f"trigger did not fire")
+                return StageResult({"items": items, "iterations": number, "outputs": {"$ReturnValue": number}},
+                                   warnings)
         return StageResult({"items": items, "iterations": len(items), "outputs": {"$ReturnValue": len(items)}},
                            warnings)
 
@@ -314,6 +330,8 @@ def loop_items(activity: Activity, text: Callable[[str], str]) -> list[str]:
     loop = activity.loop
     if isinstance(loop.over, list):
         items = [str(item) for item in loop.over]
+    elif isinstance(loop.over, NumericRange):
+        items = numeric_items(activity.name, loop.over, text)
     else:
         items = [part.strip() for part in text(loop.over).split(loop.delimiter.replace("\\n", "\n"))]
         items = [item for item in items if item]

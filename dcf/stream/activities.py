@@ -21,11 +21,19 @@ kind key           DataStage activity                  what it does
 ``terminate``      terminator activity                 ends the run FAILED with a message
 ``ingest``         file list + bulk load               landing files into the raw table
 ``quality_gate``   the gate before the load            the quality model's verdict as $UserStatus
+``sequencer``      sequencer (all / any)               nothing: it joins triggers (``wait_for``)
+``nested_condition`` nested condition                  nothing: its followers' triggers branch
 =================  ==================================  ===========================================
+
+A trigger's condition is a keyword (``ok``, ``warnings``, ``ok_or_warnings``, ``failed``, ``always``,
+``otherwise``) or a custom expression, ``{custom: "load.$JobStatus = RUNWARN"}``: DataStage's custom and
+return-value triggers, read when the input has ended, whatever its status. ``otherwise`` fires when none of the
+input's other triggers does (custom ones included).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any, Literal
 
@@ -37,9 +45,29 @@ from dcf.stream.settings import QualitySettings, SourceSettings, _Strict, block_
 
 #: The kind keys, in the order the docs list them.
 KINDS = ("dbt", "stream", "command", "wait_for_file", "set_vars", "loop", "notify", "terminate", "ingest",
-         "quality_gate")
+         "quality_gate", "sequencer", "nested_condition")
+#: Kinds that only shape the graph: they run nothing.
+STRUCTURAL_KINDS = ("sequencer", "nested_condition")
 #: A trigger's condition on one input (DataStage link trigger types).
-Condition = Literal["ok", "warnings", "ok_or_warnings", "failed", "always", "otherwise"]
+Keyword = Literal["ok", "warnings", "ok_or_warnings", "failed", "always", "otherwise"]
+
+
+class CustomTrigger(_Strict):
+    """A custom trigger: fires when the expression holds, read once its input has ended."""
+
+    custom: str
+
+    @field_validator("custom")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            parse_expression(value)
+        except ExpressionError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+
+Condition = Keyword | CustomTrigger
 _ACTIVITY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
 
 
@@ -97,14 +125,25 @@ class WaitForFile(_Strict):
         return value
 
 
+class NumericRange(_Strict):
+    """A numeric loop's bounds: ``from``..``to`` by ``step``; each may be a ``#parameter#``."""
+
+    from_: int | str = Field(1, alias="from")
+    to: int | str
+    step: int | str = 1
+
+
 class Loop(_Strict):
     """DataStage's start/end loop: ``do`` runs once per item of ``over``, in order."""
 
-    #: A list, or a string (``#...#`` references allowed) split on ``delimiter``.
-    over: list[str | int | float] | str
+    #: A list, a numeric range, or a string (``#...#`` references allowed) split on ``delimiter``.
+    over: list[str | int | float] | NumericRange | str
     as_: str = Field(alias="as")
     delimiter: str = Field(",", min_length=1, max_length=10)
     do: list[Activity] = Field(min_length=1)
+    #: The end loop's triggers: the next iteration starts only when they fire (DataStage: the end loop is
+    #: reached); otherwise the loop stops there and ends with warnings. Empty: every iteration goes on.
+    continue_after: dict[str, Condition] = {}
 
     @field_validator("as_")
     @classmethod
@@ -141,6 +180,10 @@ class QualityGate(QualitySettings):
     """
 
 
+class NestedCondition(_Strict):
+    """DataStage's nested condition: runs nothing; its followers' triggers hold the branches."""
+
+
 class Activity(_Strict):
     name: str
     after: list[str] | dict[str, Condition] = []
@@ -160,6 +203,9 @@ class Activity(_Strict):
     terminate: Terminate | str | None = None
     ingest: IngestStep | None = None
     quality_gate: QualityGate | None = None
+    #: A sequencer: waits for all or any of its inputs (its ``wait_for``), then its followers start.
+    sequencer: Literal["all", "any"] | None = None
+    nested_condition: NestedCondition | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -197,6 +243,8 @@ class Activity(_Strict):
             object.__setattr__(self, "command", CommandStep(argv=self.command))
         if isinstance(self.terminate, str):
             object.__setattr__(self, "terminate", Terminate(message=self.terminate))
+        if self.sequencer is not None:
+            object.__setattr__(self, "wait_for", self.sequencer)
         return self
 
     @property
@@ -211,13 +259,15 @@ class Activity(_Strict):
         return dict.fromkeys(self.after, "ok")
 
     def read_activities(self) -> set[str]:
-        """The activities this one's ``when:`` reads (none if it does not parse: check_sequence says so)."""
-        if not self.when:
-            return set()
-        try:
-            return parse_expression(self.when).activities()
-        except ExpressionError:
-            return set()
+        """The activities this one's ``when:`` and custom triggers read (none of an expression that does not
+        parse: check_sequence says so)."""
+        texts = [self.when] if self.when else []
+        texts += [c.custom for c in self.inputs.values() if isinstance(c, CustomTrigger)]
+        read: set[str] = set()
+        for text in texts:
+            with contextlib.suppress(ExpressionError):
+                read |= parse_expression(text).activities()
+        return read
 
 
 Loop.model_rebuild()

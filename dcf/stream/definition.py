@@ -19,7 +19,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -80,6 +80,10 @@ class StreamConfig(_Strict):
     sequence: list[Activity] | None = None
     #: The exception handler: runs when an activity fails and no trigger handles it; the run then fails.
     on_failure: list[Activity] = []
+    #: An activity that fails and no trigger handles: ``abort`` the sequence (the exception handler runs, the
+    #: run fails), or ``warn`` and go on (DataStage without "automatically handle activities that fail": the
+    #: run ends with warnings).
+    unhandled_failure: Literal["abort", "warn"] = "abort"
     #: How many activities whose triggers are satisfied run at once.
     max_parallel: PositiveInt = 4
     #: The stream's parameters (DataStage job parameters): a default, or {default, prompt, values}.

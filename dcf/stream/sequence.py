@@ -13,13 +13,13 @@ An activity whose trigger cannot fire is skipped, and so is anything that waits 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from dcf.store.statuses import StageStatus
-from dcf.stream.activities import Activity, Condition
+from dcf.stream.activities import Activity, Condition, CustomTrigger, NumericRange
 from dcf.stream.expressions import (
     ACTIVITY_FIELDS,
     Expression,
@@ -57,13 +57,24 @@ class TriggerDecision(Enum):
     WAIT = "wait"
 
 
-def holds(condition: Condition, outcome: Outcome, siblings: Iterable[Condition] = ()) -> bool:
+#: ``evaluate(expression_text) -> bool``: a custom trigger's expression, read with the run's values.
+Evaluate = Callable[[str], bool]
+
+
+def _no_custom(text: str) -> bool:
+    raise ExpressionError(f"custom trigger {text!r} read without the run's values")
+
+
+def holds(condition: Condition, outcome: Outcome, siblings: Iterable[Condition] = (),
+          evaluate: Evaluate = _no_custom) -> bool:
     """Whether a trigger of ``condition`` fires on ``outcome``; ``siblings``: the source's other triggers."""
     status = outcome.status
     if status == StageStatus.SKIPPED:
         return False
+    if isinstance(condition, CustomTrigger):
+        return evaluate(condition.custom)
     if condition == "otherwise":
-        return not any(holds(other, outcome) for other in siblings if other != "otherwise")
+        return not any(holds(other, outcome, (), evaluate) for other in siblings if other != "otherwise")
     return {
         "ok": status == StageStatus.COMPLETED,
         "warnings": status == StageStatus.COMPLETED_WITH_WARNINGS,
@@ -83,20 +94,23 @@ def outgoing(activities: list[Activity]) -> dict[str, list[Condition]]:
 
 
 def failure_handled(name: str, links: dict[str, list[Condition]]) -> bool:
-    """Whether a trigger leaving the failed activity ``name`` fires (then the failure is not the run's)."""
+    """Whether the failure of activity ``name`` is handled by its triggers (then it is not the run's): it
+    has an ``otherwise`` trigger, or one that fires on a failure (``failed``, ``always``). A custom trigger
+    does not handle a failure, as in DataStage."""
     failed = Outcome(StageStatus.FAILED)
-    conditions = links.get(name, [])
-    return any(holds(condition, failed, conditions) for condition in conditions)
+    conditions = [c for c in links.get(name, []) if not isinstance(c, CustomTrigger)]
+    return "otherwise" in conditions or any(holds(condition, failed) for condition in conditions)
 
 
-def decide(activity: Activity, outcomes: dict[str, Outcome],
-           links: dict[str, list[Condition]]) -> tuple[TriggerDecision, str]:
+def decide(activity: Activity, outcomes: dict[str, Outcome], links: dict[str, list[Condition]],
+           evaluate: Evaluate = _no_custom) -> tuple[TriggerDecision, str]:
     """Whether ``activity`` can run now, will never run (and why), or waits for an input."""
     inputs = activity.inputs
     reads = activity.read_activities() - set(inputs)
     if any(name not in outcomes for name in reads):
         return TriggerDecision.WAIT, ""
-    fired = {name: holds(c, outcomes[name], links.get(name, [])) for name, c in inputs.items() if name in outcomes}
+    fired = {name: holds(c, outcomes[name], links.get(name, []), evaluate) for name, c in inputs.items()
+             if name in outcomes}
     pending = [name for name in inputs if name not in outcomes]
     if activity.wait_for == "any" and inputs:
         if not any(fired.values()):
@@ -109,8 +123,13 @@ def decide(activity: Activity, outcomes: dict[str, Outcome],
 
 
 def _why_not(inputs: dict[str, Condition], outcomes: dict[str, Outcome]) -> str:
-    return "trigger did not fire: " + ", ".join(f"{name} ended {outcomes[name].status}, needs {condition}"
-                                                 for name, condition in inputs.items())
+    return "trigger did not fire: " + ", ".join(f"{name} ended {outcomes[name].status}, needs "
+                                                 f"{condition_text(condition)}"
+                                                 for name, condition in inputs.items() if name in outcomes)
+
+
+def condition_text(condition: Condition) -> str:
+    return f"custom {condition.custom!r}" if isinstance(condition, CustomTrigger) else condition
 
 
 # -- checks ------------------------------------------------------------------------------------------------
@@ -174,6 +193,10 @@ def _check_level(activities: list[Activity], prefix: list[str], *, outer: set[st
         if activity.loop is not None:
             problems += _check_level(activity.loop.do, [*path, "loop", "do"], outer=outer | names,
                                      loop_vars=(*loop_vars, activity.loop.as_))
+            body = {a.name for a in activity.loop.do}
+            problems += [([*path, "loop", "continue_after"], f"activity {activity.name}: continue_after names "
+                          f"{source!r}, which is not in the loop's body") for source in activity.loop.continue_after
+                         if source not in body]
     problems += [([*prefix, str(index), "after"], f"activity {activities[index].name}: {message}")
                  for index, message in _cycles(activities)]
     return problems
@@ -183,6 +206,9 @@ def _expression_texts(activity: Activity) -> Iterator[tuple[str, list[tuple[str,
     """Each field's expressions: (text, whether it is a ``#...#`` template rather than one expression)."""
     if activity.when:
         yield "when", [(activity.when, False)]
+    customs = [c.custom for c in activity.inputs.values() if isinstance(c, CustomTrigger)]
+    if customs:
+        yield "after", [(text, False) for text in customs]
     if activity.set_vars:
         yield "set_vars", [(v, False) for v in activity.set_vars.values() if isinstance(v, str)]
     templates: list[tuple[str, str]] = []
@@ -196,6 +222,9 @@ def _expression_texts(activity: Activity) -> Iterator[tuple[str, list[tuple[str,
         templates.append(("terminate", activity.terminate.message))
     if activity.loop is not None and isinstance(activity.loop.over, str):
         templates.append(("loop", activity.loop.over))
+    elif activity.loop is not None and isinstance(activity.loop.over, NumericRange):
+        over = activity.loop.over
+        templates += [("loop", bound) for bound in (over.from_, over.to, over.step) if isinstance(bound, str)]
     if activity.stream is not None:
         templates += [("stream", value) for value in activity.stream.parameters.values()]
     if activity.dbt is not None:
@@ -270,7 +299,7 @@ def trigger_text(activity: Activity) -> str:
         text = "starts with the sequence"
     else:
         joined = (" or " if activity.wait_for == "any" else " and ").join(
-            f"{name} {condition}" for name, condition in inputs.items())
+            f"{name} {condition_text(condition)}" for name, condition in inputs.items())
         text = f"after {joined}"
     return f"{text}, when {activity.when}" if activity.when else text
 
