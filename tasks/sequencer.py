@@ -24,14 +24,15 @@ from typing import Any
 from blocks.default_warehouse import load_warehouse
 from dcf.store.stage_rows import write_stage
 from dcf.store.statuses import StageStatus
-from dcf.stream.activities import Activity, NumericRange
-from dcf.stream.expressions import ExpressionError, parse_expression, render_template, truthy
-from dcf.stream.loops import MAX_LOOP_ITEMS, loop_goes_on, numeric_items
+from dcf.stream.activities import Activity
+from dcf.stream.expressions import ExpressionError, parse_expression, truthy
+from dcf.stream.loops import loop_goes_on
 from dcf.stream.run import StreamRun
 from dcf.stream.sequence import Outcome, TriggerDecision, decide, failure_handled, outgoing
 from runtime.connections import connect
 from runtime.log import flow_logger
 from tasks.activity import activity_task
+from tasks.activity_inputs import resolve_inputs, resolver
 from tasks.stage import (
     SequenceStopped,
     StageFailed,
@@ -172,7 +173,7 @@ def _when_holds(ctx: SequenceContext, activity: Activity, visible: dict[str, Out
 
 def _evaluator(ctx: SequenceContext, visible: dict[str, Outcome]) -> Callable[[str], bool]:
     """A custom trigger's (or ``when``'s) expression, read with the run's values as they are now."""
-    resolve = resolver(ctx, visible)
+    resolve = resolver(ctx.run, ctx.loop_vars, visible)
     return lambda text: truthy(parse_expression(text).evaluate(resolve))
 
 
@@ -211,7 +212,8 @@ def _execute(ctx: SequenceContext, activity: Activity,
     """Run one activity to its end; never raises (the outcome says how it ended)."""
     row = ctx.prefix + activity.name
     try:
-        inputs = {**resolve_inputs(ctx, activity, visible), "row_name": row, "row_statistics": ctx.row_statistics}
+        inputs = {**resolve_inputs(ctx.run, ctx.loop_vars, ctx.built.relations, activity, visible),
+                  "row_name": row, "row_statistics": ctx.row_statistics}
     except Exception as error:  # a parameter that cannot be resolved: the activity fails before it starts
         _record_failure(ctx, row, error)
         return Outcome(StageStatus.FAILED), error
@@ -272,74 +274,6 @@ def run_loop(ctx: SequenceContext, activity: Activity, row: str, items: list[str
                             stop_on_warnings=activity.stop_on_warnings, statistics=ctx.row_statistics)
 
 
-# -- parameters and expressions --------------------------------------------------------------------------
-def resolver(ctx: SequenceContext, visible: dict[str, Outcome]) -> Callable[[tuple[str, ...]], Any]:
-    run = ctx.run
-    parameters = {**run.parameter_values(), "process_date": run.process_date.isoformat(),
-                  "batch_id": run.batch_id,
-                  "stream_name": run.stream_name, "stream_id": run.config.stream.id,
-                  "prcs_inst_id": run.prcs_inst_id}
-
-    def resolve(ref: tuple[str, ...]) -> Any:
-        if len(ref) == 1:
-            if ref[0] in ctx.loop_vars:
-                return ctx.loop_vars[ref[0]]
-            if ref[0] in parameters:
-                return parameters[ref[0]]
-            raise ExpressionError(f"{ref[0]!r} is neither a loop variable nor a parameter")
-        if ".".join(ref) in parameters:  # a parameter set's member, PS_DB.server
-            return parameters[".".join(ref)]
-        if ref[0] not in visible:
-            raise ExpressionError(f"activity {ref[0]!r} has not ended yet; name it in after")
-        return visible[ref[0]].value(ref[1])
-
-    return resolve
-
-
-def resolve_inputs(ctx: SequenceContext, activity: Activity, visible: dict[str, Outcome]) -> dict[str, Any]:
-    """The activity's settings with every ``#reference#`` filled in, user variables evaluated."""
-    resolve = resolver(ctx, visible)
-
-    def text(value: str) -> str:
-        return render_template(value, resolve)
-
-    if activity.command is not None:
-        return {"argv": [text(part) for part in activity.command.argv]}
-    if activity.wait_for_file is not None:
-        return {"path": text(activity.wait_for_file.path)}
-    if activity.notify is not None:
-        return {"subject": text(activity.notify.subject), "body": text(activity.notify.body)}
-    if activity.terminate is not None:
-        return {"message": text(activity.terminate.message)}
-    if activity.set_vars is not None:
-        return {"vars": {name: parse_expression(value).evaluate(resolve) if isinstance(value, str) else value
-                         for name, value in activity.set_vars.items()}}
-    if activity.dbt is not None:
-        return {"vars": {key: text(value) if isinstance(value, str) else value
-                         for key, value in activity.dbt.vars.items()}}
-    if activity.quality_gate is not None:
-        return {"relation": ctx.built.relations().get(activity.quality_gate.model)}
-    if activity.stream is not None:
-        return {name: text(value) for name, value in activity.stream.parameters.items()}
-    if activity.loop is not None:
-        return {"items": loop_items(activity, text)}
-    return {}
-
-
-def loop_items(activity: Activity, text: Callable[[str], str]) -> list[str]:
-    loop = activity.loop
-    if isinstance(loop.over, list):
-        items = [str(item) for item in loop.over]
-    elif isinstance(loop.over, NumericRange):
-        items = numeric_items(activity.name, loop.over, text)
-    else:
-        items = [part.strip() for part in text(loop.over).split(loop.delimiter.replace("\\n", "\n"))]
-        items = [item for item in items if item]
-    if len(items) > MAX_LOOP_ITEMS:
-        raise StageFailed(f"loop {activity.name} has {len(items):,} items; at most {MAX_LOOP_ITEMS:,}")
-    return items
-
-
 # -- the graph of a stream run ----------------------------------------------------------------------------
 def run_graph(run: StreamRun, child_runner: ChildRunner | None = None) -> tuple[StageResult, list[str]]:
     """Run the stream's activities; return what its dbt activities built (for profile and metadata) and the
@@ -359,7 +293,9 @@ def run_graph(run: StreamRun, child_runner: ChildRunner | None = None) -> tuple[
                                 ", ".join(a.name for a in run.config.on_failure))
             # The handler runs on every failure, restart or not: never restored from a checkpoint.
             handler = [a.model_copy(update={"always_rerun": True}) for a in run.config.on_failure]
-            run_sequence(replace(ctx, built=Built()), handler)
+            # what DataStage's handler reads as $ErrSource, $ErrNumber, $ErrMessage
+            errors = {"error_source": row, "error_number": 1, "error_message": describe(error)}
+            run_sequence(replace(ctx, built=Built(), loop_vars={**ctx.loop_vars, **errors}), handler)
         raise ActivityFailed(row, error) from error
     return combined_build(ctx.built), outcome.warnings
 

@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from dcf.errors import ConfigError
+from dcf.stream.basic_functions import FUNCTIONS, number_value, text_value
 
 #: DataStage job status constants (DSJS.*) as the triggers use them.
 STATUS_CONSTANTS = {"RUNOK": 1, "RUNWARN": 2, "RUNFAILED": 3}
 #: What ``activity.$Name`` may read.
-ACTIVITY_FIELDS = ("$JobStatus", "$ReturnValue", "$CommandOutput", "$UserStatus")
+ACTIVITY_FIELDS = ("$JobStatus", "$ReturnValue", "$CommandOutput", "$UserStatus", "$JobName")
 MAX_LENGTH = 2000
 
 _TOKEN = re.compile(r"""
@@ -43,19 +44,9 @@ _TOKEN = re.compile(r"""
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<name>\$?[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op><>|<=|>=|=|<|>)
-  | (?P<punct>[().:,])
+  | (?P<punct>[().:,\[\]])
 """, re.VERBOSE)
 _KEYWORDS = {"and", "or", "not", "if", "then", "else"}
-#: DataStage BASIC string functions: name -> (number of arguments, implementation).
-FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
-    "left": (2, lambda text, n: _text(text)[:max(0, int(_number(n) or 0))]),
-    "right": (2, lambda text, n: _text(text)[-int(_number(n) or 0):] if int(_number(n) or 0) > 0 else ""),
-    "len": (1, lambda text: len(_text(text))),
-    "trim": (1, lambda text: " ".join(_text(text).split())),
-    "upcase": (1, lambda text: _text(text).upper()),
-    "downcase": (1, lambda text: _text(text).lower()),
-}
-
 #: ``resolve(reference_parts) -> value``; raise ConfigError for an unknown reference.
 Resolver = Callable[[tuple[str, ...]], Any]
 
@@ -108,7 +99,7 @@ class Binary:
             return truthy(self.left.evaluate(resolve)) or truthy(self.right.evaluate(resolve))
         left, right = self.left.evaluate(resolve), self.right.evaluate(resolve)
         if self.op == ":":
-            return f"{_text(left)}{_text(right)}"
+            return f"{text_value(left)}{text_value(right)}"
         return _compare(self.op, left, right)
 
 
@@ -156,29 +147,10 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _compare(op: str, left: Any, right: Any) -> bool:
-    a, b = _number(left), _number(right)
+    a, b = number_value(left), number_value(right)
     if a is None or b is None:
-        a, b = _text(left), _text(right)  # type: ignore[assignment]
+        a, b = text_value(left), text_value(right)  # type: ignore[assignment]
     return {"=": a == b, "<>": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
 
 
@@ -211,9 +183,10 @@ def _tokens(text: str) -> list[_Token]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, any_field: bool = False) -> None:
         self.tokens = _tokens(text)
         self.index = 0
+        self.any_field = any_field
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -263,9 +236,21 @@ class _Parser:
         return Binary(op.text, left, self.concat()) if op else left
 
     def concat(self) -> Any:
-        tree = self.atom()
+        tree = self.postfix()
         while self.take("punct", ":"):
-            tree = Binary(":", tree, self.atom())
+            tree = Binary(":", tree, self.postfix())
+        return tree
+
+    def postfix(self) -> Any:
+        """An atom and its substrings: BASIC ``x[start, length]`` (or ``x[n]``, the last n characters)."""
+        tree = self.atom()
+        while self.take("punct", "["):
+            arguments = [tree, self.expr()]
+            if self.take("punct", ","):
+                arguments.append(self.expr())
+            if not self.take("punct", "]"):
+                raise self.fail("']'")
+            tree = Call("substring", tuple(arguments))
         return tree
 
     def atom(self) -> Any:
@@ -283,7 +268,7 @@ class _Parser:
             return Literal(float(token.text) if "." in token.text else int(token.text))
         if self.take("string"):
             return Literal(token.text[1:-1])
-        if token.kind == "name" and token.text.lower() not in _KEYWORDS and not token.text.startswith("$"):
+        if token.kind == "name" and token.text.lower() not in _KEYWORDS:
             self.index += 1
             following = self.peek()
             if following and following.text == "(" and token.text.lower() in FUNCTIONS:
@@ -307,8 +292,9 @@ class _Parser:
             arguments.append(self.expr())
         if not self.take("punct", ")"):
             raise self.fail("')'")
-        wanted = FUNCTIONS[name.text.lower()][0]
-        if len(arguments) != wanted:
+        fewest, most = FUNCTIONS[name.text.lower()][0]
+        if not fewest <= len(arguments) <= most:
+            wanted = fewest if fewest == most else f"{fewest} to {most}"
             raise ExpressionError(f"{name.text}() at column {name.column} takes {wanted} argument(s), "
                                   f"got {len(arguments)}")
         return Call(name.text.lower(), tuple(arguments))
@@ -320,7 +306,7 @@ class _Parser:
                 raise self.fail("a name after '.'")
             if first.text.upper() == "DSJS":
                 return _constant(field)
-            if field.text.startswith("$") and field.text not in ACTIVITY_FIELDS:
+            if field.text.startswith("$") and field.text not in ACTIVITY_FIELDS and not self.any_field:
                 raise ExpressionError(f"{first.text}{'.'}{field.text} at column {field.column}: an activity "
                                       f"has {', '.join(ACTIVITY_FIELDS)}")
             return Reference((first.text, field.text))
@@ -336,13 +322,15 @@ def _constant(token: _Token) -> Literal:
     return Literal(STATUS_CONSTANTS[token.text.upper()])
 
 
-def parse_expression(text: str) -> Expression:
-    """Parse ``text``; raise :class:`ExpressionError` (a one-line reason with the column) if it is not valid."""
+def parse_expression(text: str, *, any_field: bool = False) -> Expression:
+    """Parse ``text``; raise :class:`ExpressionError` (a one-line reason with the column) if it is not valid.
+    ``any_field``: read DataStage's own text, where an activity has more ``$`` fields (``$Counter``,
+    ``$ErrSource``) than a stream reads."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("an expression must be a non-empty string")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"an expression may be at most {MAX_LENGTH} characters")
-    return Expression(text, _Parser(text).parse())
+    return Expression(text, _Parser(text, any_field=any_field).parse())
 
 
 # -- #reference# parameters --------------------------------------------------------------------------------
@@ -356,5 +344,37 @@ def template_references(text: str) -> list[Expression]:
 
 def render_template(text: str, resolve: Resolver) -> str:
     """``text`` with every ``#expression#`` replaced by its value."""
-    return _PARAMETER.sub(lambda m: _text(parse_expression(m.group(1)).evaluate(resolve)) if m.group(1) else "#",
+    return _PARAMETER.sub(lambda m: text_value(parse_expression(m.group(1)).evaluate(resolve)) if m.group(1) else "#",
                           text)
+
+
+# -- rendering ---------------------------------------------------------------------------------------------
+#: How tightly each operator binds (higher: tighter), for rendering with no more parentheses than needed.
+_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "=": 4, "<>": 4, "<": 4, ">": 4, "<=": 4, ">=": 4, ":": 5}
+_FUNCTION_NAMES = {name.lower(): name for name in ("Left", "Right", "Len", "Trim", "UpCase", "DownCase", "Field",
+                                                   "Index", "Ereplace", "Convert")}
+
+
+def render(node: Any, outer: int = 0) -> str:
+    """An expression tree as text this grammar reads back to the same tree (strings single-quoted)."""
+    if isinstance(node, Literal):
+        if isinstance(node.value, str):
+            return f"'{node.value}'" if "'" not in node.value else f'"{node.value}"'
+        return text_value(node.value)
+    if isinstance(node, Reference):
+        return ".".join(node.parts)
+    if isinstance(node, Call):
+        if node.function == "substring":
+            return f"{render(node.arguments[0], 6)}[{', '.join(render(a) for a in node.arguments[1:])}]"
+        return f"{_FUNCTION_NAMES[node.function]}({', '.join(render(a) for a in node.arguments)})"
+    if isinstance(node, IfThenElse):
+        text, level = f"If {render(node.condition)} Then {render(node.then)} Else {render(node.otherwise)}", 0
+    elif isinstance(node, Not):
+        text, level = f"Not {render(node.operand, _PRECEDENCE['not'])}", _PRECEDENCE["not"]
+    else:
+        level = _PRECEDENCE[node.op]
+        op = {"and": "And", "or": "Or"}.get(node.op, node.op)
+        # comparisons do not chain (both sides bind tighter); the others associate to the left
+        left = render(node.left, level + 1 if level == _PRECEDENCE["="] else level)
+        text = f"{left} {op} {render(node.right, level + 1)}"
+    return f"({text})" if level < outer or (level == 0 and outer) else text

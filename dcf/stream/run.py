@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dcf.store.stage_rows import InstanceRef
 from dcf.store.statuses import StreamStatus
@@ -36,9 +36,17 @@ class StreamRun(BaseModel):
     #: Values for the stream's own ``parameters`` (the rest keep their defaults).
     parameters: dict[str, str] = {}
 
+    #: When the run started (DataStage's DSJobStartDate / DSJobStartTimestamp).
+    started: datetime = Field(default_factory=datetime.now)
+
     def parameter_values(self) -> dict[str, Any]:
         """Every stream parameter's value in this run: what the run was given, else the default."""
         return {**self.config.parameter_values(), **self.parameters}
+
+    def run_values(self) -> dict[str, Any]:
+        """What every expression of the run reads by bare name besides its parameters (sequence.PARAMETERS)."""
+        return run_values(self.config, process_date=self.process_date, batch_id=self.batch_id,
+                          prcs_inst_id=self.prcs_inst_id, started=self.started)
 
     @property
     def config(self) -> StreamConfig:
@@ -117,3 +125,14 @@ def prepare_run(
                      batch_id=batch_id, warehouse_block=warehouse_block, full_refresh=full_refresh, reset=reset,
                      parent_prcs_inst_id=parent_prcs_inst_id,
                      parameters={name: str(value) for name, value in (parameters or {}).items()})
+
+
+def run_values(config: StreamConfig, *, process_date: date, batch_id: str, prcs_inst_id: int | None,
+               started: datetime) -> dict[str, Any]:
+    """The run-level values expressions read by bare name (a real run's, or a what-if plan's)."""
+    origin = config.datastage
+    return {"process_date": process_date.isoformat(), "batch_id": batch_id, "stream_name": config.stream.name,
+            "stream_id": config.stream.id, "prcs_inst_id": prcs_inst_id,
+            "DSJobStartDate": started.date().isoformat(), "DSJobStartTimestamp": started.strftime("%Y-%m-%d %H:%M:%S"),
+            "DSProjectName": (origin.project if origin and origin.project else config.stream.name),
+            "DSJobName": config.stream.name, "error_source": "", "error_number": "", "error_message": ""}

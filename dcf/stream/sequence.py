@@ -31,7 +31,11 @@ from dcf.stream.expressions import (
 #: Names of the bookkeeping stages around the graph: no activity may take one.
 BOOKKEEPING = ("validate", "process_id", "profile", "metadata", "lifecycle", "report")
 #: What a stream run's expressions may read by bare name, besides loop variables.
-PARAMETERS = ("process_date", "batch_id", "stream_name", "stream_id", "prcs_inst_id")
+PARAMETERS = ("process_date", "batch_id", "stream_name", "stream_id", "prcs_inst_id",
+              # DataStage's macros, as a run has them
+              "DSJobStartDate", "DSJobStartTimestamp", "DSProjectName", "DSJobName",
+              # the exception handler's $ErrSource, $ErrNumber and $ErrMessage (empty outside on_failure)
+              "error_source", "error_number", "error_message")
 JOB_STATUS = {StageStatus.COMPLETED: 1, StageStatus.COMPLETED_WITH_WARNINGS: 2, StageStatus.FAILED: 3}
 Problem = tuple[list[str], str]
 

@@ -38,6 +38,8 @@ class StreamInfo(_Strict):
 
 class DataStageOrigin(_Strict):
     sequence: str
+    #: The DataStage project (what ``DSProjectName`` reads); empty: the stream's name stands in.
+    project: str = ""
     #: Each original DataStage activity and the stage or activity that replaces it.
     activities: dict[str, str]
 
@@ -242,11 +244,16 @@ class StreamParameter(_Strict):
     prompt: str = ""
     #: The values a list parameter may take (DataStage's validList).
     values: list[str] = []
+    #: A password: the name of the Prefect Secret block that holds it (read when the run needs it; never a
+    #: default in the file).
+    secret_block: str | None = None
 
     @model_validator(mode="after")
     def _default_listed(self) -> StreamParameter:
         if self.values and str(self.default) not in self.values:
             raise ValueError(f"default {self.default!r} is not one of values {self.values}")
+        if self.secret_block is not None and self.default != "":
+            raise ValueError("a parameter read from a secret block has no default")
         return self
 
 

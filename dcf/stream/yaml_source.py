@@ -121,12 +121,17 @@ def looks_secret(key: str) -> bool:
     return any(word == "key" and (i == 0 or words[i - 1] in _SECRET_KEY_PREFIXES) for i, word in enumerate(words))
 
 
+def _secret_reference(value: Any) -> bool:
+    """A parameter that names the Prefect Secret block holding the secret (``{secret_block: name}``)."""
+    return isinstance(value, dict) and "secret_block" in value and set(value) <= {"secret_block", "prompt"}
+
+
 def find_secret_key(data: Any, prefix: str = "") -> str | None:
     """The dotted path of the first key in ``data`` that names a secret, or None."""
     if isinstance(data, dict):
         for key, value in data.items():
             path = f"{prefix}.{key}" if prefix else str(key)
-            if looks_secret(str(key)):
+            if looks_secret(str(key)) and not _secret_reference(value):
                 return path
             if found := find_secret_key(value, path):
                 return found

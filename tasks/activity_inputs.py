@@ -1,0 +1,97 @@
+"""An activity's inputs: its settings with every ``#reference#`` filled in, from the run's parameters (a
+password from its Prefect Secret block), run values, loop variables and the outcomes of the activities that
+have ended; and the items a loop iterates over."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dcf.stream.activities import Activity, NumericRange
+from dcf.stream.expressions import ExpressionError, parse_expression, render_template
+from dcf.stream.loops import MAX_LOOP_ITEMS, numeric_items
+from dcf.stream.run import StreamRun
+from dcf.stream.sequence import Outcome
+from tasks.stage import StageFailed
+
+
+def resolver(run: StreamRun, loop_vars: dict[str, Any],
+             visible: dict[str, Outcome]) -> Callable[[tuple[str, ...]], Any]:
+    """How an expression of ``run`` reads a name: loop variables, parameters (secrets from their block), run
+    values, then the outcomes of the activities that have ended (``visible``)."""
+    parameters = {**run.parameter_values(), **run.run_values()}
+    secrets = {name: p.secret_block for name, p in run.config.all_parameters.items() if p.secret_block}
+
+    def resolve(ref: tuple[str, ...]) -> Any:
+        name = ".".join(ref)
+        if name in secrets and name not in run.parameters:
+            return _secret(secrets[name])
+        if len(ref) == 1:
+            if ref[0] in loop_vars:
+                return loop_vars[ref[0]]
+            if ref[0] in parameters:
+                return parameters[ref[0]]
+            raise ExpressionError(f"{ref[0]!r} is neither a loop variable nor a parameter")
+        if name in parameters:  # a parameter set's member, PS_DB.server
+            return parameters[name]
+        if ref[0] not in visible:
+            raise ExpressionError(f"activity {ref[0]!r} has not ended yet; name it in after")
+        return visible[ref[0]].value(ref[1])
+
+    return resolve
+
+
+def _secret(block: str) -> str:
+    """A password parameter's value: the Prefect Secret block that holds it, read when a value needs it."""
+    from prefect.blocks.system import Secret
+
+    try:
+        return str(Secret.load(block).get())
+    except ValueError as error:
+        raise ExpressionError(f"secret block {block!r} cannot be read: {error}") from None
+
+
+def resolve_inputs(run: StreamRun, loop_vars: dict[str, Any], relations: Callable[[], dict[str, str]],
+                   activity: Activity, visible: dict[str, Outcome]) -> dict[str, Any]:
+    """The activity's settings with every ``#reference#`` filled in, user variables evaluated; ``relations``:
+    what the dbt activities built so far (a quality gate reads its model's)."""
+    resolve = resolver(run, loop_vars, visible)
+
+    def text(value: str) -> str:
+        return render_template(value, resolve)
+
+    if activity.command is not None:
+        return {"argv": [text(part) for part in activity.command.argv]}
+    if activity.wait_for_file is not None:
+        return {"path": text(activity.wait_for_file.path)}
+    if activity.notify is not None:
+        return {"subject": text(activity.notify.subject), "body": text(activity.notify.body)}
+    if activity.terminate is not None:
+        return {"message": text(activity.terminate.message)}
+    if activity.set_vars is not None:
+        return {"vars": {name: parse_expression(value).evaluate(resolve) if isinstance(value, str) else value
+                         for name, value in activity.set_vars.items()}}
+    if activity.dbt is not None:
+        return {"vars": {key: text(value) if isinstance(value, str) else value
+                         for key, value in activity.dbt.vars.items()}}
+    if activity.quality_gate is not None:
+        return {"relation": relations().get(activity.quality_gate.model)}
+    if activity.stream is not None:
+        return {name: text(value) for name, value in activity.stream.parameters.items()}
+    if activity.loop is not None:
+        return {"items": loop_items(activity, text)}
+    return {}
+
+
+def loop_items(activity: Activity, text: Callable[[str], str]) -> list[str]:
+    loop = activity.loop
+    if isinstance(loop.over, list):
+        items = [str(item) for item in loop.over]
+    elif isinstance(loop.over, NumericRange):
+        items = numeric_items(activity.name, loop.over, text)
+    else:
+        items = [part.strip() for part in text(loop.over).split(loop.delimiter.replace("\\n", "\n"))]
+        items = [item for item in items if item]
+    if len(items) > MAX_LOOP_ITEMS:
+        raise StageFailed(f"loop {activity.name} has {len(items):,} items; at most {MAX_LOOP_ITEMS:,}")
+    return items
