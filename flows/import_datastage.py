@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     sets = f" and {len(result.parameter_sets)} parameter set(s)" if result.parameter_sets else ""
     print(f"{len(result.written)} stream YAML(s){sets} written to {args.out}; {attention} item(s) need attention; "
           f"report: {Path(args.out) / 'migration_report.md'}")
+    if result.not_loading or not result.written:
+        print(f"error: {len(result.not_loading)} of {len(result.written)} stream YAML(s) do not load: "
+              f"{', '.join(result.not_loading) or 'no sequence was imported'}", file=sys.stderr)
+        return 1
     return 0
 
 

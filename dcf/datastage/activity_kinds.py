@@ -1,7 +1,8 @@
 """Each DataStage activity class as a stream activity kind (the settings it keeps, what it loses).
 
-``kind_of(mapper, activity, loop_vars)`` returns the activity's kind key(s) and the report's verdict:
-mapped, approximated (with what differs) or needs attention (with why).
+``kind_of(mapper, activity, scope)`` returns the activity's kind key(s) and the report's verdict: mapped,
+approximated (with what differs) or needs attention (with why). Setting names are those of 11.x exports
+(``ExecutionType``, ``CheckPoint``, ``Path``, ``FinalMessage``, ...; see the corpus's FORMAT notes).
 """
 
 from __future__ import annotations
@@ -10,11 +11,23 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from dcf.datastage.basic import APPROXIMATED, ATTENTION, MAPPED
+from dcf.datastage.basic import (
+    APPROXIMATED,
+    ATTENTION,
+    MAPPED,
+    Scope,
+    Translation,
+    template,
+    translate,
+    value_template,
+)
 from dcf.datastage.model import DsActivity, identifier_of
+from dcf.datastage.parameters import is_parameter_set
 
 #: The executable a routine or an unknown activity becomes: it fails, so nothing passes as migrated unseen.
 PLACEHOLDER = ["false"]
+#: A job activity's ExecutionType codes: run / reset if required, then run / validate only.
+_EXECUTION_TYPES = {"0": "run", "1": "reset", "2": "validate"}
 
 
 @dataclass
@@ -26,12 +39,16 @@ class Kind:
     translation: str = ""
 
 
-def kind_of(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
+def kind_of(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
     handler = _KINDS.get(activity.class_name)
     if handler is None:
         return Kind({"command": PLACEHOLDER}, ATTENTION,
                     f"activity class {activity.class_name or '?'} is not known; a failing placeholder command")
-    return handler(mapper, activity, loop_vars)
+    kind = handler(mapper, activity, scope)
+    if activity.settings.get("CheckPoint", "").strip() == "1":
+        kind.fields["always_rerun"] = True
+        kind.note = "; ".join(n for n in (kind.note, "CheckPoint 1 (do not checkpoint run): always_rerun") if n)
+    return kind
 
 
 def _setting(activity: DsActivity, *keys: str, default: str = "") -> str:
@@ -39,137 +56,155 @@ def _setting(activity: DsActivity, *keys: str, default: str = "") -> str:
     return next((lowered[k.lower()] for k in keys if lowered.get(k.lower())), default)
 
 
-def _job(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
-    return _execution_settings(activity, _job_call(mapper, activity, loop_vars))
+def _worst(*statuses: str) -> str:
+    return next((s for s in (ATTENTION, APPROXIMATED) if s in statuses), MAPPED)
 
 
-#: A job activity's ExecutionAction codes: run / reset if required, then run / validate only.
-_EXECUTION_ACTIONS = {"0": "run", "1": "reset", "2": "validate"}
-
-
-def _execution_settings(activity: DsActivity, kind: Kind) -> Kind:
-    """ExecutionAction and CheckPoint of a job activity, on top of what it calls."""
-    fields, notes, status = dict(kind.fields), [kind.note] if kind.note else [], kind.status
-    action = _setting(activity, "ExecutionAction").lower()
-    action = _EXECUTION_ACTIONS.get(action, action)
-    if action == "reset":
-        notes.append("ExecutionAction reset if required, then run: a dbt build or a stream needs no reset")
-    elif action == "validate":
+def _job(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
+    job_name = _setting(activity, "jobname", "Jobname")
+    passed, notes = _passed_values(mapper, activity, scope)
+    action = _EXECUTION_TYPES.get(_setting(activity, "ExecutionType", "ExecutionAction").strip(), "run")
+    status = _worst(*(t.status for t in passed.values()))
+    notes += [f"{n}: {t.note}" for n, t in passed.items() if t.status != MAPPED]
+    if action == "validate":
         status = ATTENTION
-        notes.append("ExecutionAction validate only: this activity would build; the stream's VALIDATE mode "
-                     "checks selections without building")
-    elif action not in ("", "run"):
-        status = ATTENTION
-        notes.append(f"ExecutionAction {action!r} is not a known code")
-    checkpoint = _setting(activity, "CheckPoint").lower()
-    if checkpoint in ("0", "false", "no"):
-        fields["always_rerun"] = True
-        notes.append("not checkpointed (CheckPoint 0): always_rerun, it runs again on a restart")
-    elif checkpoint not in ("", "1", "true", "yes"):
-        status = ATTENTION
-        notes.append(f"CheckPoint {checkpoint!r} is not a known value; checkpointed as usual")
-    return Kind(fields, status, "; ".join(notes), kind.original, kind.translation)
-
-
-def _job_call(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
-    job_name = _setting(activity, "Jobname", "jobName")
-    values = [(name, mapper.template(value, loop_vars)) for name, value in activity.values]
-    lost = [f"{n}: {t.note}" for n, t in values if t.status != MAPPED]
+        notes.append("ExecutionType validate only: the stream's VALIDATE mode checks without building")
+    values = {_key(n): t.text for n, t in passed.items() if t.status == MAPPED}
     if job_name in mapper.ctx.streams:
         child: dict[str, Any] = {"name": mapper.ctx.streams[job_name]}
-        passed = {identifier_of(n): t.text for n, t in values if t.status == MAPPED}
-        if passed:
-            child["parameters"] = passed
-        note = f"child sequence {job_name}" + (f"; values not carried over: {'; '.join(lost)}" if lost else "")
-        return Kind({"stream": child}, APPROXIMATED if lost else MAPPED, note, job_name)
+        if values:
+            child["parameters"] = values
+        return Kind({"stream": child}, status, "; ".join([f"child sequence {job_name}", *notes]), job_name)
     mapped = mapper.ctx.job_map.lookup(job_name)
     mapper.jobs_called[job_name] = mapped is not None
     if isinstance(mapped, dict) and "stream" in mapped:
-        return Kind({"stream": str(mapped["stream"])}, MAPPED, f"job {job_name} -> stream (job map)", job_name)
+        return Kind({"stream": str(mapped["stream"])}, status, f"job {job_name} -> stream (job map)", job_name)
     step: dict[str, Any] = {"select": [mapped] if isinstance(mapped, str) else list(mapped or [])}
-    if not step["select"]:
-        step["select"] = [f"tag:{job_name.lower()}"]
-    dbt_vars = {n: t.text for n, t in values if t.status == MAPPED}
-    if dbt_vars:
-        step["vars"] = dbt_vars
+    step["select"] = step["select"] or [f"tag:{job_name.lower()}"]
+    if activity.invocation_id:
+        invocation = template(activity.invocation_id, scope)
+        values["dcf_invocation_id"] = invocation.text
+        notes.append(f"multi-instance job, invocation {activity.invocation_id}: passed as dbt var dcf_invocation_id")
+    if values:
+        step["vars"] = values
     if mapped is None:
-        return Kind({"dbt": step}, ATTENTION, f"job {job_name} is not in the job map: needs a dbt model "
-                                              f"(selected as {step['select'][0]})", job_name)
-    if lost:
-        return Kind({"dbt": step}, APPROXIMATED, "values not carried over: " + "; ".join(lost), job_name)
-    return Kind({"dbt": step}, MAPPED, f"job {job_name} -> {step['select']}", job_name)
+        status = ATTENTION
+        notes.insert(0, f"job {job_name} is not in the job map: needs a dbt model (selected as {step['select'][0]})")
+    return Kind({"dbt": step}, status, "; ".join(notes) or f"job {job_name} -> {step['select']}", job_name)
 
 
-def _user_vars(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
+def _key(name: str) -> str:
+    """A passed value's name as the stream writes it: ``$APT_CONFIG_FILE`` -> ``APT_CONFIG_FILE``, a parameter
+    set's member ``PS_SRC.SRC_SCHEMA`` as it is."""
+    return ".".join(identifier_of(part) for part in name.split(".", 1))
+
+
+def _passed_values(mapper: Any, activity: DsActivity, scope: Scope) -> tuple[dict[str, Translation], list[str]]:
+    """A job activity's values (BASIC expressions) as stream parameter strings. A parameter set passed whole
+    passes each of its members (as DataStage sets the set and every member), passwords left to their block."""
+    passed: dict[str, Translation] = {}
+    notes: list[str] = []
+    sets = {p.name: p for p in mapper.job.parameters if is_parameter_set(p)}
+    for name, expression in activity.values:
+        if name in sets and expression.strip() == name:
+            members = mapper.ctx.parameter_sets.get(name, [])
+            for member in members:
+                if not member.encrypted:
+                    passed[f"{name}.{member.name}"] = value_template(f"{name}.{member.name}", scope)
+            notes.append(f"parameter set {name} passed whole: each member but passwords (the child reads those "
+                         "from their secret block)")
+            continue
+        passed[name] = value_template(expression, scope)
+    return passed, notes
+
+
+def _user_vars(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
     variables, notes = {}, []
     for name, expression in activity.values:
-        translated = mapper.expression(expression, loop_vars)
+        translated = translate(expression, scope)
         if translated.status == MAPPED:
             variables[identifier_of(name)] = translated.text
         else:
-            variables[identifier_of(name)] = "''"
+            variables[identifier_of(name)] = "'NEEDS ATTENTION'"
             notes.append(f"{name} = {expression}: {translated.note}")
     original = "; ".join(f"{n} = {e}" for n, e in activity.values)
     translation = "; ".join(f"{n} = {v}" for n, v in variables.items())
-    if notes:
-        return Kind({"set_vars": variables}, ATTENTION, "left empty: " + "; ".join(notes), original, translation)
-    return Kind({"set_vars": variables}, MAPPED, "", original, translation)
+    status = ATTENTION if notes else MAPPED
+    return Kind({"set_vars": variables}, status, "; ".join(notes), original, translation)
 
 
-def _command(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
-    line = " ".join(p for p in (_setting(activity, "Path", "CommandName", "Command"),
-                                _setting(activity, "Parameters", "CommandParameters")) if p)
+def _command(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
+    line = " ".join(p for p in (_setting(activity, "Path", "CommandName"), _setting(activity, "Parameters")) if p)
     try:
         argv = shlex.split(line)
     except ValueError as error:
         return Kind({"command": PLACEHOLDER}, ATTENTION, f"command line not split: {error}", line)
     if not argv:
         return Kind({"command": PLACEHOLDER}, ATTENTION, "no command line", line)
-    parts = [mapper.template(part, loop_vars) for part in argv]
+    parts = [template(part, scope) for part in argv]
     notes = [p.note for p in parts if p.status != MAPPED]
-    status = ATTENTION if notes else (APPROXIMATED if any(c in line for c in "|;&>`") else MAPPED)
-    note = "; ".join(notes) or ("shell syntax (pipes, redirections) does not run without a shell"
-                                if status == APPROXIMATED else "")
-    return Kind({"command": [p.text for p in parts]}, status, note, line, " ".join(p.text for p in parts))
+    shell = any(token in argv for token in ("|", "||", "&&", ";", ">", ">>", "<", "2>&1")) or "`" in line
+    if shell and not notes:
+        argv_out = ["sh", "-c", " ".join(p.text for p in parts)]
+        return Kind({"command": argv_out}, APPROXIMATED, "shell syntax (pipes, redirections): run through sh -c",
+                    line, " ".join(argv_out))
+    status = ATTENTION if notes else MAPPED
+    return Kind({"command": [p.text for p in parts]}, status, "; ".join(notes), line, " ".join(p.text for p in parts))
 
 
-def _routine(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
+def _routine(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
     routine = _setting(activity, "CatalogueName", "RoutineName", default="?")
+    arguments = ", ".join(f"{n} = {e}" for n, e in activity.values)
     return Kind({"command": PLACEHOLDER}, ATTENTION,
-                f"server routine {routine} has no equivalent: a failing placeholder command to replace", routine)
+                f"server routine {routine}({arguments}) has no equivalent: a failing placeholder command to "
+                "replace (a command whose output sets the same values)", routine)
 
 
-def _terminate(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
-    text = _setting(activity, "LogText", "Message", default=f"terminated by {activity.name}")
-    message = mapper.template(text, loop_vars)
+def _terminate(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
+    text = _setting(activity, "FinalMessage", default=f"terminated by {activity.name}")
+    message = template(text, scope)
+    how = "STOP to running jobs, wait for them, then abort" if _setting(activity, "TerminationType") == "1" \
+        else "STOP to running jobs, abort"
     if message.status != MAPPED:
         return Kind({"terminate": f"terminated by {activity.name}"}, APPROXIMATED, message.note, text)
-    return Kind({"terminate": message.text}, MAPPED, "", text, message.text)
+    return Kind({"terminate": message.text}, MAPPED, f"terminator ({how}): the run ends FAILED", text, message.text)
 
 
-def _mail(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
-    subject = mapper.template(_setting(activity, "Subject", default=activity.name), loop_vars)
-    body = mapper.template(_setting(activity, "Body"), loop_vars)
+def _mail(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
+    subject = template(_setting(activity, "Subject", default=activity.name), scope)
+    body = template(_setting(activity, "Body"), scope)
     block = mapper.ctx.job_map.lookup("notify") or "email/datastage-mail"
-    status = MAPPED if "notify" in mapper.ctx.job_map.entries else ATTENTION
-    note = "" if status == MAPPED else (f"recipients {_setting(activity, 'To', 'Recipients')!r}: name a Prefect "
+    status = _worst(subject.status, body.status, MAPPED if "notify" in mapper.ctx.job_map.entries else ATTENTION)
+    note = "" if status == MAPPED else (f"recipients {_setting(activity, 'Recipients', 'To')!r}: name a Prefect "
                                         f"notification block as 'notify' in the job map (now {block})")
-    return Kind({"notify": {"blocks": [block], "subject": subject.text, "body": body.text}}, status, note)
+    return Kind({"notify": {"blocks": [block], "subject": subject.text, "body": body.text}}, status, note,
+                _setting(activity, "Subject"), subject.text)
 
 
-def _wait_for_file(mapper: Any, activity: DsActivity, loop_vars: tuple[str, ...]) -> Kind:
-    path = mapper.template(_setting(activity, "FileName", "File"), loop_vars)
+def _wait_for_file(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
+    path = template(_setting(activity, "FileName", "File"), scope)
     relative = path.text.lstrip("/")
-    timeout = _setting(activity, "Timeout", default="3600")
-    mode = "disappear" if _setting(activity, "WaitType", "Mode").lower() in ("1", "disappear") else "appear"
-    step = {"path": relative or "missing", "mode": mode,
-            "timeout_s": float(timeout) if timeout.replace(".", "", 1).isdigit() else 3600}
+    mode = "disappear" if _setting(activity, "WaitType").strip() in ("1", "disappear") else "appear"
+    step: dict[str, Any] = {"path": relative or "missing", "mode": mode, "timeout_s": _seconds(activity)}
     if relative != path.text or path.status != MAPPED:
         return Kind({"wait_for_file": step}, APPROXIMATED, "the path is read under DCF_HOME: "
-                    + (path.note or f"{path.text} became {relative}"), path.text)
-    return Kind({"wait_for_file": step}, MAPPED)
+                    + (path.note or f"{path.text} became {relative}"), path.text, relative)
+    return Kind({"wait_for_file": step}, MAPPED, "", path.text, relative)
+
+
+def _seconds(activity: DsActivity) -> float:
+    """``TimeoutLength`` (hh:mm:ss); ``DoNotTimeout`` 1: a day, the longest a stream waits."""
+    if _setting(activity, "DoNotTimeout").strip() == "1":
+        return 86_400.0
+    text = _setting(activity, "TimeoutLength", "Timeout", default="01:00:00").strip()
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        return 3600.0
+    seconds = sum(value * 60 ** index for index, value in enumerate(reversed(parts)))
+    return seconds or 3600.0
 
 
 _KINDS = {"JSJobActivity": _job, "JSUserVarsActivity": _user_vars, "JSExecCmdActivity": _command,
           "JSRoutineActivity": _routine, "JSTerminatorActivity": _terminate, "JSMailActivity": _mail,
-          "JSWaitForFileActivity": _wait_for_file}
+          "JSWaitFileActivity": _wait_for_file, "JSWaitForFileActivity": _wait_for_file}

@@ -1,25 +1,40 @@
-"""DataStage BASIC expressions (trigger conditions, user variables, loop values) in the stream grammar.
+"""DataStage BASIC (trigger conditions, user variables, passed values, ``#...#`` references) in the stream's
+expression grammar: one parser (``dcf.stream.expressions``, which reads DataStage's own text), one tree, renamed
+here and rendered back to text.
 
-    translate('Load.$JobStatus = DSJS.RUNOK And level = "1"', activities={"Load": "load"}, ...)
-    -> Translation(text="load.$JobStatus = DSJS.RUNOK And level = '1'", status="mapped", note="")
+    scope = Scope(activities={"JA_LOAD": "JA_LOAD"}, parameters={"LEVEL": "LEVEL"})
+    translate('JA_LOAD.$JobStatus = DSJS.RUNOK And LEVEL = "1"', scope)
+    -> Translation(text="JA_LOAD.$JobStatus = 1 And LEVEL = '1'", status="mapped", note="")
 
-Strings become single-quoted, activity names become the imported activity names, a start loop's
-``$Counter`` becomes its loop variable; the result is parsed by the stream grammar, so what comes out always
-runs. What it cannot carry over (``$ErrSource``, a name it does not know, a string holding a quote) is
-"needs attention" with the reason, never a guess.
+Activity names become the imported names, parameters and parameter-set members theirs (``$APT_CONFIG_FILE`` ->
+``APT_CONFIG_FILE``), a start loop's ``$Counter`` its loop variable, the exception handler's ``$ErrSource`` /
+``$ErrNumber`` / ``$ErrMessage`` the run values ``error_source`` / ``error_number`` / ``error_message``. What it
+cannot carry over is "needs attention" with the reason, never a guess.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from dcf.stream.expressions import FUNCTIONS, ExpressionError, parse_expression
+from dcf.stream.expressions import (
+    ACTIVITY_FIELDS,
+    Binary,
+    Call,
+    ExpressionError,
+    IfThenElse,
+    Literal,
+    Not,
+    Reference,
+    parse_expression,
+    render,
+)
+from dcf.stream.sequence import PARAMETERS
 
 MAPPED, APPROXIMATED, ATTENTION = "mapped", "approximated", "needs attention"
-_TOKEN = re.compile(r"""\s+ | "[^"]*" | '[^']*' | \$?[A-Za-z_][A-Za-z0-9_]*(?:\.\$?[A-Za-z_][A-Za-z0-9_]*)?
-                        | \d+(?:\.\d+)? | <> | <= | >= | [=<>():,]""", re.VERBOSE)
-_WORDS = {"and", "or", "not", "if", "then", "else"}
+_HANDLER_FIELDS = {"$ErrSource": "error_source", "$ErrNumber": "error_number", "$ErrMessage": "error_message"}
+_TEMPLATE = re.compile(r"#([^#]*)#")
 
 
 @dataclass(frozen=True)
@@ -29,54 +44,104 @@ class Translation:
     note: str = ""
 
 
-def translate(expression: str, *, activities: dict[str, str], loop_counters: dict[str, str],
-              names: set[str]) -> Translation:
-    """``expression`` in the stream grammar. ``activities``: DataStage activity name -> imported name;
-    ``loop_counters``: start-loop name -> loop variable; ``names``: parameters and loop variables in scope."""
-    parts: list[str] = []
-    position = 0
-    while position < len(expression):
-        match = _TOKEN.match(expression, position)
-        if match is None:
-            return Translation("", ATTENTION, f"cannot read {expression[position:position + 10]!r}")
-        token = match.group()
-        position = match.end()
-        converted = _token(token, activities, loop_counters, names)
-        if isinstance(converted, Translation):
-            return converted
-        parts.append(converted)
-    text = "".join(parts).strip()
+@dataclass
+class Scope:
+    """What a DataStage expression may name at one place of the sequence, and what each becomes."""
+
+    #: DataStage activity name -> imported activity name (activities whose values a stream can read).
+    activities: dict[str, str] = field(default_factory=dict)
+    #: DataStage parameter (or ``SET.member``) -> the stream's name for it.
+    parameters: dict[str, str] = field(default_factory=dict)
+    #: Start loops around this place: DataStage name -> loop variable.
+    loop_counters: dict[str, str] = field(default_factory=dict)
+    #: Every start loop of the sequence (a ``$Counter`` read outside its loop is reported).
+    loops: set[str] = field(default_factory=set)
+    #: Exception handlers (their ``$Err...`` fields).
+    handlers: set[str] = field(default_factory=set)
+
+
+class _Untranslated(Exception):
+    pass
+
+
+def translate(expression: str, scope: Scope) -> Translation:
+    """``expression`` (DataStage BASIC) in the stream grammar, or why not."""
     try:
-        parse_expression(text)
+        tree = parse_expression(expression, any_field=True).tree
     except ExpressionError as error:
-        return Translation("", ATTENTION, f"not in the stream grammar: {error}")
+        return Translation("", ATTENTION, f"not read as BASIC: {error}")
+    try:
+        text = render(_renamed(tree, scope))
+        parse_expression(text)
+    except (_Untranslated, ExpressionError) as error:
+        return Translation("", ATTENTION, str(error))
     return Translation(text, MAPPED)
 
 
-def _token(token: str, activities: dict[str, str], loop_counters: dict[str, str],
-           names: set[str]) -> str | Translation:
-    if token.startswith('"'):
-        if "'" in token:
-            return Translation("", ATTENTION, f"the string {token} holds a quote")
-        return "'" + token[1:-1] + "'"
-    if "." in token and not token[0].isdigit():
-        if token in names:  # a parameter set's member, PS_DB.server
-            return token
-        owner, field = token.split(".", 1)
-        if owner.upper() == "DSJS":
-            return token
-        if owner in loop_counters and field == "$Counter":
-            if loop_counters[owner] not in names:
-                return Translation("", ATTENTION, f"{token} is read outside its loop")
-            return loop_counters[owner]
-        if owner in activities:
-            return f"{activities[owner]}.{field}"
-        return Translation("", ATTENTION, f"{token}: {owner} is not an activity of this sequence")
-    if token.startswith("$"):
-        return Translation("", ATTENTION, f"{token} (the exception handler's error details) has no equivalent")
-    if token[0].isalpha() or token[0] == "_":
-        known = token.lower() in _WORDS or token.lower() in FUNCTIONS or token.upper() in ("RUNOK", "RUNWARN",
-                                                                                          "RUNFAILED")
-        if not known and token not in names:
-            return Translation("", ATTENTION, f"{token} is neither a parameter of the sequence nor a loop variable")
-    return token
+def template(text: str, scope: Scope) -> Translation:
+    """A string with ``#...#`` references (a command line, an invocation id), each reference translated."""
+    notes: list[str] = []
+
+    def one(match: re.Match[str]) -> str:
+        if not match.group(1):
+            return "##"
+        inner = translate(match.group(1), scope)
+        if inner.status != MAPPED:
+            notes.append(f"#{match.group(1)}#: {inner.note}")
+            return match.group(0)
+        return f"#{inner.text}#"
+
+    converted = _TEMPLATE.sub(one, text)
+    return Translation(converted, ATTENTION if notes else MAPPED, "; ".join(notes))
+
+
+def value_template(expression: str, scope: Scope) -> Translation:
+    """A value passed to a job (a BASIC expression) as a stream parameter string: a string literal as its
+    text, anything else as one ``#expression#``."""
+    translated = translate(expression, scope)
+    if translated.status != MAPPED:
+        return translated
+    tree = parse_expression(translated.text).tree
+    if isinstance(tree, Literal):
+        return Translation(str(tree.value).replace("#", "##"), MAPPED)
+    return Translation(f"#{translated.text}#", MAPPED)
+
+
+def _renamed(node: Any, scope: Scope) -> Any:
+    if isinstance(node, Reference):
+        return _reference(node.parts, scope)
+    if isinstance(node, Not):
+        return Not(_renamed(node.operand, scope))
+    if isinstance(node, Binary):
+        return Binary(node.op, _renamed(node.left, scope), _renamed(node.right, scope))
+    if isinstance(node, IfThenElse):
+        return IfThenElse(*(_renamed(part, scope) for part in (node.condition, node.then, node.otherwise)))
+    if isinstance(node, Call):
+        return Call(node.function, tuple(_renamed(argument, scope) for argument in node.arguments))
+    return node
+
+
+def _reference(parts: tuple[str, ...], scope: Scope) -> Reference:
+    name = ".".join(parts)
+    if name in scope.parameters:
+        return Reference(tuple(scope.parameters[name].split(".")))
+    if len(parts) == 1:
+        if name in PARAMETERS:
+            return Reference(parts)
+        raise _Untranslated(f"{name} is not a parameter of the sequence")
+    owner, item = parts
+    if owner in scope.handlers:
+        if item in _HANDLER_FIELDS:
+            return Reference((_HANDLER_FIELDS[item],))
+        raise _Untranslated(f"{name}: an exception handler has {', '.join(_HANDLER_FIELDS)}")
+    if owner in scope.loops:
+        if item == "$Counter" and owner in scope.loop_counters:
+            return Reference((scope.loop_counters[owner],))
+        raise _Untranslated(f"{name} is read outside its loop" if item == "$Counter"
+                            else f"{name}: a loop has $Counter")
+    if owner in scope.activities:
+        if item.startswith("$") and item not in ACTIVITY_FIELDS:
+            raise _Untranslated(f"{name}: {item} has no equivalent in a stream (it reads "
+                                f"{', '.join(ACTIVITY_FIELDS)})")
+        return Reference((scope.activities[owner], item))
+    raise _Untranslated(f"{name}: {owner} is neither an activity nor a parameter set of this sequence")

@@ -73,6 +73,7 @@ class _Reader:
         self.stack: list[dict[str, Any]] = []
         self.section: list[str] = []
         self.multiline: tuple[dict[str, Any] | None, str, list[str], int] | None = None
+        self.project = ""
 
     def line(self, number: int, line: str) -> DsJob | None:
         if self.multiline is not None:
@@ -114,7 +115,9 @@ class _Reader:
                     job.records = [record]
         elif kind == "DSJOB" and job is not None:
             self.job = None
-            return _job(job, self.source)
+            result = _job(job, self.source)
+            result.project = self.project
+            return result
         return None
 
     def _target(self) -> dict[str, Any] | None:
@@ -133,6 +136,8 @@ class _Reader:
             else:
                 self.multiline = (target, match.group(1), [rest] if rest else [], len(rest))
         elif (match := _FIELD.match(line)) is not None:
+            if self.section == ["HEADER"] and match.group(1) == "ToolInstanceID":
+                self.project = _unescape(match.group(2))  # the project the file was exported from
             if target is not None:
                 target[match.group(1)] = _unescape(match.group(2))
                 target["_last"] = match.group(1)

@@ -20,9 +20,10 @@ from typing import Any
 import yaml
 
 from dcf.datastage.containers import read_export
-from dcf.datastage.mapping import Context, Entry, JobMap, map_sequence, parameter_set_file
-from dcf.datastage.migration_report import report_markdown, sequence_graph
+from dcf.datastage.mapping import Context, Entry, JobMap, map_sequence
+from dcf.datastage.migration_report import report_markdown, stream_edges, stream_graph
 from dcf.datastage.model import DsJob, ReadProblem, identifier_of
+from dcf.datastage.parameters import parameter_set_file
 from dcf.errors import ConfigError
 from dcf.stream.definition import parse_stream_file
 from dcf.stream.parameter_sets import PARAMETER_SETS_DIR
@@ -38,6 +39,10 @@ class ImportResult:
     sequences: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Every job read, by kind (sequence, parallel, server, parameter_set, other).
     jobs: dict[str, int] = field(default_factory=dict)
+    #: Prefect Secret blocks the imported streams and sets read: block name -> what it holds.
+    secret_blocks: dict[str, str] = field(default_factory=dict)
+    #: The stream files that do not load (the import's output cannot be used as it is).
+    not_loading: list[str] = field(default_factory=list)
 
 
 def read_jobs(exports: list[Path], result: ImportResult) -> list[DsJob]:
@@ -81,17 +86,24 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
         text = yaml.dump(mapped.stream, Dumper=_PlainDumper, sort_keys=False, width=110, allow_unicode=True)
         path.write_text(_header(job) + text, encoding="utf-8")
         result.written.append(path)
+        result.secret_blocks.update(mapped.secret_blocks)
         try:  # what the importer writes must load as a stream; if not, say so beside the file
             parse_stream_file(path)
+            loads = True
         except ConfigError as error:
-            result.problems.append(f"{job.source}: job {job.name}: {path.name} does not validate: {error}")
+            loads = False
+            result.not_loading.append(path.name)
+            result.problems.append(f"{job.source}: job {job.name}: {path.name} does not load: {error}")
         result.entries += mapped.entries
-        result.sequences[job.name] = {"stream": name, "file": path.name, "source": job.source, "folder": job.folder,
-                                      "jobs_called": mapped.jobs_called, "graph": sequence_graph(job)}
+        result.sequences[job.name] = {"stream": name, "file": path.name, "source": _shown(job.source),
+                                      "folder": job.folder, "jobs_called": mapped.jobs_called,
+                                      "graph": stream_graph(mapped.stream), "edges": stream_edges(mapped.stream),
+                                      "loads": loads,
+                                      "activities": len(job.activities), "triggers": len(job.links)}
     (out / "migration_report.json").write_text(json.dumps(_report_json(result), indent=2, sort_keys=True) + "\n",
                                                encoding="utf-8")
-    (out / "migration_report.md").write_text(report_markdown(result.sequences, result.entries, result.problems),
-                                             encoding="utf-8")
+    (out / "migration_report.md").write_text(report_markdown(result.sequences, result.entries, result.problems,
+                                                             result.secret_blocks), encoding="utf-8")
     return result
 
 
@@ -100,11 +112,11 @@ def _write_parameter_sets(sets: list[DsJob], out: Path, result: ImportResult) ->
     folder = out / PARAMETER_SETS_DIR
     if sets:
         folder.mkdir(exist_ok=True)
-    for job in sorted(sets, key=lambda j: j.name):
+    for job in sorted({j.name: j for j in reversed(sets)}.values(), key=lambda j: j.name):  # first of a name
         path = folder / f"{identifier_of(job.name)}.yaml"
-        text = yaml.dump(parameter_set_file(job.name, job.parameters), Dumper=_PlainDumper, sort_keys=False,
-                         width=110, allow_unicode=True)
-        header = (f"# Imported from DataStage: parameter set {job.name}\n# export: {job.source}\n"
+        text = yaml.dump(parameter_set_file(job.name, job.parameters, result.secret_blocks), Dumper=_PlainDumper,
+                         sort_keys=False, width=110, allow_unicode=True)
+        header = (f"# Imported from DataStage: parameter set {job.name}\n# export: {_shown(job.source)}\n"
                   f"# folder: {job.folder or '(none)'}\n\n")
         path.write_text(header + text, encoding="utf-8")
         result.parameter_sets.append(path)
@@ -132,8 +144,14 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+def _shown(source: str) -> str:
+    """An export as a file name (and, in an ISX, the asset's folder), never a host or an absolute path."""
+    export, _, entry = source.partition("!")
+    return Path(export).name + (f" ({'/'.join(Path(entry).parts[2:])})" if entry else "")
+
+
 def _header(job: DsJob) -> str:
-    return (f"# Imported from DataStage: sequence {job.name}\n# export: {job.source}\n"
+    return (f"# Imported from DataStage: sequence {job.name}\n# export: {Path(job.source.partition('!')[0]).name}\n"
             f"# folder: {job.folder or '(none)'}\n# See migration_report.md for what needs attention.\n\n")
 
 

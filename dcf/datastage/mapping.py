@@ -1,12 +1,16 @@
 """One DataStage sequence as a stream YAML, and what the report says about each activity and trigger.
 
-    mapped = map_sequence(job, Context(streams={"SeqChild": "SEQCHILD"}, job_map=JobMap({...}), ...))
+    mapped = map_sequence(job, Context(streams={"SQ_CHILD": "SQ_CHILD"}, job_map=JobMap({...})), ...)
     mapped.stream          # the stream YAML's content (a dict, dumped by dcf.datastage.importer)
-    mapped.entries         # one Entry per activity and per trigger of the export: nothing is dropped
+    mapped.entries         # one Entry per activity, trigger and parameter of the export: nothing is dropped
 
-Structure first: sequencers and nested conditions are folded into their followers' triggers (``wait_for``,
-``when``), a start/end loop pair becomes a ``loop`` whose body is what lies between them, the exception
-handler's chain becomes ``on_failure``. Then every other activity maps to its kind (see ``_KIND``).
+The graph is kept as DataStage drew it: every trigger becomes a trigger of the stream (a custom or return-value
+trigger a ``{custom: expression}``), sequencers and nested conditions stay activities that run nothing, a
+start/end loop pair becomes a ``loop`` whose body is what lies between them and whose ``continue_after`` is
+what reaches the end loop, the exception handler's chain becomes ``on_failure`` (an activity the main graph
+reaches too is copied there as ``<name>_on_failure``). Without "automatically handle activities that fail"
+(``handleaborts``) a failure only warns: ``unhandled_failure: warn``. Activities are listed in the compiled
+job control's label order, the order in which DataStage starts what becomes ready together.
 """
 
 from __future__ import annotations
@@ -18,15 +22,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dcf.datastage.activity_kinds import kind_of
-from dcf.datastage.basic import APPROXIMATED, ATTENTION, MAPPED, Translation, translate
+from dcf.datastage.basic import APPROXIMATED, ATTENTION, MAPPED, Scope, template, translate
 from dcf.datastage.model import DsActivity, DsJob, DsLink, DsParameter, identifier_of
-from dcf.stream.sequence import BOOKKEEPING, PARAMETERS
+from dcf.datastage.parameters import map_parameters
+from dcf.stream.sequence import BOOKKEEPING
 
-#: Activities that shape the graph rather than run something.
-STRUCTURE = {"JSSequencer", "JSCondition", "JSStartLoopActivity", "JSEndLoopActivity", "JSExceptionHandler"}
-#: ConditionType codes read with certainty (see ../DATASTAGE_EXPORTS notes): code -> (condition, what it is).
-CONDITIONS = {"0": ("always", "unconditional"), "1": ("otherwise", "otherwise"), "2": ("ok", "OK"),
-              "6": ("always", "custom expression"), "7": ("always", "return value")}
+#: Activities that can fail (their failures are what handleaborts sends to the exception handler).
+CAN_FAIL = {"JSJobActivity", "JSExecCmdActivity", "JSRoutineActivity", "JSWaitFileActivity",
+            "JSWaitForFileActivity"}
+#: A trigger that cannot be read: never fires, and the report says why (its text stays in the report).
+NEVER = {"custom": "'needs attention' = 'see the migration report'"}
+_LABEL = re.compile(r"^L\$(V\d+S\d+)\$START:", re.M)
 
 
 @dataclass
@@ -34,7 +40,7 @@ class Entry:
     """One line of the migration report."""
 
     sequence: str
-    what: str  # "activity" or "trigger"
+    what: str  # "activity", "trigger", "parameter", "parameter set"
     name: str
     datastage: str
     status: str
@@ -71,11 +77,13 @@ class MappedSequence:
     entries: list[Entry]
     #: Parallel/server jobs the sequence calls, and whether the job map covers each.
     jobs_called: dict[str, bool]
+    #: Prefect Secret blocks the stream reads: block name -> what it holds.
+    secret_blocks: dict[str, str] = field(default_factory=dict)
 
 
 class _Mapper:
     def __init__(self, job: DsJob, ctx: Context) -> None:
-        self.job, self.ctx = job, ctx
+        self.job, self.ctx, self.acts = job, ctx, job.activities
         self.entries: list[Entry] = []
         self.jobs_called: dict[str, bool] = {}
         self.incoming: dict[str, list[DsLink]] = defaultdict(list)
@@ -83,297 +91,245 @@ class _Mapper:
         for link in job.links:
             self.incoming[link.target].append(link)
             self.outgoing[link.source].append(link)
+        self.order = _label_order(job)
         self.names = self._names()
-        self.loops = self._loops()  # start-loop id -> (end-loop id, body ids)
-        self.counters = {job.activities[s].name: f"{self.names[s]}_counter" for s in self.loops}
-        self.parameters = {p.name: identifier_of(p.name) for p in self.own_parameters()}
-        #: ``PS.member`` as written in DataStage -> as the stream reads it (both parts as identifiers).
-        self.set_members = {f"{s}.{m.name}": f"{identifier_of(s)}.{identifier_of(m.name)}"
-                            for s in self.used_sets() for m in self.ctx.parameter_sets[s]}
-        self.translated_links: set[int] = set()
-        self.several_inputs: set[int] = set()  # links into an activity that has more than one, no sequencer
+        self.params = map_parameters(job.name, job.parameters, ctx.parameter_sets)
+        self.handlers = {i for i, a in self.acts.items() if a.class_name == "JSExceptionHandler"}
+        self.loops = {i: self._loop_end(i) for i, a in self.acts.items() if a.class_name == "JSStartLoopActivity"}
+        self.loop_of = self._loop_membership()
+        self.chain = self._reach([link.target for h in self.handlers for link in self.outgoing[h]])
+        self.main = self._reach([i for i in self.order if not self.incoming[i] and i not in self.handlers])
+        self.listed: set[int] = set()
 
+    # -- structure ------------------------------------------------------------------------------------
     def _names(self) -> dict[str, str]:
         names: dict[str, str] = {}
         used = set(BOOKKEEPING)
-        for identifier, activity in sorted(self.job.activities.items(), key=lambda i: i[1].name):
-            base = identifier_of(activity.name)
-            name = base if base not in used else f"{base}_activity"
-            counter = 2
+        for identifier in self.order:
+            base = identifier_of(self.acts[identifier].name)
+            name, counter = (base if base not in used else f"{base}_activity"), 2
             while name in used:
                 name, counter = f"{base}_{counter}", counter + 1
             used.add(name)
             names[identifier] = name
         return names
 
-    def _loops(self) -> dict[str, tuple[str | None, list[str]]]:
-        loops = {}
-        for identifier, activity in self.job.activities.items():
-            if activity.class_name != "JSStartLoopActivity":
+    def _loop_end(self, start: str) -> str | None:
+        back = next((link.source for link in self.incoming[start] if link.loop_back), None)
+        return back or next((i for i, a in self.acts.items() if a.settings.get("StartActivityID") == start), None)
+
+    def _loop_membership(self) -> dict[str, str]:
+        """Each activity inside a loop -> its innermost start loop."""
+        bodies = {start: self._reach([link.target for link in self.outgoing[start]], stop={start, end})
+                  for start, end in self.loops.items()}
+        member: dict[str, str] = {}
+        for start in sorted(bodies, key=lambda s: -len(bodies[s])):  # outer loops first, inner ones override
+            member.update(dict.fromkeys(bodies[start], start))
+        return member
+
+    def _reach(self, starts: list[str], stop: set[str | None] | None = None) -> set[str]:
+        seen: set[str] = set()
+        pending = list(starts)
+        while pending:
+            current = pending.pop()
+            if current in seen or current in (stop or set()):
                 continue
-            end = next((link.source for link in self.incoming[identifier]
-                        if self.job.activities[link.source].class_name == "JSEndLoopActivity"), None)
-            body, pending = [], [link.target for link in self.outgoing[identifier]]
-            while pending:
-                current = pending.pop(0)
-                if current in body or current in (end, identifier):
-                    continue
-                body.append(current)
-                pending += [link.target for link in self.outgoing[current]]
-            loops[identifier] = (end, body)
-        return loops
+            seen.add(current)
+            pending += [link.target for link in self.outgoing[current] if not link.loop_back]
+        return seen
 
-    # -- scopes -----------------------------------------------------------------------------------------
-    def scope_names(self, loop_vars: tuple[str, ...] = ()) -> set[str]:
-        return {*self.parameters.values(), *self.set_members.values(), *PARAMETERS, *loop_vars}
+    def name(self, identifier: str, in_handler: bool) -> str:
+        copied = in_handler and identifier in self.main
+        return f"{self.names[identifier]}_on_failure" if copied else self.names[identifier]
 
-    def used_sets(self) -> list[str]:
-        """The parameter sets of the export that this job names among its parameters."""
-        return [p.name for p in self.job.parameters if p.name in self.ctx.parameter_sets]
+    def scope(self, identifier: str) -> Scope:
+        counters, loop = {}, self.loop_of.get(identifier)
+        while loop is not None:
+            counters[self.acts[loop].name] = f"{self.names[loop]}_counter"
+            loop = self.loop_of.get(loop)
+        readable = {a.name: self.names[i] for i, a in self.acts.items()
+                    if a.class_name not in ("JSStartLoopActivity", "JSEndLoopActivity", "JSExceptionHandler")}
+        return Scope(activities=readable, parameters=self.params.names, loop_counters=counters,
+                     loops={self.acts[s].name for s in self.loops}, handlers={self.acts[h].name for h in self.handlers})
 
-    def own_parameters(self) -> list[DsParameter]:
-        """The job's parameters, parameter sets left out (they are shared files the stream names)."""
-        return [p for p in self.job.parameters if p.name not in self.ctx.parameter_sets]
-
-    def expression(self, text: str, loop_vars: tuple[str, ...] = ()) -> Translation:
-        activities = {a.name: self.names[i] for i, a in self.job.activities.items()}
-        renamed = text
-        for original, name in self.set_members.items():
-            renamed = re.sub(rf"(?<![\w.$]){re.escape(original)}(?![\w])", name, renamed)
-        for original, name in self.parameters.items():
-            renamed = re.sub(rf"(?<![\w.$]){re.escape(original)}(?![\w.])", name, renamed)
-        return translate(renamed, activities=activities, loop_counters=self.counters,
-                         names=self.scope_names(loop_vars))
-
-    def template(self, text: str, loop_vars: tuple[str, ...] = ()) -> Translation:
-        """A parameter string with ``#...#`` references, each translated."""
-        notes, status = [], MAPPED
-
-        def one(match: re.Match[str]) -> str:
-            nonlocal status
-            inner = self.expression(match.group(1), loop_vars)
-            if inner.status != MAPPED:
-                status = ATTENTION
-                notes.append(inner.note)
-                return "##"
-            return f"#{inner.text}#"
-
-        return Translation(re.sub(r"#([^#]+)#", one, text), status, "; ".join(notes))
+    # -- the stream -----------------------------------------------------------------------------------
+    def level(self, members: set[str], in_handler: bool = False) -> list[dict[str, Any]]:
+        return [self.activity(i, in_handler) for i in self.order if i in members
+                and self.acts[i].class_name not in ("JSEndLoopActivity", "JSExceptionHandler")]
 
     def stream(self, stream_name: str, stream_id: int) -> MappedSequence:
         job = self.job
-        in_loops = {b for _, body in self.loops.values() for b in body}
-        handler = _handler_chain(self)
-        top = [i for i, a in job.activities.items() if i not in in_loops and i not in handler
-               and (a.class_name not in STRUCTURE or a.class_name == "JSStartLoopActivity")]
-        sequence = [self.activity(i, ()) for i in top]
-        on_failure = [self.activity(i, ()) for i in handler if job.activities[i].class_name not in STRUCTURE]
-        for activity in job.activities.values():
-            if activity.class_name in STRUCTURE and activity.class_name != "JSStartLoopActivity":
-                self.entries.append(Entry(job.name, "activity", activity.name, activity.class_name, MAPPED,
-                                          _STRUCTURE_NOTES[activity.class_name]))
-        for link in job.links:  # loop-backs and links between structural activities: listed, never dropped
-            self.link_entry(link, MAPPED, "joins the graph's structure (loop back, sequencer, condition)")
-        selects = [a["dbt"]["select"] for a in _all(sequence) if "dbt" in a and a["dbt"].get("select")]
+        top = {i for i in self.main if i not in self.loop_of}
+        sequence = self.level(top)
+        on_failure = self.level({i for i in self.chain if i not in self.loop_of}, in_handler=True)
+        for identifier in self.order:
+            activity = self.acts[identifier]
+            if activity.class_name in ("JSEndLoopActivity", "JSExceptionHandler"):
+                note = ("its triggers become the loop's continue_after; what follows it follows the loop"
+                        if activity.class_name == "JSEndLoopActivity" else "its chain of activities becomes on_failure")
+                self.entries.append(Entry(job.name, "activity", activity.name, activity.class_name, MAPPED, note))
+            elif identifier not in self.main and identifier not in self.chain:
+                self.entries.append(Entry(job.name, "activity", activity.name, activity.class_name, ATTENTION,
+                                          "no trigger reaches it: not imported"))
+        for link in job.links:
+            if id(link) not in self.listed:
+                self.link_entry(link, MAPPED, "the loop's way back: the loop runs its body once per item"
+                                if link.loop_back else "from the exception handler: on_failure starts here")
         stream: dict[str, Any] = {
             "stream": {"name": stream_name, "id": stream_id,
                        "description": f"Imported from DataStage sequence {job.name}"},
-            "datastage": {"sequence": job.name,
-                          "activities": {a.name: self.names[i] for i, a in job.activities.items()
-                                         if a.class_name not in STRUCTURE or a.class_name == "JSStartLoopActivity"}},
-            "dbt": {"project_dir": self.ctx.dbt_project_dir, "select": selects[0] if selects
-                    else [f"tag:{stream_name.lower()}"]},
+            "datastage": {"sequence": job.name, **({"project": job.project} if job.project else {}),
+                          "activities": {self.acts[i].name: self.names[i] for i in self.order}},
+            "dbt": {"project_dir": self.ctx.dbt_project_dir, "select": _first_selection(sequence, stream_name)},
         }
-        parameters = self.own_parameters()
-        if parameters:
-            stream["parameters"] = {self.parameters[p.name]: _parameter(p) for p in parameters}
-        if self.used_sets():
-            stream["parameter_sets"] = [identifier_of(s) for s in self.used_sets()]
-        for name in self.used_sets():
-            self.entries.append(Entry(job.name, "parameter set", name, "parameter set", MAPPED,
-                                      f"shared: parameter_sets/{identifier_of(name)}.yaml, read as "
-                                      f"{identifier_of(name)}.<name>"))
+        if self.params.parameters:
+            stream["parameters"] = self.params.parameters
+        if self.params.sets:
+            stream["parameter_sets"] = self.params.sets
+        for name, note, status in self.params.notes:
+            self.entries.append(Entry(job.name, "parameter", name, "job parameter", status, note))
+        if "handleaborts" not in job.options:
+            stream["unhandled_failure"] = "warn"
         stream["sequence"] = sequence
         if on_failure:
             stream["on_failure"] = on_failure
-        return MappedSequence(stream, self.entries, self.jobs_called)
+        return MappedSequence(stream, self.entries, self.jobs_called, self.params.secret_blocks)
 
-    def activity(self, identifier: str, loop_vars: tuple[str, ...]) -> dict[str, Any]:
-        activity = self.job.activities[identifier]
-        result: dict[str, Any] = {"name": self.names[identifier], **self.triggers(identifier, loop_vars)}
+    def activity(self, identifier: str, in_handler: bool) -> dict[str, Any]:
+        activity = self.acts[identifier]
+        result: dict[str, Any] = {"name": self.name(identifier, in_handler)}
+        after = self.after(identifier, in_handler)
+        if after:
+            result["after"] = after
+        if activity.class_name == "JSSequencer":
+            mode = "any" if activity.settings.get("SequencerType", "0").strip() == "1" else "all"
+            return self.structural(activity, {**result, "sequencer": mode}, f"sequencer ({mode})", in_handler)
+        if activity.class_name == "JSCondition":
+            return self.structural(activity, {**result, "nested_condition": {}},
+                                   "nested condition: its branches are its followers' triggers", in_handler)
         if activity.class_name == "JSStartLoopActivity":
-            counter = self.counters[activity.name]
-            _end, body = self.loops[identifier]
-            inner = (*loop_vars, counter)
-            over, status, note = self.loop_items(activity, loop_vars)
-            do = [self.activity(b, inner) for b in body if self.job.activities[b].class_name not in STRUCTURE]
-            result["loop"] = {"over": over, "as": counter, "do": do}
-            self.entries.append(Entry(self.job.name, "activity", activity.name, activity.class_name, status,
-                                      note or f"loop over {over!r}; body: {len(result['loop']['do'])} activities"))
-            return result
-        kind = kind_of(self, activity, loop_vars)
-        self.entries.append(Entry(self.job.name, "activity", activity.name, activity.class_name, kind.status, kind.note,
-                                  kind.original, kind.translation))
+            return self.loop(identifier, result, in_handler)
+        kind = kind_of(self, activity, self.scope(identifier))
+        if not in_handler or identifier not in self.main:
+            self.entries.append(Entry(self.job.name, "activity", activity.name, activity.class_name, kind.status,
+                                      kind.note, kind.original, kind.translation))
+        if "checkpoints" not in self.job.options:
+            kind.fields["always_rerun"] = True  # without checkpoints a restart runs everything again
         return {**result, **kind.fields}
 
-    def loop_items(self, activity: DsActivity, loop_vars: tuple[str, ...]) -> tuple[Any, str, str]:
-        settings = {k.lower(): v for k, v in activity.settings.items()}
-        if settings.get("looptype", "").lower() in ("0", "numeric"):
-            try:
-                start, stop, step = (int(settings.get(k, d)) for k, d in (("from", "1"), ("to", "1"), ("step", "1")))
-                return [str(n) for n in range(start, stop + 1, step or 1)][:10_000], MAPPED, ""
-            except ValueError:
-                return [], ATTENTION, f"numeric loop bounds are not numbers: {settings}"
-        values = self.template(settings.get("delimitedloopvalues", ""), loop_vars)
-        return values.text, values.status, values.note
-
-    # -- triggers ---------------------------------------------------------------------------------------
-    def triggers(self, identifier: str, loop_vars: tuple[str, ...] = ()) -> dict[str, Any]:
-        """``after`` / ``wait_for`` / ``when`` of an activity, folding sequencers and conditions in front of it."""
-        inputs: dict[str, str] = {}
-        whens: list[str] = []
-        wait_for = "all"
-        direct = [link for link in self.incoming[identifier]
-                  if self.job.activities[link.source].class_name not in STRUCTURE - {"JSEndLoopActivity"}]
-        if len(direct) > 1 and self.job.activities[identifier].class_name not in STRUCTURE:
-            # DataStage's Designer allows one input trigger here; an export with more is read as a sequencer (All)
-            self.several_inputs.update(id(link) for link in direct)
-        for link in self.incoming[identifier]:
-            source = self.job.activities[link.source]
-            if identifier in self.loops and link.source == self.loops[identifier][0]:
-                self.link_entry(link, MAPPED, "the loop's way back: the loop runs its body once per item")
-                continue
-            if source.class_name in ("JSStartLoopActivity", "JSExceptionHandler"):
-                self.link_entry(link, MAPPED, "the start of a loop body / of the exception handler")
-                continue
-            if source.class_name in ("JSSequencer", "JSCondition"):
-                folded = self.triggers(source.identifier, loop_vars)
-                inputs.update(folded.get("after", {}))
-                whens += [folded["when"]] if "when" in folded else []
-                wait_for = folded.get("wait_for", wait_for)
-                if source.class_name == "JSSequencer":
-                    wait_for = _sequencer_mode(source)
-                    self.link_entry(link, MAPPED, f"from sequencer {source.name} ({wait_for}): its inputs become "
-                                                  "this activity's")
-                    continue
-            name = self._input_name(source)
-            if source.class_name == "JSCondition" and link.condition_type == "1":
-                whens.append(self._otherwise_branch(source, link, loop_vars))
-                continue
-            condition, when = self.condition(link, loop_vars)
-            if source.class_name != "JSCondition":
-                inputs[name] = condition
-            if when:
-                whens.append(f"({when})")
-        result: dict[str, Any] = {}
-        if inputs:
-            result["after"] = inputs
-        if wait_for == "any" and len(inputs) > 1:
-            result["wait_for"] = "any"
-        if whens:
-            result["when"] = " And ".join(whens)
+    def structural(self, activity: DsActivity, result: dict[str, Any], note: str, in_handler: bool) -> dict[str, Any]:
+        if not in_handler or activity.identifier not in self.main:
+            self.entries.append(Entry(self.job.name, "activity", activity.name, activity.class_name, MAPPED, note))
         return result
 
-    def _otherwise_branch(self, condition: DsActivity, link: DsLink, loop_vars: tuple[str, ...]) -> str:
-        """A nested condition's otherwise branch: none of its expressions holds."""
-        others = [self.expression(o.expression, loop_vars) for o in self.outgoing[condition.identifier]
-                  if o is not link and o.condition_type == "6"]
-        if not others or any(o.status != MAPPED for o in others):
-            self.link_entry(link, ATTENTION, "otherwise of a condition whose branches are not all translated")
-            return "1 = 0"
-        when = "Not (" + " Or ".join(f"({o.text})" for o in others) + ")"
-        self.link_entry(link, MAPPED, "otherwise: none of the condition's branches holds", when)
-        return when
+    def loop(self, start: str, result: dict[str, Any], in_handler: bool) -> dict[str, Any]:
+        activity, end = self.acts[start], self.loops[start]
+        settings = activity.settings
+        counter = f"{self.names[start]}_counter"
+        body = {i for i, loop in self.loop_of.items() if loop == start}
+        scope = self.scope(start)
+        if settings.get("LoopType", "0").strip() == "1":
+            values = template(settings.get("DelimitedLoopValues", ""), scope)
+            over: Any = values.text
+            status, note = values.status, values.note or "a list loop"
+            extra = {"delimiter": settings.get("Delimiter") or ","}
+        else:
+            bounds = {key: template(settings.get(name, default), scope) for key, name, default in
+                      (("from", "NumericLoopStart", "1"), ("to", "NumericLoopEnd", "1"),
+                       ("step", "NumericLoopIncrement", "1"))}
+            over = {key: int(b.text) if b.text.strip().lstrip("-").isdigit() else b.text for key, b in bounds.items()}
+            bad = [f"{key}: {b.note}" for key, b in bounds.items() if b.status != MAPPED]
+            status, note, extra = (ATTENTION if bad else MAPPED), "; ".join(bad) or "a numeric loop", {}
+        loop: dict[str, Any] = {"over": over, "as": counter, **extra, "do": self.level(body, in_handler)}
+        if end is not None:
+            ends = self.after(end, in_handler)
+            if ends:
+                loop["continue_after"] = ends
+        if not loop["do"]:
+            status, note = ATTENTION, "the loop's body is empty"
+        self.entries.append(Entry(self.job.name, "activity", activity.name, activity.class_name, status,
+                                  f"{note}; body: {len(loop['do'])} activities, variable {counter}", "", str(over)))
+        return {**result, "loop": loop}
 
-    def _input_name(self, source: DsActivity) -> str:
-        if source.class_name == "JSEndLoopActivity":
-            start = next((s for s, (end, _) in self.loops.items() if end == source.identifier), None)
-            return self.names[start] if start else self.names[source.identifier]
-        return self.names[source.identifier]
+    # -- triggers -------------------------------------------------------------------------------------
+    def after(self, identifier: str, in_handler: bool) -> dict[str, Any]:
+        """The triggers into an activity, each as ``{input: condition}``."""
+        after: dict[str, Any] = {}
+        for link in self.incoming[identifier]:
+            source = self.acts[link.source]
+            if link.loop_back or link.source in self.handlers or self.loop_of.get(identifier) == link.source:
+                continue  # the loop's way back; the start of on_failure; the start of a loop body
+            if link.source not in (self.chain if in_handler else self.main):
+                continue  # the handler's copies are reached from the handler only, and the main graph's not
+            if source.class_name == "JSEndLoopActivity":
+                start = next((s for s, e in self.loops.items() if e == link.source), None)
+                if start is None:
+                    self.link_entry(link, ATTENTION, "from an end loop without its start loop: not imported")
+                    continue
+                after[self.name(start, in_handler)] = "ok"
+                self.link_entry(link, MAPPED, "after the loop has run every iteration", "ok")
+                continue
+            after[self.name(link.source, in_handler)] = self.condition(link, source)
+        return after
 
-    def condition(self, link: DsLink, loop_vars: tuple[str, ...]) -> tuple[str, str]:
-        """The trigger condition on the link's source and the ``when`` text a custom or return-value link adds."""
+    def condition(self, link: DsLink, source: DsActivity) -> Any:
         code = link.condition_type
-        if code not in CONDITIONS:
-            self.link_entry(link, ATTENTION, f"ConditionType {code} is not a known code; read as 'always' — "
-                                             "check what the trigger meant")
-            return "always", ""
-        condition, what = CONDITIONS[code]
-        if code == "6":
-            translated = self.expression(link.expression, loop_vars)
-            self.link_entry(link, translated.status, translated.note or what, translated.text)
-            return condition, translated.text
-        if code == "7":
-            translated = self.expression(f"{self.job.activities[link.source].name}.$ReturnValue = "
-                                         f"{link.expression or 0}", loop_vars)
-            self.link_entry(link, translated.status, translated.note or what, translated.text)
-            return condition, translated.text
-        self.link_entry(link, MAPPED, what, condition)
-        return condition, ""
+        if code == "0":
+            if source.class_name in CAN_FAIL and "handleaborts" in self.job.options and not self._otherwise(source):
+                self.link_entry(link, MAPPED, "unconditional; a failure goes to the exception handler first "
+                                              "(handleaborts), so it fires on OK or warnings", "ok_or_warnings")
+                return "ok_or_warnings"
+            self.link_entry(link, MAPPED, "unconditional", "always")
+            return "always"
+        simple = {"1": ("otherwise", MAPPED, "otherwise"), "2": ("ok", MAPPED, "OK"),
+                  "3": ("failed", APPROXIMATED, "failed (code 3, read from the Designer's list)"),
+                  "4": ("warnings", APPROXIMATED, "warning (code 4, read from the Designer's list)")}
+        if code in simple:
+            condition, status, note = simple[code]
+            self.link_entry(link, status, note, condition)
+            return condition
+        if code in ("6", "7"):
+            text = link.expression.strip() if code == "6" else f"{source.name}.$ReturnValue {link.expression.strip()}"
+            translated = translate(text, self.scope(link.source))
+            if translated.status == MAPPED:
+                self.link_entry(link, MAPPED, "custom" if code == "6" else "return value", translated.text)
+                return {"custom": translated.text}
+            self.link_entry(link, ATTENTION, f"never fires until someone translates it: {translated.note}")
+            return NEVER
+        self.link_entry(link, ATTENTION, f"ConditionType {code} is not a known code: never fires until someone "
+                                         "says what it means")
+        return NEVER
+
+    def _otherwise(self, source: DsActivity) -> bool:
+        return any(link.condition_type == "1" for link in self.outgoing[source.identifier])
 
     def link_entry(self, link: DsLink, status: str, note: str, translation: str = "") -> None:
-        key = id(link)
-        if key in self.translated_links:
+        if id(link) in self.listed:
             return
-        self.translated_links.add(key)
-        source, target = self.job.activities[link.source], self.job.activities[link.target]
-        if key in self.several_inputs and status == MAPPED:
-            status, note = APPROXIMATED, (f"{note}; one of several input triggers of {target.name} without a "
-                                          "sequencer (DataStage allows one): all of them must fire, as a "
-                                          "sequencer in All mode")
+        self.listed.add(id(link))
+        source, target = self.acts[link.source], self.acts[link.target]
         self.entries.append(Entry(self.job.name, "trigger", f"{link.name} ({source.name} -> {target.name})",
-                                  f"ConditionType {link.condition_type}", status, note, link.expression,
-                                  translation))
+                                  f"ConditionType {link.condition_type}", status, note, link.expression, translation))
 
 
-def _sequencer_mode(activity: DsActivity) -> str:
-    mode = (activity.settings.get("SequencerMode") or activity.settings.get("Mode") or "0").lower()
-    return "any" if mode in ("1", "any") else "all"
+def _label_order(job: DsJob) -> list[str]:
+    """Activity ids in the job control's label order (then any it does not list, by id)."""
+    labelled = [i for i in dict.fromkeys(_LABEL.findall(job.job_control_code)) if i in job.activities]
+    rest = sorted((i for i in job.activities if i not in labelled),
+                  key=lambda i: [int(n) if n.isdigit() else n for n in re.split(r"(\d+)", i)])
+    return labelled + rest
+
+
+def _first_selection(sequence: list[dict[str, Any]], stream_name: str) -> list[str]:
+    pending = list(sequence)
+    while pending:
+        activity = pending.pop(0)
+        if activity.get("dbt", {}).get("select"):
+            return activity["dbt"]["select"]
+        pending += activity.get("loop", {}).get("do", [])
+    return [f"tag:{stream_name.lower()}"]
 
 
 def map_sequence(job: DsJob, ctx: Context, *, stream_name: str, stream_id: int) -> MappedSequence:
     """The stream YAML content of one sequence job, and the report's entries for it."""
-    mapper = _Mapper(job, ctx)
-    return mapper.stream(stream_name, stream_id)
-
-
-def _handler_chain(mapper: _Mapper) -> list[str]:
-    chain: list[str] = []
-    pending = [link.target for i, a in mapper.job.activities.items() if a.class_name == "JSExceptionHandler"
-               for link in mapper.outgoing[i]]
-    while pending:
-        current = pending.pop(0)
-        if current not in chain:
-            chain.append(current)
-            pending += [link.target for link in mapper.outgoing[current]]
-    return chain
-
-
-_STRUCTURE_NOTES = {"JSSequencer": "folded into its followers' after / wait_for",
-                    "JSCondition": "its branches become its followers' when",
-                    "JSEndLoopActivity": "closes the loop of its start loop",
-                    "JSExceptionHandler": "its chain of activities becomes on_failure"}
-
-
-def parameter_set_file(name: str, members: list[DsParameter]) -> dict[str, Any]:
-    """The content of one shared parameter set YAML (see dcf.stream.parameter_sets)."""
-    return {"parameter_set": identifier_of(name),
-            "description": f"Imported from DataStage parameter set {name}",
-            "parameters": {identifier_of(m.name): _parameter(m) for m in members}}
-
-
-def _parameter(parameter: Any) -> dict[str, Any]:
-    result: dict[str, Any] = {"default": parameter.default}
-    if parameter.prompt:
-        result["prompt"] = parameter.prompt
-    if parameter.values:
-        result["values"] = parameter.values
-    return result
-
-
-def _all(activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found = []
-    for activity in activities:
-        found.append(activity)
-        found += _all(activity.get("loop", {}).get("do", []))
-    return found
+    return _Mapper(job, ctx).stream(stream_name, stream_id)

@@ -62,6 +62,8 @@ class DsJob:
     #: Where it came from: the export file, and the entry inside an ISX archive.
     source: str
     folder: str = ""
+    #: The DataStage project it was exported from (DSProjectName), when the export says.
+    project: str = ""
     parameters: list[DsParameter] = field(default_factory=list)
     activities: dict[str, DsActivity] = field(default_factory=dict)
     links: list[DsLink] = field(default_factory=list)

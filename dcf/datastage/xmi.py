@@ -108,6 +108,7 @@ def _older_form_job(element: Any, source: str) -> DsJob:
 def _job(root: Any, source: str, folder: str) -> DsJob:
     job = DsJob(name=root.get("name", ""), kind=JOB_KINDS.get(root.get("jobType", ""), "other"), source=source,
                 folder=folder or root.get("category", "").replace("\\\\", "\\").strip("\\").replace("\\", "/"))
+    job.project = root.get("dSNameSpace", "").rpartition(":")[2]
     code = root.get("jobControlCode", "")
     job.job_control = job.kind != "sequence" and "DSRunJob" in code
     job.options = {o.strip().lower() for o in root.get("jobSeqCodeGenOpts", "").split(",") if o.strip()}

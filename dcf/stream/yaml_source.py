@@ -122,7 +122,10 @@ def looks_secret(key: str) -> bool:
 
 
 def _secret_reference(value: Any) -> bool:
-    """A parameter that names the Prefect Secret block holding the secret (``{secret_block: name}``)."""
+    """Where a secret comes from, not the secret: a parameter naming the Prefect Secret block that holds it
+    (``{secret_block: name}``), or a value that is one ``#reference#`` to such a parameter."""
+    if isinstance(value, str):
+        return re.fullmatch(r"#[^#]+#", value.strip()) is not None
     return isinstance(value, dict) and "secret_block" in value and set(value) <= {"secret_block", "prompt"}
 
 

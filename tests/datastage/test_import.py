@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import re
 import tracemalloc
 import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dcf.datastage.containers import read_export
 from dcf.datastage.importer import import_exports
 from dcf.datastage.mapping import JobMap
 from dcf.datastage.model import DsJob, ReadProblem
 from dcf.paths import PROJECT_ROOT
-from dcf.stream.definition import parse_stream_file
 
 pytestmark = pytest.mark.unit
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "datastage"
@@ -71,72 +68,6 @@ def test_every_container_is_recognised_by_content_and_read(tmp_path):
         assert (len(jobs[name].activities), len(jobs[name].links)) == (activities, links), name
     assert jobs["SqDaily"].folder == "Jobs/Daily" and jobs["SqLegacy"].folder == "Jobs/Legacy"
     assert [p.values for p in jobs["SqLoadOrders"].parameters] == [["EMEA", "APAC"], []]
-
-
-def test_the_import_writes_valid_streams_and_a_report_that_lists_everything(tmp_path):
-    out = tmp_path / "imported"
-    result = import_exports([DSX, XML, build_isx(tmp_path / "daily.isx"), LEGACY], out=out, job_map=JOB_MAP,
-                            dbt_project_dir="tests/fixtures/shop_dbt")
-
-    assert sorted(p.name for p in result.written) == ["sqchild.yaml", "sqdaily.yaml", "sqlegacy.yaml",
-                                                       "sqloadorders.yaml", "sqweekly.yaml"]
-    assert result.problems == [f"{DSX}: job SvDriver: a server job whose job-control BASIC runs other jobs "
-                               "(DSRunJob): a sequence in all but name; needs attention, not imported"]
-    for path in result.written:
-        parse_stream_file(path)  # every YAML validates as a stream
-    report = json.loads((out / "migration_report.json").read_text())
-    for name, (activities, links) in _fixture_counts().items():
-        per = report["counts"]["per_sequence"][name]
-        assert (per["activities"], per["triggers"]) == (activities, links), name
-        entries = [e for e in report["entries"] if e["sequence"] == name]
-        assert len(entries) == activities + links + sum(e["what"] == "parameter set" for e in entries), \
-            "every activity and every trigger appears exactly once"
-    verdicts = {(e["sequence"], e["name"]): (e["status"], e["note"]) for e in report["entries"]}
-    assert verdicts[("SqLoadOrders", "Rt_Audit")][0] == "needs attention"
-    assert verdicts[("SqWeekly", "Mystery")][0] == "needs attention" and "JSSomethingNew" in \
-        verdicts[("SqWeekly", "Mystery")][1]
-    for trigger in ("ready (Wait_Extract -> Ja_Weekly)", "mystery_done (Mystery -> Ja_Weekly)"):
-        assert verdicts[("SqWeekly", trigger)][0] == "approximated", trigger
-        assert "one of several input triggers of Ja_Weekly without a sequencer" in verdicts[("SqWeekly", trigger)][1]
-    assert "ConditionType 3 is not a known code" in \
-        verdicts[("SqLoadOrders", "orders_failed (Ja_LoadOrders -> Rt_Audit)")][1]
-    markdown = (out / "migration_report.md").read_text()
-    assert markdown.count("```mermaid") == 5 and "UV_Setup.flag = \"Y\" And Cmd_Check.$ReturnValue = 0" in markdown
-
-    orders = yaml.safe_load((out / "sqloadorders.yaml").read_text())
-    by_name = {a["name"]: a for a in orders["sequence"]}
-    assert by_name["UV_Setup"]["set_vars"]["flag"] == "If pLevel = '1' Then 'Y' Else 'N'"
-    assert by_name["Cmd_Check"]["after"] == {"Ja_LoadCustomers": "ok", "Ja_LoadOrders": "always"}, "sequencer"
-    assert by_name["Ja_Child"]["stream"] == {"name": "SQCHILD"} and "UV_Setup.flag = 'Y'" in by_name["Ja_Child"]["when"]
-    assert by_name["Term_Stop"]["when"].startswith("Not ("), "a condition's otherwise branch"
-    assert by_name["Loop_Start"]["loop"]["over"] == "north,south"
-    assert by_name["Loop_Start"]["loop"]["do"][0]["command"] == ["echo", "#Loop_Start_counter#"]
-    assert by_name["Cmd_Finish"]["after"] == {"Loop_Start": "always"}, "after the loop, not inside it"
-    assert [a["name"] for a in orders["on_failure"]] == ["Mail_Ops"]
-    daily = yaml.safe_load((out / "sqdaily.yaml").read_text())
-    # The parameter set is one shared file the stream names; its member is read as PS_Orders.region.
-    assert [p.name for p in result.parameter_sets] == ["PS_Orders.yaml"]
-    shared = yaml.safe_load((out / "parameter_sets" / "PS_Orders.yaml").read_text())
-    assert shared["parameters"] == {"region": {"default": "EMEA", "prompt": "Region"}}
-    assert daily["parameter_sets"] == ["PS_Orders"] and set(daily["parameters"]) == {"pMode"}
-    by_daily = {a["name"]: a for a in daily["sequence"]}
-    assert by_daily["Cmd_Report"]["command"][-1] == "#PS_Orders.region#"
-    assert by_daily["Ja_Orders"]["dbt"]["vars"] == {"region": "#PS_Orders.region#"}
-    assert by_daily["Ja_Orders"]["always_rerun"] is True, "CheckPoint 0: not checkpointed"
-    assert "reset if required, then run" in verdicts[("SqDaily", "Ja_Orders")][1]
-    assert parse_stream_file(out / "sqdaily.yaml").config.parameter_values()["PS_Orders.region"] == "EMEA"
-    assert {a["name"]: a.get("wait_for") for a in daily["sequence"]}["Cmd_Report"] == "any"
-
-    legacy = {a["name"]: a for a in yaml.safe_load((out / "sqlegacy.yaml").read_text())["sequence"]}
-    assert legacy["Ja_Legacy"]["dbt"] == {"select": ["tag:pxlegacy"], "vars": {"region": "#pRegion#"}}
-    assert legacy["Cmd_Done"]["after"] == {"Ja_Legacy": "ok"} and legacy["Cmd_Done"]["command"] == [
-        "echo", "done", "#pRegion#"]
-    assert legacy["Term_Stop"]["after"] == {"Ja_Legacy": "otherwise"}
-
-    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    import_exports([DSX, XML, build_isx(tmp_path / "daily.isx"), LEGACY], out=out, job_map=JOB_MAP,
-                   dbt_project_dir="tests/fixtures/shop_dbt")
-    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before, "a re-import is byte-identical"
 
 
 def test_hostile_exports_are_refused_one_line_each_and_the_others_still_import(tmp_path):
