@@ -21,8 +21,8 @@ from dcf.datastage.basic import (
     translate,
     value_template,
 )
+from dcf.datastage.job_parameters import is_parameter_set
 from dcf.datastage.model import DsActivity, identifier_of
-from dcf.datastage.parameters import is_parameter_set
 
 #: The executable a routine or an unknown activity becomes: it fails, so nothing passes as migrated unseen.
 PLACEHOLDER = ["false"]

@@ -20,10 +20,10 @@ from typing import Any
 import yaml
 
 from dcf.datastage.containers import read_export
+from dcf.datastage.job_parameters import parameter_set_file
 from dcf.datastage.mapping import Context, Entry, JobMap, map_sequence
 from dcf.datastage.migration_report import report_markdown, stream_edges, stream_graph
 from dcf.datastage.model import DsJob, ReadProblem, identifier_of
-from dcf.datastage.parameters import parameter_set_file
 from dcf.errors import ConfigError
 from dcf.stream.definition import parse_stream_file
 from dcf.stream.parameter_sets import PARAMETER_SETS_DIR

@@ -23,8 +23,8 @@ from typing import Any
 
 from dcf.datastage.activity_kinds import kind_of
 from dcf.datastage.basic import APPROXIMATED, ATTENTION, MAPPED, Scope, template, translate
+from dcf.datastage.job_parameters import map_parameters
 from dcf.datastage.model import DsActivity, DsJob, DsLink, DsParameter, identifier_of
-from dcf.datastage.parameters import map_parameters
 from dcf.stream.sequence import BOOKKEEPING
 
 #: Activities that can fail (their failures are what handleaborts sends to the exception handler).
