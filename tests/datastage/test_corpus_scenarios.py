@@ -1,0 +1,62 @@
+"""Every scenario of the corpus's answer key (replayed by its authors on each sequence's compiled job control),
+driven through the what-if plan of the imported stream: the same activities, in the same order, and the same
+final status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dcf.datastage.importer import import_exports
+from dcf.stream.definition import parse_stream_file
+from dcf.stream.what_if import Assumptions, what_if
+from tests.datastage.corpus import SEQUENCES_ISX, sequence_key
+
+pytestmark = pytest.mark.unit
+#: The key's runtime: "PS_ENV.LANDING_DIR = /data/demo_dwh/landing, PS_ENV.ENV_NAME = PRD".
+RUNTIME = {"PS_ENV.LANDING_DIR": "/data/demo_dwh/landing", "PS_ENV.ENV_NAME": "PRD"}
+SCENARIOS = [(name, scenario) for name, key in sorted(sequence_key().items()) for scenario in key["scenarios"]]
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("imported")
+    result = import_exports([SEQUENCES_ISX], out=out)
+    assert not result.not_loading
+    return out
+
+
+def _assumptions(given: dict, names: dict[str, str]) -> Assumptions:
+    outcomes: dict[str, object] = {}
+    for group in ("jobs", "commands", "routines", "wait_for_file"):
+        for activity, outcome in (given.get(group) or {}).items():
+            outcomes[names[activity]] = outcome
+    return Assumptions(parameters={**RUNTIME, **{k: str(v) for k, v in (given.get("parameters") or {}).items()}},
+                       outcomes=outcomes)
+
+
+def _as_datastage(runs: list[str], names: dict[str, str], handler: str) -> list[str]:
+    """The plan's rows as the key names them: DataStage names, the handler for on_failure."""
+    back = {stream: datastage for datastage, stream in names.items()}
+    shown = []
+    for row in runs:
+        if row == "on_failure":
+            shown.append(handler)
+            continue
+        row = row.removeprefix("on_failure:")
+        name, hash_, number = row.partition("#")
+        name = back.get(name.removesuffix("_on_failure"), name)
+        shown.append(f"{name}{hash_}{number}")
+    return shown
+
+
+@pytest.mark.parametrize(("sequence", "scenario"), SCENARIOS, ids=[s["id"] for _, s in SCENARIOS])
+def test_each_scenario_of_the_answer_key_is_what_the_imported_stream_plans(imported, sequence, scenario):
+    config = parse_stream_file(imported / f"{sequence.lower()}.yaml").config
+    names = config.datastage.activities
+    handler = next((a["name"] for a in sequence_key()[sequence]["activities"]
+                    if a["class"] == "JSExceptionHandler"), "")
+    plan = what_if(config, _assumptions(scenario.get("given") or {}, names))
+    assert (_as_datastage(plan.runs, names, handler), plan.final) == (scenario["runs"], scenario["final"]), \
+        scenario["why"]
