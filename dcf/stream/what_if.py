@@ -13,6 +13,7 @@ is its assumption (one per run of it: a loop body's activity takes the next one 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -218,10 +219,8 @@ def what_if(config: StreamConfig, assumptions: Assumptions) -> WhatIf:
         if stopped.final == ABORTED and config.on_failure:
             planner.result.runs.append("on_failure")
             errors = {"error_source": stopped.row, "error_number": 1, "error_message": f"{stopped.row} failed"}
-            try:
+            with contextlib.suppress(_Stopped):  # the handler's own terminator: the run aborts either way
                 planner.level(config.on_failure, errors, {}, prefix="on_failure:")
-            except _Stopped:
-                pass
             planner.result.final = HANDLED
         return planner.result
     if planner.result.warnings:
