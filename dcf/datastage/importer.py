@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from dcf.datastage.containers import read_export
+from dcf.datastage.job_control import check_job_control
 from dcf.datastage.job_parameters import parameter_set_file
 from dcf.datastage.mapping import Context, Entry, JobMap, map_sequence
 from dcf.datastage.migration_report import report_markdown, stream_edges, stream_graph
@@ -95,10 +96,13 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
             result.not_loading.append(path.name)
             result.problems.append(f"{job.source}: job {job.name}: {path.name} does not load: {error}")
         result.entries += mapped.entries
+        witness = check_job_control(job)
+        result.entries += [Entry(job.name, "job control", "compiled job control", "jobControlCode", "needs attention",
+                                 line) for line in witness]
         result.sequences[job.name] = {"stream": name, "file": path.name, "source": _shown(job.source),
                                       "folder": job.folder, "jobs_called": mapped.jobs_called,
                                       "graph": stream_graph(mapped.stream), "edges": stream_edges(mapped.stream),
-                                      "loads": loads,
+                                      "loads": loads, "job_control_disagreements": len(witness),
                                       "activities": len(job.activities), "triggers": len(job.links)}
     (out / "migration_report.json").write_text(json.dumps(_report_json(result), indent=2, sort_keys=True) + "\n",
                                                encoding="utf-8")

@@ -79,12 +79,14 @@ def report_markdown(sequences: dict[str, dict[str, Any]], entries: list[Any], pr
              f"{len(sequences)} sequence(s) imported; {sum(1 for e in entries if e.what == 'activity')} activities "
              f"and {sum(1 for e in entries if e.what == 'trigger')} triggers: "
              + ", ".join(f"{counts[s]} {s}" for s in _STATUSES), "",
-             "| sequence | stream file | activities | triggers read | triggers mapped | loads |",
-             "|---|---|---|---|---|---|"]
+             "| sequence | stream file | activities | triggers read | triggers mapped | loads | job-control check |",
+             "|---|---|---|---|---|---|---|"]
     for name, sequence in sorted(sequences.items()):
         mine = [e for e in entries if e.sequence == name and e.what == "trigger"]
+        disagreements = sequence["job_control_disagreements"]
         lines.append(f"| {name} | {sequence['file']} | {sequence['activities']} | {sequence['triggers']} | "
-                     f"{sum(1 for e in mine if e.status == 'mapped')} | {'yes' if sequence['loads'] else 'NO'} |")
+                     f"{sum(1 for e in mine if e.status == 'mapped')} | {'yes' if sequence['loads'] else 'NO'} | "
+                     f"{'agrees' if not disagreements else f'{disagreements} disagreement(s)'} |")
     lines.append("")
     kinds = Counter((e.what, e.status) for e in entries if e.status != "mapped")
     if kinds or problems:

@@ -41,6 +41,11 @@ class DsActivity:
     #: A multi-instance job's invocation id (``#PS.X#_#PM_Y#``), as written.
     invocation_id: str = ""
 
+    @property
+    def job_name(self) -> str:
+        """The job a job activity runs (XMI's ``jobname`` attribute, DSX's ``Jobname`` field)."""
+        return next((v for k, v in self.settings.items() if k.lower() == "jobname"), "")
+
 
 @dataclass
 class DsLink:
