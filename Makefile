@@ -19,10 +19,14 @@ setup:
 
 ## make run [STREAM=NAME] [DATE=YYYY-MM-DD] [MODE=NORMAL|RESET|VALIDATE] [BAD_DAY=1]: run a stream locally
 ## (default: BCFINSG, for which the day's synthetic landing file is generated first). BAD_DAY=1 generates a day
-## whose average quality is below 70: the quality gate skips the load. MODE=VALIDATE checks and prints the plan.
+## whose average quality is below 70: the quality gate skips the load. MODE=VALIDATE checks and prints the plan;
+## with PARAMS="LEVEL=5 ..." and/or ASSUME='{JA_DIM: 3, XC_LIST: {reply: 0, output: "a|b"}}' it prints what would
+## run, in order, and the final status, for those values and outcomes (nothing runs; no server).
+export ASSUME  # read by the recipe from the environment: any quotes in it reach the command as they are
 run: setup
 	@$(UV) run --frozen python -m flows.run_local $(if $(STREAM),--stream $(STREAM),) \
-	  $(if $(DATE),--process-date $(DATE),) $(if $(MODE),--mode $(MODE),) $(if $(BAD_DAY),--bad-day,)
+	  $(if $(DATE),--process-date $(DATE),) $(if $(MODE),--mode $(MODE),) $(if $(BAD_DAY),--bad-day,) \
+	  $(foreach p,$(PARAMS),--param $(p)) $${ASSUME:+--assume "$$ASSUME"}
 
 ## make sql [SQL="..."] [DB=file]: an SQL shell on the local warehouse (schema DCF is the default schema).
 sql: setup

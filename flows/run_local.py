@@ -34,6 +34,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 import argparse  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from runtime.local_api import LocalApi  # noqa: E402 (stdlib only: it starts the server before the heavy imports)
 from runtime.process_exit import run_exit_handlers  # noqa: E402
@@ -42,7 +43,7 @@ FIRST_DATE = date(2024, 3, 1)
 DEFAULT_STREAM = "BCFINSG_PLAN_BALN_SEGM_LOAD"
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.splitlines()[0])
     parser.add_argument("--stream", default=DEFAULT_STREAM)
     parser.add_argument("--process-date", type=date.fromisoformat)
@@ -50,7 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bad-day", action="store_true", help="generate a day whose average quality is < 70")
     parser.add_argument("--mode", choices=["NORMAL", "RESET", "VALIDATE"], default="NORMAL",
                         help="NORMAL resumes a failed run of the date; RESET starts over; VALIDATE checks and plans")
-    args = parser.parse_args(argv)
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="with VALIDATE: a parameter value for the what-if plan (repeatable)")
+    parser.add_argument("--assume", metavar="YAML", help="with VALIDATE: assumed outcomes, a YAML mapping (or a "
+                        "file of one) of activity -> status 1/2/3, a list of them per run, or {reply, output, sets}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    if args.mode == "VALIDATE" and (args.assume or args.param):
+        return _what_if(args.stream, args.param, args.assume)
     api = LocalApi.acquire()
     print(api.describe(), flush=True)
     # Everything below imports while a temporary server boots in its own process.
@@ -98,6 +109,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntime: setup {set_up - STARTED:.1f} s | Prefect API ready at {ready - STARTED:.1f} s "
           f"(waited {max(0.0, ready - set_up):.1f} s) | flow {flow_done - max(ready, set_up):.1f} s", flush=True)
     return 0 if state.is_completed() else 1
+
+
+def _what_if(stream: str, parameters: list[str], assume: str | None) -> int:
+    """VALIDATE with assumptions: the activities that would start, in order, and the final status; nothing
+    runs, no server is needed."""
+    import yaml
+
+    from dcf.errors import DcfError
+    from dcf.stream.definition import load_named_stream
+    from dcf.stream.what_if import Assumptions, what_if
+
+    try:
+        config = load_named_stream(stream).config
+        text = Path(assume).read_text(encoding="utf-8") if assume and Path(assume).is_file() else (assume or "{}")
+        outcomes = yaml.safe_load(text) or {}
+        if not isinstance(outcomes, dict) or any("=" not in p for p in parameters):
+            raise DcfError("--assume is a mapping of activity -> outcome; --param is NAME=VALUE")
+        unknown = sorted(set(outcomes) - {a.name for a in config.all_activities()})
+        if unknown:
+            raise DcfError(f"--assume names no activity of {config.stream.name}: {', '.join(unknown)}")
+        plan = what_if(config, Assumptions(parameters=dict(p.split("=", 1) for p in parameters), outcomes=outcomes))
+    except (DcfError, yaml.YAMLError, OSError, ValueError) as error:
+        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 2
+    print(f"{config.stream.name}: what if {', '.join(parameters) or 'the defaults'}"
+          f"{'; assumed ' + ', '.join(f'{k} = {v}' for k, v in outcomes.items()) if outcomes else ''}")
+    print("\n".join(plan.lines()))
+    return 0
 
 
 def _preload(*, profiles: bool) -> None:

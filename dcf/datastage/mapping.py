@@ -167,7 +167,12 @@ class _Mapper:
             if activity.class_name in ("JSEndLoopActivity", "JSExceptionHandler"):
                 note = ("its triggers become the loop's continue_after; what follows it follows the loop"
                         if activity.class_name == "JSEndLoopActivity" else "its chain of activities becomes on_failure")
-                self.entries.append(Entry(job.name, "activity", activity.name, activity.class_name, MAPPED, note))
+                log_text = activity.settings.get("LogText", "").strip()
+                status = APPROXIMATED if log_text else MAPPED
+                if log_text:
+                    note += "; its LogText is not logged by the stream (the run's failure message is)"
+                self.entries.append(Entry(job.name, "activity", activity.name, activity.class_name, status, note,
+                                          log_text))
             elif identifier not in self.main and identifier not in self.chain:
                 self.entries.append(Entry(job.name, "activity", activity.name, activity.class_name, ATTENTION,
                                           "no trigger reaches it: not imported"))

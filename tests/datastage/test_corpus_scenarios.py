@@ -60,3 +60,17 @@ def test_each_scenario_of_the_answer_key_is_what_the_imported_stream_plans(impor
     plan = what_if(config, _assumptions(scenario.get("given") or {}, names))
     assert (_as_datastage(plan.runs, names, handler), plan.final) == (scenario["runs"], scenario["final"]), \
         scenario["why"]
+
+
+def test_make_run_validate_prints_the_what_if_plan_of_an_imported_stream(imported, monkeypatch, capsys):
+    from flows.run_local import main
+
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(imported))
+    assume = "{XC_LIST_FILES: {reply: 0, output: 'a.csv|b.csv|c.csv'}, JA_LOAD_ACCOUNTS: [1, 3, 1]}"
+    assert main(["--stream", "SQ_FILES", "--mode", "VALIDATE", "--assume", assume]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == ["1. WF_TRIGGER_FILE", "2. XC_LIST_FILES", "3. UV_FILE#1", "4. JA_LOAD_ACCOUNTS#1",
+                         "5. UV_FILE#2", "6. JA_LOAD_ACCOUNTS#2", "7. on_failure", "8. on_failure:TA_FILES_ABORT",
+                         "final: aborted with handler run"]
+    assert main(["--stream", "SQ_FILES", "--mode", "VALIDATE", "--assume", "{NO_SUCH: 3}"]) == 2
+    assert "--assume names no activity of SQ_FILES: NO_SUCH" in capsys.readouterr().err

@@ -256,3 +256,17 @@ def test_allowed_roots_and_any_file_are_the_explicit_ways_out(tmp_path, dcf_home
 
     config = load_stream(_broken(tmp_path, edit)).config
     assert config.source.landing.directory == str(mount) and config.source.landing.any_file
+
+
+def test_config_cli_lists_every_broken_file_not_only_the_first(tmp_path):
+    folder = tmp_path / "streams"
+    folder.mkdir()
+    (folder / "a_bad.yaml").write_text("stream: {name: A_BAD, id: 1}\ndbt: {project_dir: x, selct: [y]}\n")
+    (folder / "b_bad.yaml").write_text("stream: {name: B_BAD, id: 2}\n")
+    (folder / "c_good.yaml").write_text("stream: {name: C_GOOD, id: 3}\ndbt: {project_dir: x, select: [y]}\n")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "DCF_STREAMS_DIR": str(folder)}
+    result = _run_cli("-m", "dcf.config", env=env)
+    assert result.returncode == 2
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and "a_bad.yaml" in errors[0] and "selct" in errors[0] and "b_bad.yaml" in errors[1]
+    assert "stream 3 C_GOOD" in result.stdout

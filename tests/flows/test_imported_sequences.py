@@ -1,0 +1,59 @@
+"""Imported corpus sequences run for real on the embedded default, their jobs stubbed by commands that end as
+the scenario says: the activities that ran, in the order they started, and how the run ended are the answer
+key's (which its authors replayed on each sequence's compiled job control)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import pytest
+import yaml
+
+from dcf.datastage.importer import import_exports
+from tests.datastage.corpus import SEQUENCES_ISX, sequence_key
+from tests.streams import query
+
+pytestmark = pytest.mark.e2e
+DAY = date(2024, 3, 1)
+#: The key's final status -> the instance's status in DCF_T_PRCS_INST.
+FINAL = {"finished OK": "SUCCEEDED", "finished with warnings": "COMPLETED_WITH_WARNINGS",
+         "aborted by terminator": "FAILED", "aborted (unhandled failure, no exception handler)": "FAILED"}
+CASES = [("SQ_LEVELS", "levels-2"), ("SQ_LEVELS", "levels-5"), ("SQ_LEVELS", "levels-5-dim-aborted"),
+         ("SQ_CUSTOMER", "customer-stg-failed"), ("SQ_CUSTOMER", "customer-dim-failed")]
+
+
+def _stubbed(stream: dict, statuses: dict[str, int]) -> dict:
+    """Every job, command and terminator as it is; each job activity a command exiting as its status says
+    (1 -> 0, else 1); commands stubbed to succeed."""
+    for activity in stream["sequence"]:
+        if "dbt" in activity or "command" in activity:
+            activity.pop("dbt", None)
+            code = 0 if statuses.get(activity["name"], 1) == 1 else 1
+            activity["command"] = [sys.executable, "-c", f"raise SystemExit({code})"]
+    return stream
+
+
+@pytest.mark.parametrize(("sequence", "scenario_id"), CASES, ids=[c[1] for c in CASES])
+def test_an_imported_sequence_runs_its_scenario_for_real(tmp_path, monkeypatch, sequence, scenario_id):
+    from flows.stream_load import stream_load
+
+    scenario = next(s for s in sequence_key()[sequence]["scenarios"] if s["id"] == scenario_id)
+    given = scenario.get("given") or {}
+    out = tmp_path / "imported"
+    assert not import_exports([SEQUENCES_ISX], out=out).not_loading
+    path = out / f"{sequence.lower()}.yaml"
+    stream = _stubbed(yaml.safe_load(path.read_text(encoding="utf-8")), given.get("jobs") or {})
+    path.write_text(yaml.safe_dump(stream, sort_keys=False), encoding="utf-8")
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(out))
+
+    parameters = {k: str(v) for k, v in (given.get("parameters") or {}).items()}
+    stream_load(stream=sequence, process_date=DAY, return_state=True,
+                **({"parameters": parameters} if parameters else {}))
+    rows = query("SELECT PRCS_NAME, PRCS_STATUS FROM DCF.DCF_T_PRCS_EXEC_LOG ORDER BY PRCS_START_TS, PRCS_NAME")
+    kinds = {a["name"]: a for a in stream["sequence"]}
+    ran = [r["PRCS_NAME"] for r in rows if r["PRCS_NAME"] in kinds and r["PRCS_STATUS"] != "SKIPPED"
+           and not {"sequencer", "nested_condition"} & set(kinds[r["PRCS_NAME"]])]
+    assert ran == scenario["runs"], scenario["why"]
+    [instance] = query("SELECT PRCS_STATUS FROM DCF.DCF_T_PRCS_INST")
+    assert instance["PRCS_STATUS"] == FINAL[scenario["final"]]
