@@ -314,7 +314,9 @@ def plan_lines(activities: list[Activity], on_failure: list[Activity], indent: s
     for number, activity in enumerate(order(activities), start=1):
         lines.append(f"{indent}{number}. {activity.name} [{activity.kind}] {trigger_text(activity)}")
         if activity.loop is not None:
-            lines.append(f"{indent}   for each {activity.loop.as_} in {activity.loop.over!r}:")
+            over = activity.loop.over
+            items = f"{over.from_}..{over.to} step {over.step}" if isinstance(over, NumericRange) else repr(over)
+            lines.append(f"{indent}   for each {activity.loop.as_} in {items}:")
             lines += plan_lines(activity.loop.do, [], indent + "     ")
     if on_failure:
         lines.append(f"{indent}on an unhandled failure: " + ", ".join(a.name for a in order(on_failure)))

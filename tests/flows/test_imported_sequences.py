@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from dcf.datastage.importer import import_exports
+from dcf.datastage.mapping import JobMap
 from tests.datastage.corpus import SEQUENCES_ISX, sequence_key
 from tests.streams import query
 
@@ -57,3 +58,22 @@ def test_an_imported_sequence_runs_its_scenario_for_real(tmp_path, monkeypatch, 
     assert ran == scenario["runs"], scenario["why"]
     [instance] = query("SELECT PRCS_STATUS FROM DCF.DCF_T_PRCS_INST")
     assert instance["PRCS_STATUS"] == FINAL[scenario["final"]]
+
+
+def test_every_imported_sequence_passes_validate_with_a_job_map(tmp_path, monkeypatch):
+    """The job map sends the corpus's parallel jobs to a dbt project's models and mail to a real block: every
+    imported stream passes VALIDATE (selections match nodes, executables exist, the block exists)."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    from flows.stream_load import stream_load
+
+    CustomWebhookNotificationBlock(name="ops", url="http://127.0.0.1:9/hook").save("corpus-ops", overwrite=True)
+    job_map = JobMap({"PX_*": "package:shop", "notify": "custom-webhook/corpus-ops"})
+    out = tmp_path / "imported"
+    result = import_exports([SEQUENCES_ISX], out=out, job_map=job_map, dbt_project_dir="tests/fixtures/shop_dbt")
+    assert not result.not_loading
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(out))
+    for sequence in sorted(sequence_key()):
+        state = stream_load(stream=sequence, mode="VALIDATE", return_state=True)
+        assert state.is_completed(), f"{sequence}: {state.message}"
+        assert "VALIDATE: no problems" in state.message
