@@ -100,6 +100,9 @@ class _Mapper:
         self.chain = self._reach([link.target for h in self.handlers for link in self.outgoing[h]])
         self.main = self._reach([i for i in self.order if not self.incoming[i] and i not in self.handlers])
         self.listed: set[int] = set()
+        #: The activities whose values an expression may read: DataStage name -> imported name.
+        self.readable = {a.name: self.names[i] for i, a in self.acts.items()
+                         if a.class_name not in ("JSStartLoopActivity", "JSEndLoopActivity", "JSExceptionHandler")}
 
     # -- structure ------------------------------------------------------------------------------------
     def _names(self) -> dict[str, str]:
@@ -147,9 +150,7 @@ class _Mapper:
         while loop is not None:
             counters[self.acts[loop].name] = f"{self.names[loop]}_counter"
             loop = self.loop_of.get(loop)
-        readable = {a.name: self.names[i] for i, a in self.acts.items()
-                    if a.class_name not in ("JSStartLoopActivity", "JSEndLoopActivity", "JSExceptionHandler")}
-        return Scope(activities=readable, parameters=self.params.names, loop_counters=counters,
+        return Scope(activities=self.readable, parameters=self.params.names, loop_counters=counters,
                      loops={self.acts[s].name for s in self.loops}, handlers={self.acts[h].name for h in self.handlers})
 
     # -- the stream -----------------------------------------------------------------------------------
