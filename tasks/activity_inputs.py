@@ -1,42 +1,31 @@
 """An activity's inputs: its settings with every ``#reference#`` filled in, from the run's parameters (a
 password from its Prefect Secret block), run values, loop variables and the outcomes of the activities that
-have ended; and the items a loop iterates over."""
+have ended; a loop's items (dcf.stream.loops)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from dcf.stream.activities import Activity, NumericRange
-from dcf.stream.expressions import ExpressionError, parse_expression, render_template
-from dcf.stream.loops import MAX_LOOP_ITEMS, numeric_items
+from dcf.stream.activities import Activity
+from dcf.stream.expressions import ExpressionError, render_template
+from dcf.stream.loops import loop_items
 from dcf.stream.run import StreamRun
-from dcf.stream.sequence import Outcome
-from tasks.stage import StageFailed
+from dcf.stream.sequence import Outcome, user_variables, value_resolver
 
 
 def resolver(run: StreamRun, loop_vars: dict[str, Any],
              visible: dict[str, Outcome]) -> Callable[[tuple[str, ...]], Any]:
     """How an expression of ``run`` reads a name: loop variables, parameters (secrets from their block), run
     values, then the outcomes of the activities that have ended (``visible``)."""
-    parameters = {**run.parameter_values(), **run.run_values()}
-    secrets = {name: p.secret_block for name, p in run.config.all_parameters.items() if p.secret_block}
+    values = {**run.parameter_values(), **run.run_values()}
+    secrets = {name: p.secret_block for name, p in run.config.all_parameters.items()
+               if p.secret_block and name not in run.parameters}
+    resolve_value = value_resolver(values, loop_vars, visible)
 
     def resolve(ref: tuple[str, ...]) -> Any:
         name = ".".join(ref)
-        if name in secrets and name not in run.parameters:
-            return _secret(secrets[name])
-        if len(ref) == 1:
-            if ref[0] in loop_vars:
-                return loop_vars[ref[0]]
-            if ref[0] in parameters:
-                return parameters[ref[0]]
-            raise ExpressionError(f"{ref[0]!r} is neither a loop variable nor a parameter")
-        if name in parameters:  # a parameter set's member, PS_DB.server
-            return parameters[name]
-        if ref[0] not in visible:
-            raise ExpressionError(f"activity {ref[0]!r} has not ended yet; name it in after")
-        return visible[ref[0]].value(ref[1])
+        return _secret(secrets[name]) if name in secrets else resolve_value(ref)
 
     return resolve
 
@@ -69,8 +58,7 @@ def resolve_inputs(run: StreamRun, loop_vars: dict[str, Any], relations: Callabl
     if activity.terminate is not None:
         return {"message": text(activity.terminate.message)}
     if activity.set_vars is not None:
-        return {"vars": {name: parse_expression(value).evaluate(resolve) if isinstance(value, str) else value
-                         for name, value in activity.set_vars.items()}}
+        return {"vars": user_variables(activity, resolve)}
     if activity.dbt is not None:
         return {"vars": {key: text(value) if isinstance(value, str) else value
                          for key, value in activity.dbt.vars.items()}}
@@ -81,17 +69,3 @@ def resolve_inputs(run: StreamRun, loop_vars: dict[str, Any], relations: Callabl
     if activity.loop is not None:
         return {"items": loop_items(activity, text)}
     return {}
-
-
-def loop_items(activity: Activity, text: Callable[[str], str]) -> list[str]:
-    loop = activity.loop
-    if isinstance(loop.over, list):
-        items = [str(item) for item in loop.over]
-    elif isinstance(loop.over, NumericRange):
-        items = numeric_items(activity.name, loop.over, text)
-    else:
-        items = [part.strip() for part in text(loop.over).split(loop.delimiter.replace("\\n", "\n"))]
-        items = [item for item in items if item]
-    if len(items) > MAX_LOOP_ITEMS:
-        raise StageFailed(f"loop {activity.name} has {len(items):,} items; at most {MAX_LOOP_ITEMS:,}")
-    return items

@@ -25,10 +25,10 @@ from blocks.default_warehouse import load_warehouse
 from dcf.store.stage_rows import write_stage
 from dcf.store.statuses import StageStatus
 from dcf.stream.activities import Activity
-from dcf.stream.expressions import ExpressionError, parse_expression, truthy
+from dcf.stream.expressions import ExpressionError
 from dcf.stream.loops import loop_goes_on
 from dcf.stream.run import StreamRun
-from dcf.stream.sequence import Outcome, TriggerDecision, decide, failure_handled, outgoing
+from dcf.stream.sequence import Outcome, TriggerDecision, decide, evaluator, failure_handled, outgoing
 from runtime.connections import connect
 from runtime.log import flow_logger
 from tasks.activity import activity_task
@@ -173,8 +173,7 @@ def _when_holds(ctx: SequenceContext, activity: Activity, visible: dict[str, Out
 
 def _evaluator(ctx: SequenceContext, visible: dict[str, Outcome]) -> Callable[[str], bool]:
     """A custom trigger's (or ``when``'s) expression, read with the run's values as they are now."""
-    resolve = resolver(ctx.run, ctx.loop_vars, visible)
-    return lambda text: truthy(parse_expression(text).evaluate(resolve))
+    return evaluator(resolver(ctx.run, ctx.loop_vars, visible))
 
 
 def _note(ctx: SequenceContext, activity: Activity, ended: Outcome, error: BaseException | None,

@@ -61,7 +61,7 @@ def _worst(*statuses: str) -> str:
 
 
 def _job(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
-    job_name = _setting(activity, "jobname", "Jobname")
+    job_name = activity.job_name
     passed, notes = _passed_values(mapper, activity, scope)
     action = _EXECUTION_TYPES.get(_setting(activity, "ExecutionType", "ExecutionAction").strip(), "run")
     status = _worst(*(t.status for t in passed.values()))

@@ -100,6 +100,8 @@ class _Mapper:
         self.chain = self._reach([link.target for h in self.handlers for link in self.outgoing[h]])
         self.main = self._reach([i for i in self.order if not self.incoming[i] and i not in self.handlers])
         self.listed: set[int] = set()
+        self.loop_names = {self.acts[s].name for s in self.loops}
+        self.handler_names = {self.acts[h].name for h in self.handlers}
         #: The activities whose values an expression may read: DataStage name -> imported name.
         self.readable = {a.name: self.names[i] for i, a in self.acts.items()
                          if a.class_name not in ("JSStartLoopActivity", "JSEndLoopActivity", "JSExceptionHandler")}
@@ -141,9 +143,12 @@ class _Mapper:
             pending += [link.target for link in self.outgoing[current] if not link.loop_back]
         return seen
 
+    def copied(self, identifier: str, in_handler: bool) -> bool:
+        """Whether this is on_failure's copy of an activity the main graph has too (reported there once)."""
+        return in_handler and identifier in self.main
+
     def name(self, identifier: str, in_handler: bool) -> str:
-        copied = in_handler and identifier in self.main
-        return f"{self.names[identifier]}_on_failure" if copied else self.names[identifier]
+        return f"{self.names[identifier]}_on_failure" if self.copied(identifier, in_handler) else self.names[identifier]
 
     def scope(self, identifier: str) -> Scope:
         counters, loop = {}, self.loop_of.get(identifier)
@@ -151,7 +156,7 @@ class _Mapper:
             counters[self.acts[loop].name] = f"{self.names[loop]}_counter"
             loop = self.loop_of.get(loop)
         return Scope(activities=self.readable, parameters=self.params.names, loop_counters=counters,
-                     loops={self.acts[s].name for s in self.loops}, handlers={self.acts[h].name for h in self.handlers})
+                     loops=self.loop_names, handlers=self.handler_names)
 
     # -- the stream -----------------------------------------------------------------------------------
     def level(self, members: set[str], in_handler: bool = False) -> list[dict[str, Any]]:
@@ -216,7 +221,7 @@ class _Mapper:
         if activity.class_name == "JSStartLoopActivity":
             return self.loop(identifier, result, in_handler)
         kind = kind_of(self, activity, self.scope(identifier))
-        if not in_handler or identifier not in self.main:
+        if not self.copied(identifier, in_handler):
             self.entries.append(Entry(self.job.name, "activity", activity.name, activity.class_name, kind.status,
                                       kind.note, kind.original, kind.translation))
         if "checkpoints" not in self.job.options:
@@ -224,7 +229,7 @@ class _Mapper:
         return {**result, **kind.fields}
 
     def structural(self, activity: DsActivity, result: dict[str, Any], note: str, in_handler: bool) -> dict[str, Any]:
-        if not in_handler or activity.identifier not in self.main:
+        if not self.copied(activity.identifier, in_handler):
             self.entries.append(Entry(self.job.name, "activity", activity.name, activity.class_name, MAPPED, note))
         return result
 

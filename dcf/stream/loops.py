@@ -1,6 +1,7 @@
 """What a loop iterates over, and whether it goes on after an iteration (no Prefect: the executor is
 ``tasks.sequencer.run_loop``, VALIDATE's what-if plan is ``dcf.stream.what_if``).
 
+    loop_items(activity, render)                                                   # the items, in order
     numeric_items("days", NumericRange(**{"from": 1, "to": "#PM_DAYS#"}), render)   # ['1', '2', '3']
     loop_goes_on(loop, outcomes_of_the_iteration, evaluate)                        # DataStage's end loop
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dcf.errors import DcfError
-from dcf.stream.activities import Loop, NumericRange
+from dcf.stream.activities import Activity, Loop, NumericRange
 from dcf.stream.sequence import Evaluate, Outcome, holds, outgoing
 
 MAX_LOOP_ITEMS = 10_000
@@ -18,6 +19,22 @@ MAX_LOOP_ITEMS = 10_000
 
 class LoopError(DcfError):
     """A loop that cannot start (DataStage: "cannot execute"): bounds that are no numbers, start past end."""
+
+
+def loop_items(activity: Activity, text: Callable[[str], str]) -> list[str]:
+    """What a loop activity iterates over: its list, its numeric range or its delimited string (``text``
+    fills in the ``#references#``), empty items left out."""
+    loop = activity.loop
+    if isinstance(loop.over, list):
+        items = [str(item) for item in loop.over]
+    elif isinstance(loop.over, NumericRange):
+        items = numeric_items(activity.name, loop.over, text)
+    else:
+        items = [part.strip() for part in text(loop.over).split(loop.delimiter.replace("\\n", "\n"))]
+        items = [item for item in items if item]
+    if len(items) > MAX_LOOP_ITEMS:
+        raise LoopError(f"loop {activity.name} has {len(items):,} items; at most {MAX_LOOP_ITEMS:,}")
+    return items
 
 
 def numeric_items(name: str, over: NumericRange, text: Callable[[str], str]) -> list[str]:

@@ -26,6 +26,7 @@ from dcf.stream.expressions import (
     ExpressionError,
     parse_expression,
     template_references,
+    truthy,
 )
 
 #: Names of the bookkeeping stages around the graph: no activity may take one.
@@ -53,6 +54,39 @@ class Outcome:
         if name in ACTIVITY_FIELDS:
             return self.outputs.get(name, "")
         return self.outputs.get("vars", {}).get(name, "")
+
+
+def value_resolver(values: dict[str, Any], loop_vars: dict[str, Any],
+                   visible: dict[str, Outcome]) -> Callable[[tuple[str, ...]], Any]:
+    """How an expression reads a name: loop variables, then ``values`` (parameters, a set's members, run
+    values), then the outcomes of the activities that have ended (``visible``)."""
+
+    def resolve(ref: tuple[str, ...]) -> Any:
+        name = ".".join(ref)
+        if len(ref) == 1:
+            if name in loop_vars:
+                return loop_vars[name]
+            if name in values:
+                return values[name]
+            raise ExpressionError(f"{name!r} is neither a loop variable nor a parameter")
+        if name in values:  # a parameter set's member, PS_DB.server
+            return values[name]
+        if ref[0] not in visible:
+            raise ExpressionError(f"activity {ref[0]!r} has not ended yet; name it in after")
+        return visible[ref[0]].value(ref[1])
+
+    return resolve
+
+
+def evaluator(resolve: Callable[[tuple[str, ...]], Any]) -> Evaluate:
+    """Custom triggers and ``when:`` texts read with ``resolve``'s values: whether each holds."""
+    return lambda text: truthy(parse_expression(text).evaluate(resolve))
+
+
+def user_variables(activity: Activity, resolve: Callable[[tuple[str, ...]], Any]) -> dict[str, Any]:
+    """A ``set_vars`` activity's values, each expression evaluated."""
+    return {name: parse_expression(value).evaluate(resolve) if isinstance(value, str) else value
+            for name, value in (activity.set_vars or {}).items()}
 
 
 class TriggerDecision(Enum):

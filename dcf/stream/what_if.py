@@ -20,12 +20,21 @@ from datetime import date, datetime
 from typing import Any
 
 from dcf.store.statuses import StageStatus
-from dcf.stream.activities import STRUCTURAL_KINDS, Activity, NumericRange
+from dcf.stream.activities import STRUCTURAL_KINDS, Activity
 from dcf.stream.definition import StreamConfig
-from dcf.stream.expressions import ExpressionError, parse_expression, render_template, truthy
-from dcf.stream.loops import LoopError, loop_goes_on, numeric_items
+from dcf.stream.expressions import render_template
+from dcf.stream.loops import LoopError, loop_goes_on, loop_items
 from dcf.stream.run import run_values
-from dcf.stream.sequence import Outcome, TriggerDecision, decide, failure_handled, outgoing
+from dcf.stream.sequence import (
+    Outcome,
+    TriggerDecision,
+    decide,
+    evaluator,
+    failure_handled,
+    outgoing,
+    user_variables,
+    value_resolver,
+)
 
 FINISHED_OK, FINISHED_WARNINGS = "finished OK", "finished with warnings"
 TERMINATED, HANDLED, ABORTED = ("aborted by terminator", "aborted with handler run",
@@ -97,20 +106,10 @@ class _Planner:
                                     prcs_inst_id=None, started=assumptions.started)}
 
     def resolver(self, loop_vars: dict[str, Any], visible: dict[str, Outcome]) -> Callable[[tuple[str, ...]], Any]:
-        def resolve(ref: tuple[str, ...]) -> Any:
-            name = ".".join(ref)
-            if name in loop_vars:
-                return loop_vars[name]
-            if name in self.values:
-                return self.values[name]
-            if len(ref) == 2 and ref[0] in visible:
-                return visible[ref[0]].value(ref[1])
-            raise ExpressionError(f"{name!r} has no value in this plan")
-        return resolve
+        return value_resolver(self.values, loop_vars, visible)
 
     def evaluate(self, loop_vars: dict[str, Any], visible: dict[str, Outcome]) -> Callable[[str], bool]:
-        resolve = self.resolver(loop_vars, visible)
-        return lambda text: truthy(parse_expression(text).evaluate(resolve))
+        return evaluator(self.resolver(loop_vars, visible))
 
     def level(self, activities: list[Activity], loop_vars: dict[str, Any], outer: dict[str, Outcome],
               suffix: str = "", prefix: str = "") -> dict[str, Outcome]:
@@ -164,10 +163,7 @@ class _Planner:
         if activity.kind in STRUCTURAL_KINDS:
             return Outcome(StageStatus.COMPLETED)
         if activity.set_vars is not None:
-            resolve = self.resolver(loop_vars, visible)
-            values = {name: parse_expression(value).evaluate(resolve) if isinstance(value, str) else value
-                      for name, value in activity.set_vars.items()}
-            return Outcome(StageStatus.COMPLETED, {"vars": values})
+            return Outcome(StageStatus.COMPLETED, {"vars": user_variables(activity, self.resolver(loop_vars, visible))})
         assumed = self.next_outcome(activity.name)
         return Outcome(_STATUSES.get(assumed.status, StageStatus.FAILED), assumed.outputs)
 
@@ -183,13 +179,7 @@ class _Planner:
         loop = activity.loop
         resolve = self.resolver(loop_vars, visible)
         try:
-            if isinstance(loop.over, NumericRange):
-                items = numeric_items(activity.name, loop.over, lambda text: render_template(text, resolve))
-            elif isinstance(loop.over, list):
-                items = [str(item) for item in loop.over]
-            else:
-                text = render_template(loop.over, resolve)
-                items = [part.strip() for part in text.split(loop.delimiter) if part.strip()]
+            items = loop_items(activity, lambda text: render_template(text, resolve))
         except LoopError:
             return Outcome(StageStatus.FAILED)
         warned = False
