@@ -14,10 +14,15 @@ from dcf.stream.run import StreamRun
 from dcf.stream.sequence import Outcome, user_variables, value_resolver
 
 
-def resolver(run: StreamRun, loop_vars: dict[str, Any],
-             visible: dict[str, Outcome]) -> Callable[[tuple[str, ...]], Any]:
+#: What a log line or a DCF row shows in place of a password.
+MASK = "********"
+
+
+def resolver(run: StreamRun, loop_vars: dict[str, Any], visible: dict[str, Outcome], *,
+             reveal: bool = True) -> Callable[[tuple[str, ...]], Any]:
     """How an expression of ``run`` reads a name: loop variables, parameters (secrets from their block), run
-    values, then the outcomes of the activities that have ended (``visible``)."""
+    values, then the outcomes of the activities that have ended (``visible``). ``reveal=False`` reads a
+    password as :data:`MASK` (for what is logged and recorded)."""
     values = {**run.parameter_values(), **run.run_values()}
     secrets = {name: p.secret_block for name, p in run.config.all_parameters.items()
                if p.secret_block and name not in run.parameters}
@@ -25,7 +30,9 @@ def resolver(run: StreamRun, loop_vars: dict[str, Any],
 
     def resolve(ref: tuple[str, ...]) -> Any:
         name = ".".join(ref)
-        return _secret(secrets[name]) if name in secrets else resolve_value(ref)
+        if name in secrets:
+            return _secret(secrets[name]) if reveal else MASK
+        return resolve_value(ref)
 
     return resolve
 
@@ -50,7 +57,10 @@ def resolve_inputs(run: StreamRun, loop_vars: dict[str, Any], relations: Callabl
         return render_template(value, resolve)
 
     if activity.command is not None:
-        return {"argv": [text(part) for part in activity.command.argv]}
+        masked = resolver(run, loop_vars, visible, reveal=False)
+        # "shown": the command line as logged and recorded, passwords masked
+        return {"argv": [text(part) for part in activity.command.argv],
+                "shown": [render_template(part, masked) for part in activity.command.argv]}
     if activity.wait_for_file is not None:
         return {"path": text(activity.wait_for_file.path)}
     if activity.notify is not None:

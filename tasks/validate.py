@@ -61,8 +61,8 @@ def validate(run: StreamRun) -> StageResult:
 def _check_profiles(run: StreamRun) -> None:
     """A stream that names its own profiles dir must build into its own warehouse, not into a stray file."""
     dbt = run.config.dbt
-    if dbt.profiles_path is None:
-        return  # the build writes a profile for the warehouse
+    if dbt is None or dbt.profiles_path is None:
+        return  # no dbt, or the build writes a profile for the warehouse
     warehouse = load_warehouse(run.warehouse_block)
     credentials = rendered_credentials(dbt.project_path, dbt.profiles_path, dbt.target, env=warehouse.dbt_env())
     problem = warehouse.dbt_destination_problem(credentials)

@@ -69,7 +69,8 @@ _STREAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 class StreamConfig(_Strict):
     stream: StreamInfo
     datastage: DataStageOrigin | None = None
-    dbt: DbtSettings
+    #: The dbt project the stream's dbt activities build; needed only when something builds with dbt.
+    dbt: DbtSettings | None = None
     #: Landing files and the raw table they load; None: the dbt selection reads what is already there.
     source: SourceSettings | None = None
     #: The quality gate between the build upstream of ``target.model`` and the load; None: no gate.
@@ -110,7 +111,19 @@ class StreamConfig(_Strict):
             raise ValueError("sequence: give at least one activity, or leave sequence out")
         if self.source is None and any(a.ingest is not None and a.ingest.source is None for a in self.all_activities()):
             raise ValueError("an ingest activity without its own source needs the stream's source: section")
+        self._check_dbt_section()
         return self
+
+    def _check_dbt_section(self) -> None:
+        """``dbt:`` is required where something builds with dbt; ``dbt.select`` where an activity relies on it."""
+        builds = [a.name for a in self.all_activities() if a.dbt is not None]
+        if self.dbt is None and (builds or self.named_models()):
+            needs = f"activity {builds[0]} builds with dbt" if builds else "a dbt model is named"
+            raise ValueError(f"dbt: required field is missing ({needs}: give dbt.project_dir)")
+        relying = [a.name for a in self.all_activities() if a.dbt is not None and a.dbt.select is None]
+        if self.dbt is not None and not self.dbt.select and relying:
+            raise ValueError(f"dbt.select: required field is missing (activity {relying[0]} selects nothing of its "
+                             "own; give dbt.select, or select: on the activity)")
 
     @field_validator("parameters", mode="before")
     @classmethod

@@ -49,7 +49,8 @@ class DbtSettings(_Strict):
     profiles_dir: str | None = Field(None, description="The project's own profiles (checked against the stream's "
                                      "warehouse); empty: a profile for the warehouse is written for the build")
     target: str = "local"
-    select: list[str] = Field(min_length=1)
+    #: The selection of a dbt activity that names none of its own (and of a stream without ``sequence``).
+    select: list[str] = []
     exclude: list[str] = []
     vars: dict[str, Any] = {}
     threads: PositiveInt | None = None

@@ -19,25 +19,26 @@ OUTPUT_LIMIT = 64 * 1024
 
 def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResult:
     argv: list[str] = inputs["argv"]
+    shown: list[str] = inputs.get("shown", argv)  # passwords masked
     step = activity.command
     executable = shutil.which(argv[0])
     if executable is None:
-        raise StageFailed(f"command {argv[0]!r} is not found on PATH")
+        raise StageFailed(f"command {shown[0]!r} is not found on PATH")
     logger = flow_logger()
-    logger.info("%s: running %s (timeout %ss)", activity.name, " ".join(argv), f"{step.timeout_s:g}")
+    logger.info("%s: running %s (timeout %ss)", activity.name, " ".join(shown), f"{step.timeout_s:g}")
     try:
         done = subprocess.run([executable, *argv[1:]], capture_output=True, timeout=step.timeout_s,
                               env={**os.environ, **step.env}, cwd=dcf_home(), check=False)
     except subprocess.TimeoutExpired:
-        raise StageFailed(f"command {argv[0]} did not finish within {step.timeout_s:g} s",
+        raise StageFailed(f"command {shown[0]} did not finish within {step.timeout_s:g} s",
                           {"outputs": {"$ReturnValue": -1, "$CommandOutput": ""}}) from None
     stdout = done.stdout[:OUTPUT_LIMIT].decode("utf-8", errors="replace").rstrip("\n")
     if len(done.stdout) > OUTPUT_LIMIT:
         logger.warning("%s: stdout cut to %d bytes for $CommandOutput", activity.name, OUTPUT_LIMIT)
     outputs = {"$ReturnValue": done.returncode, "$CommandOutput": stdout}
-    statistics = {"argv": argv, "outputs": outputs}
+    statistics = {"argv": shown, "outputs": outputs}
     if done.returncode != 0:
         stderr = done.stderr[-2000:].decode("utf-8", errors="replace").strip().splitlines()
-        raise StageFailed(f"command {argv[0]} exited {done.returncode}" + (f": {stderr[-1]}" if stderr else ""),
+        raise StageFailed(f"command {shown[0]} exited {done.returncode}" + (f": {stderr[-1]}" if stderr else ""),
                           statistics)
     return StageResult(statistics)

@@ -321,3 +321,40 @@ def test_validate_reports_every_problem_on_its_own_line_and_writes_nothing(prefe
     assert "1. build [dbt] starts with the sequence" in planned.message
     assert "2. notify_done [command] after build ok_or_warnings" in planned.message
     assert not (dcf_home() / "warehouse.duckdb").exists()
+
+
+def test_a_password_parameter_is_read_from_its_secret_block_and_never_logged_or_recorded(
+        prefect_api, tmp_path, monkeypatch):
+    """An imported password (``secret_block``) reaches the command that needs it from a real Prefect Secret
+    block; the run's logs in the API and its DCF rows show the command line with the password masked."""
+    from prefect.blocks.system import Secret
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    password = f"pw-{uuid.uuid4().hex}"
+    block = f"seq-db-pwd-{uuid.uuid4().hex[:6]}"
+    Secret(value=password).save(block)
+    expected = tmp_path / "expected"
+    expected.write_text(password)
+    # the command compares what it is given with the file: exit 0 means the block's value reached it
+    check = f"import pathlib, sys; raise SystemExit(sys.argv[1] != pathlib.Path({str(expected)!r}).read_text())"
+    _write_streams(tmp_path, monkeypatch, {
+        "stream": {"name": "SEQ_SECRET", "id": 9311},
+        "parameters": {"db_pwd": {"secret_block": block}},
+        "sequence": [{"name": "connect", "command": [*_py(check), "#db_pwd#"]}],
+    })
+
+    state = _run("SEQ_SECRET")
+
+    assert state.is_completed(), state.message
+    row = _rows()["connect"]
+    assert row["PRCS_STATUS"] == "COMPLETED"
+    assert json.loads(row["PRCS_STATISTICS"])["argv"][-1] == "********"
+    assert not [r for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG") if password in str(r)]
+    APILogHandler().flush()  # the run's logs are sent in batches
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(
+            flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    assert [log.message for log in logs if "connect: running" in log.message and "********" in log.message]
+    assert not [log.message for log in logs if password in log.message]

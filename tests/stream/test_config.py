@@ -270,3 +270,33 @@ def test_config_cli_lists_every_broken_file_not_only_the_first(tmp_path):
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 2 and "a_bad.yaml" in errors[0] and "selct" in errors[0] and "b_bad.yaml" in errors[1]
     assert "stream 3 C_GOOD" in result.stdout
+
+
+def _stream_file(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "streams" / f"{data['stream']['name'].lower()}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+DBT_CASES = {
+    "commands only: no dbt section": ({}, [{"name": "a", "command": ["true"]}], None),
+    "each activity selects its own": ({"project_dir": "dbt/gdw1"}, [{"name": "a", "dbt": {"select": ["x"]}}], None),
+    "a dbt activity, no dbt section": ({}, [{"name": "a", "dbt": {"select": ["x"]}}],
+                                       "dbt: required field is missing (activity a builds with dbt"),
+    "an activity relying on dbt.select": ({"project_dir": "dbt/gdw1"}, [{"name": "a", "dbt": {}}],
+                                          "dbt.select: required field is missing (activity a selects nothing"),
+}
+
+
+@pytest.mark.parametrize("case", list(DBT_CASES))
+def test_the_stream_dbt_section_is_required_only_where_an_activity_relies_on_it(tmp_path, case):
+    dbt, sequence, expected = DBT_CASES[case]
+    data = {"stream": {"name": "NO_DBT", "id": 9401}, **({"dbt": dbt} if dbt else {}), "sequence": sequence}
+    path = _stream_file(tmp_path, data)
+    if expected is None:
+        assert load_stream(path).config.activities[0].name == "a"
+        return
+    with pytest.raises(ConfigError) as raised:
+        load_stream(path)
+    assert expected in str(raised.value) and "no_dbt.yaml" in str(raised.value), raised.value
