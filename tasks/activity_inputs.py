@@ -13,7 +13,6 @@ from dcf.stream.loops import loop_items
 from dcf.stream.run import StreamRun
 from dcf.stream.sequence import Outcome, user_variables, value_resolver
 
-
 #: What a log line or a DCF row shows in place of a password.
 MASK = "********"
 
