@@ -118,24 +118,20 @@ def _what_if(stream: str, parameters: list[str], assume: str | None) -> int:
 
     from dcf.errors import DcfError
     from dcf.stream.definition import load_named_stream
-    from dcf.stream.what_if import Assumptions, what_if
+    from dcf.stream.what_if import checked_assumptions, what_if
 
     try:
         config = load_named_stream(stream).config
         text = Path(assume).read_text(encoding="utf-8") if assume and Path(assume).is_file() else (assume or "{}")
         outcomes = yaml.safe_load(text) or {}
-        if not isinstance(outcomes, dict) or any("=" not in p for p in parameters):
-            raise DcfError("--assume is a mapping of activity -> outcome; --param is NAME=VALUE")
-        unknown = sorted(set(outcomes) - {a.name for a in config.all_activities()})
-        if unknown:
-            raise DcfError(f"--assume names no activity of {config.stream.name}: {', '.join(unknown)}")
-        plan = what_if(config, Assumptions(parameters=dict(p.split("=", 1) for p in parameters), outcomes=outcomes))
-    except (DcfError, yaml.YAMLError, OSError, ValueError) as error:
+        if any("=" not in p for p in parameters):
+            raise DcfError("--param is NAME=VALUE")
+        assumptions = checked_assumptions(config, dict(p.split("=", 1) for p in parameters), outcomes)
+    except (DcfError, yaml.YAMLError, OSError) as error:
         print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 2
-    print(f"{config.stream.name}: what if {', '.join(parameters) or 'the defaults'}"
-          f"{'; assumed ' + ', '.join(f'{k} = {v}' for k, v in outcomes.items()) if outcomes else ''}")
-    print("\n".join(plan.lines()))
+    print(f"{config.stream.name}: {assumptions.describe()}")
+    print("\n".join(what_if(config, assumptions).lines()))
     return 0
 
 

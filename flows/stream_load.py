@@ -21,6 +21,7 @@ from prefect import flow
 from prefect.states import Cancelled, Completed, Failed, State
 
 from blocks.default_warehouse import load_warehouse
+from dcf.errors import DcfError
 from dcf.profiling.warm_up import warm_up_in_background
 from dcf.store.instances import child_instance
 from dcf.store.statuses import InstanceStatus
@@ -32,7 +33,7 @@ from runtime.flow_runs import CANCELLED_BY_OPERATOR, cancel_requested
 from runtime.heartbeat import heartbeat
 from runtime.locks import stream_slot
 from runtime.process_exit import exit_process
-from tasks.dry_run import ValidationProblems, validate_plan
+from tasks.dry_run import ValidationProblems, publish_plan, validate_plan, what_if_plan
 from tasks.lifecycle import lifecycle
 from tasks.metadata import metadata
 from tasks.process_id import process_id
@@ -43,9 +44,19 @@ from tasks.stage import StageFailed, StageResult, close_instance_hook, describe
 from tasks.validate import validate
 
 
+def _run_name() -> str:
+    """``<stream>-<process date>``; a VALIDATE run is ``<stream>-VALIDATE`` (it loads no date)."""
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters
+    if str(parameters.get("mode", "")) == RunMode.VALIDATE:
+        return f"{parameters['stream']}-VALIDATE"
+    return f"{parameters['stream']}-{parameters.get('process_date')}"
+
+
 @flow(
     name="stream-load",
-    flow_run_name="{stream}-{process_date}",
+    flow_run_name=_run_name,
     on_failure=[close_instance_hook(InstanceStatus.FAILED)],
     on_crashed=[close_instance_hook(InstanceStatus.CRASHED)],
     on_cancellation=[close_instance_hook(InstanceStatus.CANCELLED)],
@@ -59,6 +70,7 @@ def stream_load(
     warehouse_block: OptionalWarehouseBlock = None,
     parent_prcs_inst_id: int | None = None,
     parameters: dict[str, str] | None = None,
+    assume: dict[str, Any] | None = None,
 ) -> State:
     """Run one stream for one process date, stage by stage, recording every stage in DCF.
 
@@ -74,9 +86,10 @@ def stream_load(
         warehouse_block: DcfWarehouse block name; empty: the local DuckDB file under DCF_HOME.
         parent_prcs_inst_id: Set when another stream's activity runs this one; empty: run on its own.
         parameters: Values for the stream's own parameters (its YAML's parameters:); empty: their defaults.
+        assume: VALIDATE: assumed outcomes ({activity: ok | warnings | failed}); adds the what-if plan.
     """
     if mode == RunMode.VALIDATE:
-        return _validate_only(stream, warehouse_block)
+        return _validate_only(stream, warehouse_block, parameters, assume)
     run = prepare_run(stream, process_date, batch_id, full_refresh=full_refresh, reset=mode == RunMode.RESET,
                       warehouse_block=warehouse_block, parent_prcs_inst_id=parent_prcs_inst_id,
                       parameters=parameters)
@@ -125,12 +138,21 @@ def _end_abnormally(run: StreamRun, error: BaseException) -> State | None:
     return None
 
 
-def _validate_only(stream: str, warehouse_block: str | None) -> State:
-    """mode=VALIDATE: the plan, or every problem on its own line; no row is written."""
+def _validate_only(stream: str, warehouse_block: str | None, parameters: dict[str, str] | None,
+                   assume: dict[str, Any] | None) -> State:
+    """mode=VALIDATE: the plan (and the what-if plan when given values or outcomes), or every problem on its
+    own line; published as the run's artifact; no row is written."""
     try:
         lines = validate_plan(stream, warehouse_block)
+        if parameters or assume:
+            lines += what_if_plan(stream, parameters or {}, assume or {})
     except ValidationProblems as problems:
+        publish_plan(stream, problems.lines, problems=True)
         return Failed(message=f"VALIDATE {stream}: " + str(problems))
+    except DcfError as error:
+        publish_plan(stream, [str(error)], problems=True)
+        return Failed(message=f"VALIDATE {stream}: {error}")
+    publish_plan(stream, lines, problems=False)
     return Completed(name="Validated", message="VALIDATE: no problems\n" + "\n".join(lines))
 
 

@@ -9,6 +9,7 @@ the warehouse (dbt parses into DCF_HOME/dbt, as a build would).
 from __future__ import annotations
 
 import shutil
+from typing import Any
 
 from prefect import task
 
@@ -19,8 +20,10 @@ from dcf.errors import ConfigError, DcfError
 from dcf.stream.activities import Activity
 from dcf.stream.definition import LoadedStream, find_stream_file, parse_stream_file
 from dcf.stream.sequence import check_sequence, plan_lines, walk_activities
+from dcf.stream.what_if import checked_assumptions, what_if
 from dcf.stream.yaml_source import line_suffix, read_yaml, shown_path
 from tasks.kinds.dbt_build import stream_profiles_dir
+from tasks.report import artifact_key
 
 
 class ValidationProblems(DcfError):
@@ -55,6 +58,25 @@ def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
     return [f"{config.stream.name}: the plan of {shown}", "  validate, process_id",
             *("  " + line for line in plan_lines(config.activities, config.on_failure)),
             "  " + ", ".join(["profile"] * bool(config.profiling.tables) + ["metadata", "lifecycle", "report"])]
+
+
+@task(name="what_if", task_run_name="what_if-{stream}", cache_policy=None, persist_result=False)
+def what_if_plan(stream: str, parameters: dict[str, Any], assume: dict[str, Any]) -> list[str]:
+    """The activities the stream would start for ``parameters`` and the ``assume``d outcomes, in order, and
+    its final status (nothing runs); :class:`DcfError` names a name or outcome it cannot read."""
+    config = parse_stream_file(find_stream_file(stream), check_graph=False).config
+    assumptions = checked_assumptions(config, parameters, assume)
+    return [assumptions.describe() + ":", *("  " + line for line in what_if(config, assumptions).lines())]
+
+
+def publish_plan(stream: str, lines: list[str], *, problems: bool) -> None:
+    """VALIDATE's outcome as a markdown artifact of the run (the UI's Artifacts tab), one line per line."""
+    from prefect.artifacts import create_markdown_artifact
+
+    title = f"VALIDATE {stream}: {len(lines)} problem(s)" if problems else f"VALIDATE {stream}: no problems"
+    body = "\n".join(f"- {line}" if problems else line for line in lines)
+    create_markdown_artifact(markdown=f"# {title}\n\n" + (body if problems else f"```\n{body}\n```"),
+                             key=artifact_key(stream, "validate"), description=title)
 
 
 def _activity_problems(loaded: LoadedStream, activity: Activity, warehouse_block: str | None) -> list[str]:

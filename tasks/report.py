@@ -95,11 +95,15 @@ def _deliver(channels: list[str], content: dict[str, Any]) -> str | None:
     return "; ".join(failures) or None
 
 
+def artifact_key(stream_name: str, kind: str) -> str:
+    """A stream's artifact key (lower case and dashes, as Prefect requires): ``stream-<name>-<kind>``."""
+    return "stream-" + re.sub(r"[^a-z0-9]+", "-", stream_name.lower()).strip("-") + f"-{kind}"
+
+
 def _artifacts(run: StreamRun, content: dict[str, Any]) -> None:
-    key = "stream-" + re.sub(r"[^a-z0-9]+", "-", run.stream_name.lower()).strip("-")
-    create_markdown_artifact(markdown=report_markdown(content), key=f"{key}-load-report",
+    create_markdown_artifact(markdown=report_markdown(content), key=artifact_key(run.stream_name, "load-report"),
                              description=f"{run.stream_name} {run.process_date} load report")
-    create_table_artifact(table=content["stages"], key=f"{key}-stages",
+    create_table_artifact(table=content["stages"], key=artifact_key(run.stream_name, "stages"),
                           description=f"{run.stream_name} {run.process_date} stages")
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from dcf.errors import DcfError
 from dcf.store.statuses import StageStatus
 from dcf.stream.activities import STRUCTURAL_KINDS, Activity
 from dcf.stream.definition import StreamConfig
@@ -41,6 +42,7 @@ TERMINATED, HANDLED, ABORTED = ("aborted by terminator", "aborted with handler r
                                 "aborted (unhandled failure, no exception handler)")
 #: DataStage job statuses as a stream activity ends.
 _STATUSES = {1: StageStatus.COMPLETED, 2: StageStatus.COMPLETED_WITH_WARNINGS, 3: StageStatus.FAILED}
+_WORDS = {"ok": 1, "warnings": 2, "failed": 3}
 
 
 @dataclass
@@ -53,9 +55,12 @@ class Assumed:
 
     @classmethod
     def read(cls, value: Any) -> Assumed:
-        """``3``, or ``{status: 2}``, ``{reply: 0, output: "a|b"}``, ``{returns: 0, sets: {var: value}}``."""
+        """``3`` (or ``ok``, ``warnings``, ``failed``), or ``{status: 2}``, ``{reply: 0, output: "a|b"}``,
+        ``{returns: 0, sets: {var: value}}``."""
         if isinstance(value, Assumed):
             return value
+        if isinstance(value, str) and value.strip().lower() in _WORDS:
+            return cls(_WORDS[value.strip().lower()])
         if not isinstance(value, dict):
             return cls(int(value))
         reply = value.get("reply", value.get("returns"))
@@ -77,6 +82,12 @@ class Assumptions:
     outcomes: dict[str, Any] = field(default_factory=dict)
     started: datetime = field(default_factory=lambda: datetime(2024, 2, 1, 6, 0, 0))
     process_date: date = date(2024, 1, 31)
+
+    def describe(self) -> str:
+        """``what if LEVEL=5; assumed JA_DIM = 3``."""
+        given = ", ".join(f"{k}={v}" for k, v in self.parameters.items()) or "the defaults"
+        assumed = ", ".join(f"{k} = {v}" for k, v in self.outcomes.items())
+        return f"what if {given}" + (f"; assumed {assumed}" if assumed else "")
 
 
 @dataclass
@@ -216,3 +227,27 @@ def what_if(config: StreamConfig, assumptions: Assumptions) -> WhatIf:
     if planner.result.warnings:
         planner.result.final = FINISHED_WARNINGS
     return planner.result
+
+
+def checked_assumptions(config: StreamConfig, parameters: dict[str, Any], outcomes: Any) -> Assumptions:
+    """What a user asked to assume, checked against ``config``: every name an activity or a parameter of the
+    stream, every outcome readable (:class:`DcfError` names the first that is not)."""
+    if not isinstance(outcomes, dict) or not isinstance(parameters, dict):
+        raise DcfError("assume is a mapping of activity -> outcome, parameters a mapping of name -> value")
+    activities = {a.name for a in config.all_activities()}
+    unknown = sorted(set(outcomes) - activities)
+    if unknown:
+        raise DcfError(f"assume: {', '.join(unknown)}: no such activity in {config.stream.name} "
+                       f"(its activities: {', '.join(sorted(activities))})")
+    unknown = sorted(set(parameters) - set(config.all_parameters))
+    if unknown:
+        raise DcfError(f"parameters: {', '.join(unknown)}: no such parameter of {config.stream.name} "
+                       f"(its parameters: {', '.join(sorted(config.all_parameters)) or 'none'})")
+    for name, value in outcomes.items():
+        for one in value if isinstance(value, list) else [value]:
+            try:
+                Assumed.read(one)
+            except (TypeError, ValueError):
+                raise DcfError(f"assume.{name}: {one!r} is not an outcome (ok, warnings, failed, a job status "
+                               "1-3, or {status, reply, output, sets})") from None
+    return Assumptions(parameters={k: str(v) for k, v in parameters.items()}, outcomes=outcomes)

@@ -73,4 +73,4 @@ def test_make_run_validate_prints_the_what_if_plan_of_an_imported_stream(importe
                          "5. UV_FILE#2", "6. JA_LOAD_ACCOUNTS#2", "7. on_failure", "8. on_failure:TA_FILES_ABORT",
                          "final: aborted with handler run"]
     assert main(["--stream", "SQ_FILES", "--mode", "VALIDATE", "--assume", "{NO_SUCH: 3}"]) == 2
-    assert "--assume names no activity of SQ_FILES: NO_SUCH" in capsys.readouterr().err
+    assert "error: assume: NO_SUCH: no such activity in SQ_FILES" in capsys.readouterr().err

@@ -289,6 +289,9 @@ def test_a_child_streams_failure_fails_the_parents_activity_and_both_resume(pref
 
 
 def test_validate_reports_every_problem_on_its_own_line_and_writes_nothing(prefect_api, tmp_path, monkeypatch):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
     broken = {
         "stream": {"name": "SEQ_BROKEN", "id": 3205}, "dbt": SHOP_DBT,
         "sequence": [
@@ -321,6 +324,22 @@ def test_validate_reports_every_problem_on_its_own_line_and_writes_nothing(prefe
     assert "1. build [dbt] starts with the sequence" in planned.message
     assert "2. notify_done [command] after build ok_or_warnings" in planned.message
     assert not (dcf_home() / "warehouse.duckdb").exists()
+
+    # what the UI's run form can ask: assumed outcomes give the what-if plan, in the run's artifact too
+    what_if = _run("SEQ_GOOD", mode="VALIDATE", assume={"build": "failed"})
+    assert what_if.is_completed(), what_if.message
+    assert what_if.message.splitlines()[-3:] == [
+        "what if the defaults; assumed build = failed:", "  1. build",
+        "  final: aborted (unhandled failure, no exception handler)"], what_if.message
+    bad = _run("SEQ_GOOD", mode="VALIDATE", assume={"buld": "failed"})
+    assert bad.is_failed() and "assume: buld: no such activity in SEQ_GOOD" in bad.message, bad.message
+    with get_client(sync_client=True) as client:
+        runs = {r.id: r for r in client.read_flow_runs()}
+        artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(
+            any_=[what_if.state_details.flow_run_id])))
+    assert runs[what_if.state_details.flow_run_id].name == "SEQ_GOOD-VALIDATE"
+    [artifact] = [a for a in artifacts if a.key == "stream-seq-good-validate"]
+    assert "VALIDATE SEQ_GOOD: no problems" in artifact.data and "  1. build" in artifact.data
 
 
 def test_a_password_parameter_is_read_from_its_secret_block_and_never_logged_or_recorded(
