@@ -79,10 +79,10 @@ deployments: setup
 	$(UV) run --frozen python -m scripts.deployments --pool $(POOL)
 
 ## make server [PORT=4200]: a local Prefect server (UI at http://127.0.0.1:$(PORT)), state under $PREFECT_HOME
-## (default .dcf/prefect).
+## (default .dcf/prefect). The UI calls the API on the same port (PREFECT_UI_API_URL).
 server: setup
-	PREFECT_HOME=$${PREFECT_HOME:-$(PREFECT_HOME_LOCAL)} $(UV) run --frozen prefect server start --host 127.0.0.1 \
-	  --port $(PORT)
+	PREFECT_HOME=$${PREFECT_HOME:-$(PREFECT_HOME_LOCAL)} PREFECT_UI_API_URL=http://127.0.0.1:$(PORT)/api \
+	  $(UV) run --frozen prefect server start --host 127.0.0.1 --port $(PORT)
 
 ## make work-pool [POOL=kubernetes]: create or update the dcf-process (or dcf-kubernetes) work pool.
 work-pool: setup

@@ -9,6 +9,7 @@ the warehouse (dbt parses into DCF_HOME/dbt, as a build would).
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -18,7 +19,7 @@ from dcf.build.request import BuildRequest
 from dcf.build.runner import selected_nodes
 from dcf.errors import ConfigError, DcfError
 from dcf.stream.activities import Activity
-from dcf.stream.definition import LoadedStream, find_stream_file, parse_stream_file
+from dcf.stream.definition import LoadedStream, StreamConfig, find_stream_file, parse_stream_file
 from dcf.stream.sequence import check_sequence, plan_lines, walk_activities
 from dcf.stream.what_if import checked_assumptions, what_if
 from dcf.stream.yaml_source import line_suffix, read_yaml, shown_path
@@ -39,6 +40,17 @@ def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
     """The plan of ``stream``'s graph, one line per activity; raise :class:`ValidationProblems` if anything
     would fail."""
     path = find_stream_file(stream)
+    config, problems = stream_problems(path, warehouse_block)
+    if problems:
+        raise ValidationProblems(problems)
+    return [f"{config.stream.name}: the plan of {shown_path(path)}", "  validate, process_id",
+            *("  " + line for line in plan_lines(config.activities, config.on_failure)),
+            "  " + ", ".join(["profile"] * bool(config.profiling.tables) + ["metadata", "lifecycle", "report"])]
+
+
+def stream_problems(path: Path, warehouse_block: str | None = None) -> tuple[StreamConfig, list[str]]:
+    """What would fail if the stream YAML at ``path`` ran, one line each (file, field, activity, line);
+    :class:`ConfigError` when it does not load at all. Child streams are looked up where streams are."""
     loaded = parse_stream_file(path, check_graph=False)
     config = loaded.config
     warehouse_block = warehouse_block or config.warehouse_block
@@ -46,18 +58,14 @@ def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
     problems = [f"{shown}: {'.'.join(loc)}: {message}{line_suffix(node, loc)}" for loc, message in
                 check_sequence(config.sequence or [], config.on_failure, stream_name=config.stream.name,
                                parameters=tuple(config.all_parameters))]
-    for path, activity in [*walk_activities(config.sequence or [], ["sequence"]),
-                           *walk_activities(config.on_failure, ["on_failure"])]:
-        where = f"{shown}: {'.'.join(path)}: activity {activity.name}"
-        problems += [f"{where}: {message}{line_suffix(node, path)}"
+    for where, activity in [*walk_activities(config.sequence or [], ["sequence"]),
+                            *walk_activities(config.on_failure, ["on_failure"])]:
+        prefix = f"{shown}: {'.'.join(where)}: activity {activity.name}"
+        problems += [f"{prefix}: {message}{line_suffix(node, where)}"
                      for message in _activity_problems(loaded, activity, warehouse_block)]
     problems += [f"{shown}: report.notification_blocks: {message}"
                  for message in _block_problems(config.report.notification_blocks)]
-    if problems:
-        raise ValidationProblems(problems)
-    return [f"{config.stream.name}: the plan of {shown}", "  validate, process_id",
-            *("  " + line for line in plan_lines(config.activities, config.on_failure)),
-            "  " + ", ".join(["profile"] * bool(config.profiling.tables) + ["metadata", "lifecycle", "report"])]
+    return config, problems
 
 
 @task(name="what_if", task_run_name="what_if-{stream}", cache_policy=None, persist_result=False)

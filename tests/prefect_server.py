@@ -25,18 +25,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def prefect_server(home: Path, *, timeout: float = 120.0) -> Iterator[str]:
-    """Start a server with its own PREFECT_HOME; yield its API URL; stop it on exit."""
+def prefect_server(home: Path, *, timeout: float = 120.0, via_make: bool = False) -> Iterator[str]:
+    """Start a server with its own PREFECT_HOME; yield its API URL; stop it on exit. ``via_make``: as a user
+    does, ``make server PORT=…`` (with the UI), else ``prefect server start`` without the UI."""
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_SERVER_UI_ENABLED": "false", "PREFECT_API_URL": api_url}
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    if via_make:
+        for name in ("PREFECT_SERVER_UI_ENABLED", "PREFECT_API_URL", "PREFECT_UI_API_URL"):
+            env.pop(name, None)
+        command = ["make", "--no-print-directory", "server", f"PORT={port}"]
     log = (home / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                               cwd=Path(__file__).resolve().parents[1])
     try:
         deadline = time.monotonic() + timeout
         while True:

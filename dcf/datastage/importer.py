@@ -13,6 +13,7 @@ whose derived names collide: the first (by name) is imported, the other reported
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,9 +64,14 @@ def read_jobs(exports: list[Path], result: ImportResult) -> list[DsJob]:
     return jobs
 
 
+#: VALIDATE of one written stream file: its problems, one line each (the flow passes the stream flow's own).
+Validator = Callable[[Path], list[str]]
+
+
 def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = None, stream_id_start: int = 5000,
-                   dbt_project_dir: str = "dbt/gdw1") -> ImportResult:
-    """Read every export, write one stream YAML per sequence into ``out`` and the report beside them."""
+                   dbt_project_dir: str = "dbt/gdw1", validator: Validator | None = None) -> ImportResult:
+    """Read every export, write one stream YAML per sequence into ``out`` and the report beside them;
+    ``validator``: VALIDATE each stream that loads (once all are written: a child is found beside its parent)."""
     result = ImportResult()
     jobs = read_jobs(exports, result)
     sequences = _named(sorted((j for j in jobs if j.kind == "sequence"), key=lambda j: j.name), result)
@@ -104,11 +110,24 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
                                       "graph": stream_graph(mapped.stream), "edges": stream_edges(mapped.stream),
                                       "loads": loads, "job_control_disagreements": len(witness),
                                       "activities": len(job.activities), "triggers": len(job.links)}
+    if validator is not None:
+        _validate_written(result, validator)
     (out / "migration_report.json").write_text(json.dumps(_report_json(result), indent=2, sort_keys=True) + "\n",
                                                encoding="utf-8")
     (out / "migration_report.md").write_text(report_markdown(result.sequences, result.entries, result.problems,
                                                              result.secret_blocks), encoding="utf-8")
     return result
+
+
+def _validate_written(result: ImportResult, validator: Validator) -> None:
+    """Each loading stream's VALIDATE problems, in ``sequences[…]["validate"]`` (None: not validated)."""
+    folder = {Path(p).name: Path(p) for p in result.written}
+    for sequence in result.sequences.values():
+        if sequence["loads"]:
+            try:
+                sequence["validate"] = validator(folder[sequence["file"]])
+            except Exception as error:  # VALIDATE itself broke: say so instead of a verdict
+                sequence["validate"] = [f"VALIDATE could not run: {type(error).__name__}: {error}"]
 
 
 def _write_parameter_sets(sets: list[DsJob], out: Path, result: ImportResult) -> None:

@@ -79,13 +79,14 @@ def report_markdown(sequences: dict[str, dict[str, Any]], entries: list[Any], pr
              f"{len(sequences)} sequence(s) imported; {sum(1 for e in entries if e.what == 'activity')} activities "
              f"and {sum(1 for e in entries if e.what == 'trigger')} triggers: "
              + ", ".join(f"{counts[s]} {s}" for s in _STATUSES), "",
-             "| sequence | stream file | activities | triggers read | triggers mapped | loads | job-control check |",
-             "|---|---|---|---|---|---|---|"]
+             "| sequence | stream file | activities | triggers read | triggers mapped | loads | VALIDATE "
+             "| job-control check |", "|---|---|---|---|---|---|---|---|"]
     for name, sequence in sorted(sequences.items()):
         mine = [e for e in entries if e.sequence == name and e.what == "trigger"]
         disagreements = sequence["job_control_disagreements"]
         lines.append(f"| {name} | {sequence['file']} | {sequence['activities']} | {sequence['triggers']} | "
                      f"{sum(1 for e in mine if e.status == 'mapped')} | {'yes' if sequence['loads'] else 'NO'} | "
+                     f"{_validated(sequence.get('validate'))} | "
                      f"{'agrees' if not disagreements else f'{disagreements} disagreement(s)'} |")
     lines.append("")
     kinds = Counter((e.what, e.status) for e in entries if e.status != "mapped")
@@ -103,6 +104,12 @@ def report_markdown(sequences: dict[str, dict[str, Any]], entries: list[Any], pr
     return "\n".join(lines)
 
 
+def _validated(problems: list[str] | None) -> str:
+    if problems is None:
+        return "not run"
+    return f"{len(problems)} problem(s)" if problems else "passes"
+
+
 def _sequence_section(name: str, sequence: dict[str, Any], entries: list[Any]) -> list[str]:
     lines = [f"## {name} → {sequence['file']} (stream {sequence['stream']})", "",
              f"From {sequence['source']}, folder {sequence['folder'] or '(none)'}.", ""]
@@ -111,6 +118,9 @@ def _sequence_section(name: str, sequence: dict[str, Any], entries: list[Any]) -
         lines += ["Parallel/server jobs called: " + ", ".join(
             f"{job} ({'in the job map' if covered else 'needs a dbt model'})"
             for job, covered in sorted(jobs.items())), ""]
+    if sequence.get("validate"):
+        lines += [f"VALIDATE ({len(sequence['validate'])} problem(s)):", "",
+                  *(f"- {problem}" for problem in sequence["validate"]), ""]
     lines += ["| | name | DataStage | verdict | note | original | translation |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {e.what} | {e.name} | {e.datastage} | {e.status} | {str(e.note).replace('|', '/')} | "
               f"{_cell(e.original)} | {_cell(e.translation)} |" for e in entries]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dcf.datastage.importer import import_exports
-from dcf.datastage.mapping import JobMap
+from flows.import_datastage import _import
 from tests.datastage.corpus import SEQUENCES_ISX, sequence_key
 from tests.streams import query
 
@@ -68,12 +68,28 @@ def test_every_imported_sequence_passes_validate_with_a_job_map(tmp_path, monkey
     from flows.stream_load import stream_load
 
     CustomWebhookNotificationBlock(name="ops", url="http://127.0.0.1:9/hook").save("corpus-ops", overwrite=True)
-    job_map = JobMap({"PX_*": "package:shop", "notify": "custom-webhook/corpus-ops"})
+    job_map = tmp_path / "job_map.yaml"
+    job_map.write_text(yaml.safe_dump({"PX_*": "package:shop", "notify": "custom-webhook/corpus-ops"}))
     out = tmp_path / "imported"
-    result = import_exports([SEQUENCES_ISX], out=out, job_map=job_map, dbt_project_dir="tests/fixtures/shop_dbt")
+    # the import flow's own VALIDATE column
+    result = _import([str(SEQUENCES_ISX)], str(out), str(job_map), 5000, "tests/fixtures/shop_dbt")
     assert not result.not_loading
+    report = (out / "migration_report.md").read_text(encoding="utf-8")
+    rows = [line for line in report.splitlines() if line.startswith("| SQ_")]
+    assert len(rows) == len(sequence_key()) and all("| yes | passes | agrees |" in row for row in rows), rows
+    unmapped = _import([str(SEQUENCES_ISX)], str(tmp_path / "unmapped"), None, 5000, "tests/fixtures/shop_dbt")
+    for name, sequence in unmapped.sequences.items():  # every job activity (from the XML) fails VALIDATE
+        problems = sequence["validate"]
+        assert sum("matches no node" in p for p in problems) == len(_job_activities(name)), (name, problems)
     monkeypatch.setenv("DCF_STREAMS_DIR", str(out))
     for sequence in sorted(sequence_key()):
         state = stream_load(stream=sequence, mode="VALIDATE", return_state=True)
         assert state.is_completed(), f"{sequence}: {state.message}"
         assert "VALIDATE: no problems" in state.message
+
+
+
+def _job_activities(sequence: str) -> list[str]:
+    """The activities of ``sequence`` that run a parallel job, from the answer key (not from the importer)."""
+    return [a["name"] for a in sequence_key()[sequence]["activities"]
+            if a["class"] == "JSJobActivity" and a["job"].startswith("PX_")]
