@@ -69,12 +69,11 @@ def resolve_inputs(run: StreamRun, loop_vars: dict[str, Any], relations: Callabl
     if activity.set_vars is not None:
         return {"vars": user_variables(activity, resolve)}
     if activity.dbt is not None:
-        return {"vars": {key: text(value) if isinstance(value, str) else value
-                         for key, value in activity.dbt.vars.items()}}
+        return {"vars": activity.passed(text)}
     if activity.quality_gate is not None:
         return {"relation": relations().get(activity.quality_gate.model)}
     if activity.stream is not None:
-        return {name: text(value) for name, value in activity.stream.parameters.items()}
+        return activity.passed(text)
     if activity.loop is not None:
         return {"items": loop_items(activity, text)}
     return {}

@@ -216,6 +216,7 @@ def _execute(ctx: SequenceContext, activity: Activity,
     except Exception as error:  # a parameter that cannot be resolved: the activity fails before it starts
         _record_failure(ctx, row, error)
         return Outcome(StageStatus.FAILED), error
+    job_name = {"$JobName": activity.job_name(inputs.get("vars") or {})}
     try:
         if activity.loop is not None:
             result = run_loop(ctx, activity, row, inputs["items"], visible)
@@ -229,9 +230,9 @@ def _execute(ctx: SequenceContext, activity: Activity,
             result = activity_task(ctx.run, activity, row, inputs)
     except BaseException as error:
         statistics = getattr(error, "statistics", None) or {}
-        return Outcome(StageStatus.FAILED, statistics.get("outputs") or {}), error
+        return Outcome(StageStatus.FAILED, {**job_name, **(statistics.get("outputs") or {})}), error
     ctx.built.add(row, result)
-    return Outcome(StageStatus(result.status), result.statistics.get("outputs") or {}), None
+    return Outcome(StageStatus(result.status), {**job_name, **(result.statistics.get("outputs") or {})}), None
 
 
 def _record_failure(ctx: SequenceContext, row: str, error: BaseException) -> None:

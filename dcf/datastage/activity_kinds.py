@@ -81,6 +81,7 @@ def _job(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
         return Kind({"stream": str(mapped["stream"])}, status, f"job {job_name} -> stream (job map)", job_name)
     step: dict[str, Any] = {"select": [mapped] if isinstance(mapped, str) else list(mapped or [])}
     step["select"] = step["select"] or [f"tag:{job_name.lower()}"]
+    step["job"] = job_name  # what $JobName reads
     if activity.invocation_id:
         invocation = template(activity.invocation_id, scope)
         values["dcf_invocation_id"] = invocation.text
@@ -114,8 +115,22 @@ def _passed_values(mapper: Any, activity: DsActivity, scope: Scope) -> tuple[dic
             notes.append(f"parameter set {name} passed whole: each member but passwords (the child reads those "
                          "from their secret block)")
             continue
+        if _is_password(mapper, expression):
+            notes.append(f"{name}: a password, not passed (the job reads it from its secret block or profile; a "
+                         "value handed to dbt would be written to its run results)")
+            continue
         passed[name] = value_template(expression, scope)
     return passed, notes
+
+
+def _is_password(mapper: Any, expression: str) -> bool:
+    """An encrypted value, or a parameter (or set member) that holds one."""
+    text = expression.strip()
+    if text.startswith("{iisenc}"):
+        return True
+    encrypted = {p.name for p in mapper.job.parameters if p.encrypted}
+    encrypted |= {f"{s}.{m.name}" for s, members in mapper.ctx.parameter_sets.items() for m in members if m.encrypted}
+    return text in encrypted
 
 
 def _user_vars(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:

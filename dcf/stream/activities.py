@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
@@ -74,6 +75,8 @@ _ACTIVITY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
 class DbtStep(_Strict):
     """A dbt build; what it leaves out comes from the stream's ``dbt:`` section."""
 
+    #: The job it replaces (the importer sets DataStage's job name): what ``$JobName`` reads.
+    job: str | None = None
     select: list[str] | None = Field(None, min_length=1, description="default: the stream's dbt.select")
     exclude: list[str] = []
     vars: dict[str, Any] = {}
@@ -257,6 +260,20 @@ class Activity(_Strict):
         if isinstance(self.after, dict):
             return dict(self.after)
         return dict.fromkeys(self.after, "ok")
+
+    def passed(self, text: Callable[[str], str]) -> dict[str, Any]:
+        """What this activity hands its job or child stream (DataStage's DSSetParam): a dbt build's vars or a
+        child stream's parameters, each ``#reference#`` filled in by ``text``; empty for other kinds."""
+        values = self.dbt.vars if self.dbt is not None else self.stream.parameters if self.stream is not None else {}
+        return {key: text(value) if isinstance(value, str) else value for key, value in values.items()}
+
+    def job_name(self, passed: dict[str, Any]) -> str:
+        """``$JobName``: the job a dbt build replaces (its ``job``, else the activity's name) or the child
+        stream, with ``.<invocation id>`` for a multi-instance run (the ``dcf_invocation_id`` it is handed)."""
+        name = (self.dbt.job if self.dbt is not None else None) or (
+            self.stream.name if self.stream is not None else self.name)
+        invocation = passed.get("dcf_invocation_id")
+        return f"{name}.{invocation}" if invocation not in (None, "") else name
 
     def read_activities(self) -> set[str]:
         """The activities this one's ``when:`` and custom triggers read (none of an expression that does not

@@ -95,6 +95,8 @@ class WhatIf:
     runs: list[str] = field(default_factory=list)
     final: str = FINISHED_OK
     warnings: list[str] = field(default_factory=list)
+    #: Per run of a dbt or child-stream activity (as named in ``runs``): the values it is handed.
+    passed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         return [*(f"{n}. {name}" for n, name in enumerate(self.runs, start=1)), f"final: {self.final}",
@@ -148,12 +150,17 @@ class _Planner:
                 if activity.kind not in STRUCTURAL_KINDS and activity.loop is None:
                     self.result.runs.append(f"{prefix}{activity.name}{suffix}")
             for activity in wave:
+                resolve = self.resolver(loop_vars, visible)  # what had ended when the wave began
+                passed = activity.passed(lambda text: render_template(text, resolve))  # noqa: B023 (used at once)
+                if activity.dbt is not None or activity.stream is not None:
+                    self.result.passed[f"{prefix}{activity.name}{suffix}"] = passed
                 try:
                     outcomes[activity.name] = self.run(activity, loop_vars, {**outer, **outcomes})
                 except _Stopped as stopped:
                     stop = stop or stopped
                     outcomes[activity.name] = Outcome(StageStatus.FAILED)
                     continue
+                outcomes[activity.name].outputs.setdefault("$JobName", activity.job_name(passed))
                 ended = outcomes[activity.name]
                 if ended.status == StageStatus.COMPLETED_WITH_WARNINGS:
                     self.result.warnings.append(f"{activity.name}{suffix} ended with warnings")
