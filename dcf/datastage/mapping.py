@@ -191,8 +191,9 @@ class _Mapper:
                        "description": f"Imported from DataStage sequence {job.name}"},
             "datastage": {"sequence": job.name, **({"project": job.project} if job.project else {}),
                           "activities": {self.acts[i].name: self.names[i] for i in self.order}},
-            "dbt": {"project_dir": self.ctx.dbt_project_dir, "select": _first_selection(sequence, stream_name)},
         }
+        if _builds_with_dbt([*sequence, *on_failure]):  # each job activity selects its own models
+            stream["dbt"] = {"project_dir": self.ctx.dbt_project_dir}
         if self.params.parameters:
             stream["parameters"] = self.params.parameters
         if self.params.sets:
@@ -331,14 +332,14 @@ def _label_order(job: DsJob) -> list[str]:
     return labelled + rest
 
 
-def _first_selection(sequence: list[dict[str, Any]], stream_name: str) -> list[str]:
-    pending = list(sequence)
+def _builds_with_dbt(activities: list[dict[str, Any]]) -> bool:
+    pending = list(activities)
     while pending:
         activity = pending.pop(0)
-        if activity.get("dbt", {}).get("select"):
-            return activity["dbt"]["select"]
+        if "dbt" in activity:
+            return True
         pending += activity.get("loop", {}).get("do", [])
-    return [f"tag:{stream_name.lower()}"]
+    return False
 
 
 def map_sequence(job: DsJob, ctx: Context, *, stream_name: str, stream_id: int) -> MappedSequence:

@@ -36,7 +36,7 @@ def _stubbed(stream: dict, statuses: dict[str, int]) -> dict:
 
 
 @pytest.mark.parametrize(("sequence", "scenario_id"), CASES, ids=[c[1] for c in CASES])
-def test_an_imported_sequence_runs_its_scenario_for_real(tmp_path, monkeypatch, sequence, scenario_id):
+def test_an_imported_sequence_runs_its_scenario_for_real(prefect_api, tmp_path, monkeypatch, sequence, scenario_id):
     from flows.stream_load import stream_load
 
     scenario = next(s for s in sequence_key()[sequence]["scenarios"] if s["id"] == scenario_id)
@@ -60,7 +60,7 @@ def test_an_imported_sequence_runs_its_scenario_for_real(tmp_path, monkeypatch, 
     assert instance["PRCS_STATUS"] == FINAL[scenario["final"]]
 
 
-def test_every_imported_sequence_passes_validate_with_a_job_map(tmp_path, monkeypatch):
+def test_every_imported_sequence_passes_validate_with_a_job_map(prefect_api, tmp_path, monkeypatch):
     """The job map sends the corpus's parallel jobs to a dbt project's models and mail to a real block: every
     imported stream passes VALIDATE (selections match nodes, executables exist, the block exists)."""
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
