@@ -86,6 +86,13 @@ class Dialect(StrEnum):
             return "COUNT(*) AS N, TO_VARCHAR(HASH_AGG(*)) AS H, NULL AS S"
         return "COUNT(*) AS N, CAST(SUM(HASH(t)::HUGEINT) AS VARCHAR) AS H, ANY_VALUE(TYPEOF(t)) AS S"
 
+    def rows_digest(self, columns: str) -> str:
+        """An order-independent hash of ``columns`` over all rows, as text. Snowflake's HASH is 64-bit signed (its
+        SUM fits NUMBER(38), and fakesnow has no HASH_AGG of columns); DuckDB's is unsigned: summed as HUGEINT."""
+        if self is Dialect.SNOWFLAKE:
+            return f"TO_VARCHAR(SUM(HASH({columns})))"
+        return f"CAST(SUM(HASH({columns})::HUGEINT) AS VARCHAR)"
+
     def sample_table(self, target: str, source: str, percent: str, seed: int | None) -> str:
         """CREATE TABLE ``target`` AS a Bernoulli sample of ``source`` (Snowflake: transient, no fail-safe).
 

@@ -121,6 +121,19 @@ def looks_secret(key: str) -> bool:
     return any(word == "key" and (i == 0 or words[i - 1] in _SECRET_KEY_PREFIXES) for i, word in enumerate(words))
 
 
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def _join_key(parent: str, key: str, value: Any) -> bool:
+    """A compare's join key names columns, not a credential: ``key: [ACCOUNT_ID, DAY]`` anywhere, or
+    ``compare: {key: ACCOUNT_ID}`` (a single string only under ``compare``, where it cannot be a credential)."""
+    if key.lower() not in ("key", "keys"):
+        return False
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(n, str) and _COLUMN.match(n) for n in value)
+    return parent.rsplit(".", 1)[-1] == "compare" and isinstance(value, str) and bool(_COLUMN.match(value))
+
+
 def _secret_reference(value: Any) -> bool:
     """Where a secret comes from, not the secret: a parameter naming the Prefect Secret block that holds it
     (``{secret_block: name}``), or a value that is one ``#reference#`` to such a parameter."""
@@ -134,7 +147,7 @@ def find_secret_key(data: Any, prefix: str = "") -> str | None:
     if isinstance(data, dict):
         for key, value in data.items():
             path = f"{prefix}.{key}" if prefix else str(key)
-            if looks_secret(str(key)) and not _secret_reference(value):
+            if looks_secret(str(key)) and not _secret_reference(value) and not _join_key(prefix, str(key), value):
                 return path
             if found := find_secret_key(value, path):
                 return found
