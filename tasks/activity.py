@@ -15,7 +15,18 @@ from prefect import task
 
 from dcf.stream.activities import Activity
 from dcf.stream.run import StreamRun
-from tasks.kinds import command, dbt_build, files, ingest, notify, quality_gate, structure, terminate, variables
+from tasks.kinds import (
+    command,
+    compare,
+    dbt_build,
+    files,
+    ingest,
+    notify,
+    quality_gate,
+    structure,
+    terminate,
+    variables,
+)
 from tasks.stage import (
     ChangedSince,
     StageResult,
@@ -29,7 +40,7 @@ from tasks.stage import (
 KIND_RUNNERS: dict[str, Callable[[StreamRun, Activity, dict[str, Any]], StageResult]] = {
     "dbt": dbt_build.run, "command": command.run, "wait_for_file": files.run, "set_vars": variables.run,
     "notify": notify.run, "terminate": terminate.run, "ingest": ingest.run, "quality_gate": quality_gate.run,
-    "sequencer": structure.run, "nested_condition": structure.run,
+    "compare": compare.run, "sequencer": structure.run, "nested_condition": structure.run,
 }
 
 

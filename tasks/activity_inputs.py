@@ -72,6 +72,10 @@ def resolve_inputs(run: StreamRun, loop_vars: dict[str, Any], relations: Callabl
         return {"vars": activity.passed(text)}
     if activity.quality_gate is not None:
         return {"relation": relations().get(activity.quality_gate.model)}
+    if activity.compare is not None:  # a dbt model the run built -> its relation; a relation as it is
+        built = {model.upper(): relation for model, relation in relations().items()}
+        return {side: built.get(getattr(activity.compare, side), getattr(activity.compare, side))
+                for side in ("legacy", "new")}
     if activity.stream is not None:
         return activity.passed(text)
     if activity.loop is not None:

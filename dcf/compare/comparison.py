@@ -8,7 +8,7 @@
 First one statement scans each side for its row count and an order-independent hash of the compared
 columns; equal → MATCH without a join. Otherwise one keyed FULL OUTER JOIN counts everything, and one more
 statement fetches a bounded sample of each kind of difference. Prefect-free; nothing here writes a row
-(:mod:`dcf.compare.records` does).
+(:mod:`dcf.compare.verdict` does).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from typing import Any
 
 from dcf.errors import WarehouseBusyError
 from dcf.store.dialect import Dialect, Namespace, referenced_params, render_insert, render_merge, render_params
-from dcf.store.schema import Table
+from dcf.store.table import Table
 
 #: Rows per MERGE statement: large enough that a 200-model build needs a handful of statements,
 #: small enough to stay far below Snowflake's statement-size limit.

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from dcf.store.connection import Connection
 from dcf.store.dialect import Dialect, render_type, sql_literal
-from dcf.store.schema import PROCESS_EXECUTION_LOG, SEQUENCES, TABLES, Column, Table, identity_sequence
+from dcf.store.schema import PROCESS_EXECUTION_LOG, SEQUENCES, TABLES, identity_sequence
 from dcf.store.statuses import RecordType
+from dcf.store.table import Column, Table
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ DuckDB. Every nullable column says in its comment what NULL means there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
 
 from dcf.store.statuses import (
@@ -21,49 +20,15 @@ from dcf.store.statuses import (
     StageStatus,
     StreamStatus,
 )
+from dcf.store.table import NOT_NULL as _NOT_NULL
+from dcf.store.table import Table
+from dcf.store.table import column as _c
 
 
 def _one_of(vocabulary: type[StrEnum]) -> str:
     return ", ".join(vocabulary)
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-    nullable: bool = True
-    comment: str = ""
-    #: Filled from the table's own sequence when an INSERT leaves it out (surrogate keys).
-    identity: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    comment: str
-    columns: tuple[Column, ...]
-    #: The columns a MERGE matches on. Not enforced by the database (Snowflake does not enforce keys).
-    key: tuple[str, ...] = field(default=())
-
-    def column(self, name: str) -> Column:
-        for column in self.columns:
-            if column.name == name:
-                return column
-        raise KeyError(f"{self.name} has no column {name}")
-
-    @property
-    def column_names(self) -> list[str]:
-        return [column.name for column in self.columns]
-
-    def types(self, names: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
-        return [(name, self.column(name).type) for name in names]
-
-
-def _c(name: str, type_: str, comment: str, *, null: bool = True, identity: bool = False) -> Column:
-    return Column(name, type_, nullable=null, comment=comment, identity=identity)
-
-
-_NOT_NULL = {"null": False}
 
 DCF_T_STRM = Table(
     "DCF_T_STRM",
@@ -348,6 +313,58 @@ DBT_REUSE_STATE = Table(
     key=("PROJECT_NAME", "STREAM_NAME", "NODE_ID"),
 )
 
+COMPARE_RUNS = Table(
+    "COMPARE_RUNS",
+    "Parallel run: one row per comparison of a legacy relation with its migrated one (dcf.compare). Written "
+    "once per comparison (MERGE on COMPARE_ID: a repeated comparison replaces its row).",
+    (
+        _c("COMPARE_ID", "string(200)", "The comparison: '<PRCS_INST_ID>:<activity>' in a stream, else a flow run "
+           "id.", **_NOT_NULL),
+        _c("STRM_NAME", "string(200)", "Stream whose activity compared. NULL: an ad-hoc comparison."),
+        _c("PRCS_INST_ID", "bigint", "Process instance of that run. NULL: ad hoc."),
+        _c("ACTIVITY_NAME", "string(200)", "The compare activity (its row name). NULL: ad hoc."),
+        _c("PROCESS_DATE", "date", "Business day compared. NULL: no process date."),
+        _c("LEGACY_RELATION", "string(1000)", "Legacy side, as the warehouse names it.", **_NOT_NULL),
+        _c("NEW_RELATION", "string(1000)", "Migrated side, as the warehouse names it.", **_NOT_NULL),
+        _c("LEGACY_FILTER", "string(4000)", "Condition on the legacy side. NULL: none."),
+        _c("NEW_FILTER", "string(4000)", "Condition on the new side. NULL: none."),
+        _c("KEY_COLUMNS", "string(4000)", "Join key, comma-separated.", **_NOT_NULL),
+        _c("ROWS_LEGACY", "bigint", "Rows on the legacy side (after its filter).", **_NOT_NULL),
+        _c("ROWS_NEW", "bigint", "Rows on the new side (after its filter).", **_NOT_NULL),
+        _c("FINGERPRINT_LEGACY", "string(100)", "Order-independent hash of the legacy side's compared columns."),
+        _c("FINGERPRINT_NEW", "string(100)", "Same for the new side."),
+        _c("DECIDED_BY", "string(20)", "fingerprint (equal: no join) or join.", **_NOT_NULL),
+        _c("ONLY_LEGACY", "bigint", "Rows whose key the new side lacks.", **_NOT_NULL),
+        _c("ONLY_NEW", "bigint", "Rows whose key the legacy side lacks.", **_NOT_NULL),
+        _c("DUP_ROWS_LEGACY", "bigint", "Legacy rows sharing their key with another.", **_NOT_NULL),
+        _c("DUP_ROWS_NEW", "bigint", "New rows sharing their key with another.", **_NOT_NULL),
+        _c("MATCHED_ROWS", "bigint", "Keys both sides hold once.", **_NOT_NULL),
+        _c("DIFFERING_ROWS", "bigint", "Of those, rows with a compared column that differs.", **_NOT_NULL),
+        _c("VERDICT", "string(20)", "MATCH or MISMATCH.", **_NOT_NULL),
+        _c("OUTCOME", "string(30)", "COMPLETED, COMPLETED_WITH_WARNINGS (within thresholds) or FAILED.", **_NOT_NULL),
+        _c("SAMPLES", "json", "Keys only on one side and duplicate keys (bounded sample). NULL: none."),
+        _c("STATEMENTS", "string(200)", "Statements sent, in order (fingerprint, compare, samples).", **_NOT_NULL),
+        _c("DURATION_S", "float", "Seconds the comparison took.", **_NOT_NULL),
+        _c("CREATED_AT", "timestamp", "When the row was written.", **_NOT_NULL),
+    ),
+    key=("COMPARE_ID",),
+)
+
+COMPARE_COLUMNS = Table(
+    "COMPARE_COLUMNS",
+    "Parallel run: one row per compared column of a comparison (COMPARE_RUNS), with its mismatch counts.",
+    (
+        _c("COMPARE_ID", "string(200)", "COMPARE_RUNS.COMPARE_ID.", **_NOT_NULL),
+        _c("COLUMN_NAME", "string(255)", "Column on the legacy side.", **_NOT_NULL),
+        _c("NEW_COLUMN_NAME", "string(255)", "Its name on the new side.", **_NOT_NULL),
+        _c("VALUE_MISMATCHES", "bigint", "Both sides have a value and they differ (beyond tolerance).", **_NOT_NULL),
+        _c("NULL_MISMATCHES", "bigint", "One side NULL, the other a value.", **_NOT_NULL),
+        _c("WITHIN_TOLERANCE", "bigint", "Numbers that differ within the tolerance (not mismatches).", **_NOT_NULL),
+        _c("SAMPLES", "json", "Bounded sample: kind, key, legacy and new value. NULL: none."),
+    ),
+    key=("COMPARE_ID", "COLUMN_NAME"),
+)
+
 TABLES: tuple[Table, ...] = (
     DCF_T_STRM,
     DCF_T_PRCS_INST,
@@ -360,6 +377,8 @@ TABLES: tuple[Table, ...] = (
     DBT_MODEL_EXECUTIONS,
     DBT_PLATFORM_JOB_RUNS,
     DBT_REUSE_STATE,
+    COMPARE_RUNS,
+    COMPARE_COLUMNS,
 )
 
 #: Sequences: the process-instance allocator (atomic, unlike MAX+1) and the log's surrogate key.

@@ -21,6 +21,7 @@ kind key           DataStage activity                  what it does
 ``terminate``      terminator activity                 ends the run FAILED with a message
 ``ingest``         file list + bulk load               landing files into the raw table
 ``quality_gate``   the gate before the load            the quality model's verdict as $UserStatus
+``compare``        the parallel run (legacy vs new)    MATCH or MISMATCH as $UserStatus
 ``sequencer``      sequencer (all / any)               nothing: it joins triggers (``wait_for``)
 ``nested_condition`` nested condition                  nothing: its followers' triggers branch
 =================  ==================================  ===========================================
@@ -40,13 +41,14 @@ from typing import Any, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
+from dcf.compare.spec import CompareSpec
 from dcf.store.dialect import identifier
 from dcf.stream.expressions import ExpressionError, parse_expression
 from dcf.stream.settings import QualitySettings, SourceSettings, _Strict, block_names
 
 #: The kind keys, in the order the docs list them.
 KINDS = ("dbt", "stream", "command", "wait_for_file", "set_vars", "loop", "notify", "terminate", "ingest",
-         "quality_gate", "sequencer", "nested_condition")
+         "quality_gate", "compare", "sequencer", "nested_condition")
 #: Kinds that only shape the graph: they run nothing.
 STRUCTURAL_KINDS = ("sequencer", "nested_condition")
 #: A trigger's condition on one input (DataStage link trigger types).
@@ -206,6 +208,8 @@ class Activity(_Strict):
     terminate: Terminate | str | None = None
     ingest: IngestStep | None = None
     quality_gate: QualityGate | None = None
+    #: The parallel run: the legacy relation against the migrated one (dcf.compare.spec).
+    compare: CompareSpec | None = None
     #: A sequencer: waits for all or any of its inputs (its ``wait_for``), then its followers start.
     sequencer: Literal["all", "any"] | None = None
     nested_condition: NestedCondition | None = None

@@ -5,7 +5,8 @@
 
 A row: the stream's latest process instance (process date, id, status), the stage that failed and why, how
 long it ran (or has been running), its last good process date, and the next scheduled run (from Prefect,
-passed in by the caller; "late" when that run's start has passed).
+passed in by the caller; "late" when that run's start has passed), and the parallel run: the latest compared
+business day's verdict and how many days in a row matched.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dcf.compare.history import days_in_a_row
 from dcf.store.connection import Connection
 from dcf.store.schema import DCF_T_PRCS_EXEC_LOG, DCF_T_PRCS_INST, DCF_T_STRM
 from dcf.store.statuses import InstanceStatus, StageStatus
 
 #: The reason comes last: it is the one long cell, and the others stay in view beside each other.
 BOARD_COLUMNS = ("stream", "process date", "instance", "status", "failed stage", "duration", "last good date",
-                 "next run", "reason")
+                 "next run", "parallel run", "reason")
 
 
 def board_rows(conn: Connection) -> list[dict[str, Any]]:
-    """One row per registered stream: its latest instance and what became of it (three statements in all)."""
+    """One row per registered stream: its latest instance and what became of it, and its parallel run (four
+    statements in all)."""
     streams, instances, stages = (conn.qualify(t.name) for t in (DCF_T_STRM, DCF_T_PRCS_INST, DCF_T_PRCS_EXEC_LOG))
     latest = conn.fetch_dicts(
         f"SELECT s.STRM_ID, s.STRM_NAME, s.STRM_STATUS, i.PRCS_INST_ID, i.PRCS_DATE, i.PRCS_STATUS, "
@@ -41,8 +44,9 @@ def board_rows(conn: Connection) -> list[dict[str, Any]]:
                 f"({', '.join(':' + p for p in params)}) ORDER BY PRCS_START_TS", {"failed": StageStatus.FAILED,
                                                                                   **params}):
             failed.setdefault(int(inst), stage)
-    return [{**row, "FAILED_STAGE": failed.get(row["PRCS_INST_ID"]), "LAST_GOOD_DATE": good.get(row["STRM_ID"])}
-            for row in latest]
+    compared = days_in_a_row(conn)
+    return [{**row, "FAILED_STAGE": failed.get(row["PRCS_INST_ID"]), "LAST_GOOD_DATE": good.get(row["STRM_ID"]),
+             "PARALLEL_RUN": compared.get(row["STRM_NAME"])} for row in latest]
 
 
 def board_markdown(rows: list[dict[str, Any]], *, now: datetime,
@@ -69,7 +73,16 @@ def _cells(row: dict[str, Any], now: datetime, next_run: datetime | None) -> lis
     reason = _cell(row["ERROR_MESSAGE"]) if failed else ""
     upcoming = "" if next_run is None else f"{next_run:%Y-%m-%d %H:%M}" + (" (late)" if next_run < now else "")
     return [row["STRM_NAME"], str(row["PRCS_DATE"] or ""), str(row["PRCS_INST_ID"] or ""), str(status),
-            row["FAILED_STAGE"] or "", duration, str(row["LAST_GOOD_DATE"] or ""), upcoming, reason]
+            row["FAILED_STAGE"] or "", duration, str(row["LAST_GOOD_DATE"] or ""), upcoming,
+            _parallel_run(row.get("PARALLEL_RUN")), reason]
+
+
+def _parallel_run(compared: dict[str, Any] | None) -> str:
+    """``MATCH, 12 days in a row`` (the latest business day compared and the streak), or empty."""
+    if not compared:
+        return ""
+    days = int(compared["DAYS_IN_A_ROW"] or 0)
+    return f"{compared['LATEST_VERDICT']}, {days} day{'s' * (days != 1)} in a row" if days else "MISMATCH"
 
 
 def _duration(seconds: float) -> str:

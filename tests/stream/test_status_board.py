@@ -58,7 +58,7 @@ def test_the_board_shows_every_stream_and_what_became_of_its_latest_run(conn_fix
     assert lines["S2"].endswith("| StageFailed: dbt build failed: fct |"), "the reason, last"
     assert "| CRASHED |" in lines["S3"] and "pid 42 is gone" in lines["S3"]
     assert "running for" in lines["S4"] and "| never run |" in lines["S5"]
-    assert all(line.count(" | ") == 8 for line in lines.values()), "one cell per column, whatever the message"
+    assert all(line.count(" | ") == 9 for line in lines.values()), "one cell per column, whatever the message"
 
 
 def test_durations_read_as_people_say_them():

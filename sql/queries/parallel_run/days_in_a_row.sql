@@ -1,0 +1,28 @@
+-- Parallel run, per stream: the verdict of the latest business day compared, and how many days in a row
+-- (newest first) every comparison matched. A day counts each compare activity's latest comparison once
+-- (a re-run of the day replaces the earlier verdict). Runs as it is on Snowflake and DuckDB.
+WITH latest AS (
+    SELECT STRM_NAME, PROCESS_DATE, ACTIVITY_NAME, VERDICT,
+           ROW_NUMBER() OVER (PARTITION BY STRM_NAME, PROCESS_DATE, ACTIVITY_NAME ORDER BY CREATED_AT DESC) AS N
+    FROM COMPARE_RUNS
+    WHERE STRM_NAME IS NOT NULL AND PROCESS_DATE IS NOT NULL
+), days AS (
+    SELECT STRM_NAME, PROCESS_DATE, MAX(CASE WHEN VERDICT = 'MATCH' THEN 0 ELSE 1 END) AS MISMATCHED
+    FROM latest
+    WHERE N = 1
+    GROUP BY STRM_NAME, PROCESS_DATE
+), streaks AS (
+    SELECT STRM_NAME, PROCESS_DATE, MISMATCHED,
+           SUM(MISMATCHED) OVER (PARTITION BY STRM_NAME ORDER BY PROCESS_DATE DESC
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS MISMATCHED_SINCE
+    FROM days
+)
+SELECT STRM_NAME,
+       MAX(PROCESS_DATE) AS LATEST_DATE,
+       CASE WHEN SUM(CASE WHEN MISMATCHED_SINCE = 0 THEN 1 ELSE 0 END) > 0 THEN 'MATCH' ELSE 'MISMATCH' END
+           AS LATEST_VERDICT,
+       SUM(CASE WHEN MISMATCHED_SINCE = 0 THEN 1 ELSE 0 END) AS DAYS_IN_A_ROW,
+       COUNT(*) AS DAYS_COMPARED
+FROM streaks
+GROUP BY STRM_NAME
+ORDER BY STRM_NAME;

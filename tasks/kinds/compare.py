@@ -1,0 +1,51 @@
+"""The parallel run as an activity: the legacy relation against the migrated one, for the run's process date.
+
+``$UserStatus`` is MATCH or MISMATCH. MATCH ends OK; a MISMATCH within the thresholds ends with warnings,
+beyond them it fails (``on_mismatch: warn``: warnings). The comparison is recorded in COMPARE_RUNS /
+COMPARE_COLUMNS (a restart replaces its rows) and published as a markdown artifact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dcf.compare.comparison import compare_relations
+from dcf.compare.markdown import comparison_markdown
+from dcf.compare.verdict import CompareContext, judge, record
+from dcf.errors import ConfigError
+from dcf.store.statuses import StageStatus
+from dcf.stream.activities import Activity
+from dcf.stream.run import StreamRun
+from runtime.connections import connect
+from tasks.stage import StageFailed, StageResult
+
+
+def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResult:
+    spec = activity.compare
+    row_name = inputs.get("row_name", activity.name)
+    with connect(run.warehouse_block) as conn:
+        try:
+            result = compare_relations(conn, spec, legacy=inputs["legacy"], new=inputs["new"],
+                                       process_date=run.process_date)
+        except ConfigError as error:
+            raise StageFailed(f"{activity.name}: {error}") from None
+        outcome = judge(result, spec)
+        record(conn, f"{run.prcs_inst_id}:{row_name}", result, spec, outcome,
+               CompareContext(run.stream_name, run.prcs_inst_id, row_name, run.process_date))
+    publish(f"{run.stream_name}-{row_name}", comparison_markdown(result, outcome, spec))
+    statistics = {"verdict": result.verdict, "decided_by": result.decided_by, "rows_legacy": result.rows_legacy,
+                  "rows_new": result.rows_new, "statements": result.statements,
+                  "outputs": {"$UserStatus": result.verdict}}
+    if outcome.status == StageStatus.FAILED:
+        raise StageFailed(outcome.why, statistics)
+    return StageResult(statistics, [outcome.why] if outcome.status == StageStatus.COMPLETED_WITH_WARNINGS else [])
+
+
+def publish(name: str, markdown: str) -> None:
+    """The comparison as a markdown artifact of the run (key ``compare-<name>``, lower case and dashes)."""
+    import re
+
+    from prefect.artifacts import create_markdown_artifact
+
+    key = "compare-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    create_markdown_artifact(markdown=markdown, key=key, description=f"parallel run {name}")
