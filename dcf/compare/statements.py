@@ -109,51 +109,60 @@ def fingerprint_sql(pair: Pair, dialect: Dialect) -> str:
 
 
 def _joined(pair: Pair) -> str:
-    """The FULL OUTER JOIN of the two projections; each side knows how many rows share its key."""
+    """The FULL OUTER JOIN of the two projections, one row per key and side: ``DUP_L`` / ``DUP_N`` say how many
+    rows share it (the values of a duplicated key are not compared: its rows are counted as duplicates)."""
     keys = [f"K{i}" for i in range(len(pair.key))]
-    partition = ", ".join(keys)
-    legacy = [*keys, *(f"C{i} AS L{i}" for i in range(len(pair.columns)))]
-    new = [*keys, *(f"C{i} AS N{i}" for i in range(len(pair.columns)))]
+    group = ", ".join(keys)
+
+    def side(letter: str, alias: str) -> str:
+        values = ", ".join(f"ANY_VALUE(C{i}) AS {letter}{i}" for i in range(len(pair.columns)))
+        projection = _projection(pair, "legacy" if letter == "L" else "new")
+        return (f"SELECT {group}, {values + ', ' if values else ''}COUNT(*) AS DUP_{letter} "
+                f"FROM ({projection}) {alias} GROUP BY {group}")
+
     on = " AND ".join(f"l.{k} = n.{k}" for k in keys)
     both = [f"l.{k} AS LK{i}" for i, k in enumerate(keys)] + [f"n.{k} AS NK{i}" for i, k in enumerate(keys)]
     values = [f"l.L{i}, n.N{i}" for i in range(len(pair.columns))]
-    return (f"WITH l AS (SELECT {', '.join(legacy)}, 1 AS IN_L, COUNT(*) OVER (PARTITION BY {partition}) AS DUP_L "
-            f"FROM ({_projection(pair, 'legacy')}) a), "
-            f"n AS (SELECT {', '.join(new)}, 1 AS IN_N, COUNT(*) OVER (PARTITION BY {partition}) AS DUP_N "
-            f"FROM ({_projection(pair, 'new')}) b), "
-            f"j AS (SELECT {', '.join([*both, *values])}, l.IN_L, n.IN_N, l.DUP_L, n.DUP_N "
+    return (f"WITH l AS ({side('L', 'a')}), n AS ({side('N', 'b')}), "
+            f"j AS (SELECT {', '.join([*both, *values])}, CASE WHEN l.DUP_L IS NULL THEN NULL ELSE 1 END AS IN_L, "
+            f"CASE WHEN n.DUP_N IS NULL THEN NULL ELSE 1 END AS IN_N, l.DUP_L, n.DUP_N "
             f"FROM l FULL OUTER JOIN n ON {on})")
 
 
-def _differs(pair: Pair, i: int, kind: str) -> str:
-    """The condition of one kind of difference in column ``i`` of a row both sides have once."""
-    left, right = f"L{i}", f"N{i}"
-    matched = "IN_L = 1 AND IN_N = 1 AND DUP_L = 1 AND DUP_N = 1"
-    if kind == "null":
-        return f"{matched} AND (({left} IS NULL) <> ({right} IS NULL))"
-    unequal = f"{matched} AND {left} IS NOT NULL AND {right} IS NOT NULL AND {left} <> {right}"
-    column = pair.columns[i]
-    if column.kind != "number" or (pair.absolute == 0 and pair.relative == 0):
-        return unequal if kind == "value" else "1 = 0"
-    within = (f"(ABS({left} - {right}) <= {float(pair.absolute)!r} "
-              f"OR ABS({left} - {right}) <= {float(pair.relative)!r} * ABS({left}))")
-    return f"{unequal} AND {'NOT ' if kind == 'value' else ''}{within}"
+#: ``D{i}``: how column ``i`` of a row differs — only rows whose key both sides hold once are compared.
+_CODES = {"value": 1, "null": 2, "tolerated": 3}
+
+
+def _classified(pair: Pair) -> str:
+    """``d``: the joined rows, with ``M`` (1: a key both sides hold once) and per column ``D{i}`` (0 equal,
+    1 value vs value, 2 null vs value, 3 numbers within tolerance), each computed once per row."""
+    flags = ["CASE WHEN DUP_L = 1 AND DUP_N = 1 THEN 1 ELSE 0 END AS M"]
+    for i, column in enumerate(pair.columns):
+        left, right = f"L{i}", f"N{i}"
+        tolerated = ""
+        if column.kind == "number" and (pair.absolute or pair.relative):
+            tolerated = (f"WHEN ABS({left} - {right}) <= {float(pair.absolute)!r} "
+                         f"OR ABS({left} - {right}) <= {float(pair.relative)!r} * ABS({left}) THEN 3 ")
+        # COALESCE: a key one side lacks has a NULL count there, and NOT (NULL) would not be true
+        flags.append(f"CASE WHEN COALESCE(DUP_L, 0) <> 1 OR COALESCE(DUP_N, 0) <> 1 "
+                     f"OR {left} IS NOT DISTINCT FROM {right} THEN 0 "
+                     f"WHEN {left} IS NULL OR {right} IS NULL THEN 2 {tolerated}ELSE 1 END AS D{i}")
+    return f"{_joined(pair)}, d AS (SELECT j.*, {', '.join(flags)} FROM j)"
 
 
 def compare_sql(pair: Pair, dialect: Dialect) -> str:
     """One row: ONLY_LEGACY, ONLY_NEW, DUP_ROWS_LEGACY, DUP_ROWS_NEW, MATCHED, DIFFERING, then per column ``i``
     ``V{i}`` (value vs value), ``Z{i}`` (null vs value), ``T{i}`` (within tolerance)."""
-    counts = ["SUM(CASE WHEN IN_N IS NULL THEN 1 ELSE 0 END) AS ONLY_LEGACY",
-              "SUM(CASE WHEN IN_L IS NULL THEN 1 ELSE 0 END) AS ONLY_NEW",
-              "SUM(CASE WHEN DUP_L > 1 THEN 1.0 / COALESCE(DUP_N, 1) ELSE 0 END) AS DUP_ROWS_LEGACY",
-              "SUM(CASE WHEN DUP_N > 1 THEN 1.0 / COALESCE(DUP_L, 1) ELSE 0 END) AS DUP_ROWS_NEW",
-              "SUM(CASE WHEN IN_L = 1 AND IN_N = 1 AND DUP_L = 1 AND DUP_N = 1 THEN 1 ELSE 0 END) AS MATCHED"]
-    differs = " OR ".join(f"({_differs(pair, i, kind)})" for i in range(len(pair.columns)) for kind in KINDS[:2])
-    counts.append(f"SUM(CASE WHEN {differs or '1 = 0'} THEN 1 ELSE 0 END) AS DIFFERING")
+    counts = ["SUM(CASE WHEN IN_N IS NULL THEN DUP_L ELSE 0 END) AS ONLY_LEGACY",
+              "SUM(CASE WHEN IN_L IS NULL THEN DUP_N ELSE 0 END) AS ONLY_NEW",
+              "SUM(CASE WHEN DUP_L > 1 THEN DUP_L ELSE 0 END) AS DUP_ROWS_LEGACY",
+              "SUM(CASE WHEN DUP_N > 1 THEN DUP_N ELSE 0 END) AS DUP_ROWS_NEW", "SUM(M) AS MATCHED"]
+    differs = " OR ".join(f"D{i} IN (1, 2)" for i in range(len(pair.columns))) or "1 = 0"
+    counts.append(f"SUM(CASE WHEN {differs} THEN 1 ELSE 0 END) AS DIFFERING")
     for i in range(len(pair.columns)):
-        for letter, kind in zip("VZT", KINDS, strict=True):
-            counts.append(f"SUM(CASE WHEN {_differs(pair, i, kind)} THEN 1 ELSE 0 END) AS {letter}{i}")
-    return _render(f"{_joined(pair)} SELECT {', '.join(counts)} FROM j", dialect)
+        counts += [f"SUM(CASE WHEN D{i} = {code} THEN 1 ELSE 0 END) AS {letter}{i}"
+                   for letter, code in zip("VZT", _CODES.values(), strict=True)]
+    return _render(f"{_classified(pair)} SELECT {', '.join(counts)} FROM d", dialect)
 
 
 def samples_sql(pair: Pair, dialect: Dialect, wanted: list[tuple[str, int | None]], limit: int) -> str:
@@ -169,9 +178,9 @@ def samples_sql(pair: Pair, dialect: Dialect, wanted: list[tuple[str, int | None
     for kind, i in wanted:
         legacy, new = ("NULL", "NULL") if i is None else (text(f"L{i}"), text(f"N{i}"))
         where = {"only_legacy": "IN_N IS NULL", "only_new": "IN_L IS NULL",
-                 "duplicate": "(DUP_L > 1 OR DUP_N > 1)"}.get(kind) or _differs(pair, int(i or 0), kind)
+                 "duplicate": "(DUP_L > 1 OR DUP_N > 1)"}.get(kind) or f"D{i} = {_CODES[kind]}"
         key = f"CASE WHEN IN_L = 1 THEN {key_text('LK')} ELSE {key_text('NK')} END"
         branches.append(f"SELECT * FROM (SELECT '{kind}' AS KIND, {-1 if i is None else i} AS COL, {key} AS KEY_TEXT, "
-                        f"{legacy} AS LEGACY_VALUE, {new} AS NEW_VALUE FROM j WHERE {where} LIMIT {int(limit)}) "
+                        f"{legacy} AS LEGACY_VALUE, {new} AS NEW_VALUE FROM d WHERE {where} LIMIT {int(limit)}) "
                         f"s{len(branches)}")
-    return _render(f"{_joined(pair)} {' UNION ALL '.join(branches)}", dialect)
+    return _render(f"{_classified(pair)} {' UNION ALL '.join(branches)}", dialect)

@@ -106,7 +106,8 @@ def _stream_file(tmp_path: Path, sequence: list, **extra) -> Path:
      "sequence.0: command must be a list of arguments", "- name: a"),
     ([{"name": "a", "command": ["true"], "dbt": {}}],
      "sequence.0: an activity has exactly one kind key (dbt, stream, command, wait_for_file, set_vars, loop, "
-     "notify, terminate, ingest, quality_gate, compare, sequencer, nested_condition); found dbt and command", "- name: a"),
+     "notify, terminate, ingest, quality_gate, compare, sequencer, nested_condition); found dbt and command",
+     "- name: a"),
     ([{"name": "outer", "command": ["true"]},
       {"name": "each", "loop": {"over": [1, 2], "as": "n", "do": [{"name": "x", "after": ["outer"],
                                                                   "command": ["true"]}]}}],
