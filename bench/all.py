@@ -28,6 +28,9 @@ RESULTS = PROJECT_ROOT / "bench" / "RESULTS.md"
 #: (title, module arguments, quick arguments). Five rounds where one costs seconds: on a shared 2-core machine a
 #: single N=200 build varied by 30 % within one run, enough to move a median of three across the aim.
 BENCHES: list[tuple[str, list[str], list[str]]] = [
+    ("parallel run: compare vs EXCEPT ALL and a full compare of every column, 10M rows",
+     ["bench.parallel_run", "--rows", "10000000", "--repeat", "3"], ["bench.parallel_run", "--rows", "200000",
+                                                                       "--repeat", "1"]),
     ("dbt stage with full logging vs bare dbt build, N=200",
      ["bench.dbt_logging", "--models", "200", "--rounds", "5", "--variants", "bare,ours"],
      ["bench.dbt_logging", "--models", "50", "--rounds", "1"]),

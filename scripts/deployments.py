@@ -98,6 +98,9 @@ def operations_deployments(pool: str = WORK_POOL) -> list[dict[str, Any]]:
         ("import-datastage", "flows/import_datastage.py:import_datastage", None,
          "Import DataStage exports (ISX, XML, DSX) as stream YAMLs and parameter sets, with a migration report "
          "(artifact datastage-migration-report); paths are on the worker, relative to its checkout."),
+        ("compare-tables", "flows/compare_tables.py:compare_tables", None,
+         "Parallel run, ad hoc: compare a legacy relation with its migrated one (counts per kind of difference, "
+         "recorded in COMPARE_RUNS / COMPARE_COLUMNS, artifact compare-adhoc-...)."),
     ]
     return [_deployment(name, entrypoint, description, tags=["dcf", "dcf-ops"], parameters={},
                         schedules=_suggested_schedule(entrypoint), concurrency=concurrency, pool=pool)
