@@ -1,6 +1,6 @@
 """The stream status board: which stream ran, which failed at which stage and why, which is late.
 
-    make status                                  # print it (and refresh the Prefect artifact)
+    make status                                  # print it (and refresh the Prefect artifact; no flow run)
     python -m flows.status [--warehouse-block dcf-warehouse]
 
 Every stream run and every reconcile refresh the same artifact (key ``dcf-stream-status-board``).
@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.status", description=__doc__.splitlines()[0])
     parser.add_argument("--warehouse-block", help="DcfWarehouse block name (default: local DuckDB)")
     args = parser.parse_args(argv)
-    markdown = status_board(warehouse_block=args.warehouse_block)
+    # not the flow: printing the board is not a run (it would add one to the runs list every time)
+    markdown = publish_status_board(args.warehouse_block)
     if markdown is None:
         print("error: the status board could not be drawn (see the warning above)", file=sys.stderr)
         return 2

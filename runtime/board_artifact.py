@@ -29,18 +29,25 @@ STATUS_BOARD_KEY = "dcf-stream-status-board"
 STREAM_FLOW = "stream-load"
 
 
-def next_scheduled_runs() -> dict[str, datetime]:
-    """Stream name -> expected start (naive UTC) of its earliest scheduled stream-load run."""
+def next_scheduled_runs() -> dict[str, datetime | str]:
+    """Stream name -> expected start (naive UTC) of its earliest scheduled stream-load run; for a deployed stream
+    with none, why: "schedule inactive" (every schedule off, or the deployment paused) or "no schedule"."""
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=[STREAM_FLOW])),
             flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
             sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=200)
-    upcoming: dict[str, datetime] = {}
+        deployments = client.read_deployments(flow_filter=FlowFilter(name=FlowFilterName(any_=[STREAM_FLOW])))
+    upcoming: dict[str, datetime | str] = {}
     for run in runs:
         stream = (run.parameters or {}).get("stream")
         if stream and run.expected_start_time and stream not in upcoming:
             upcoming[stream] = run.expected_start_time.astimezone(UTC).replace(tzinfo=None)
+    for deployment in deployments:
+        stream = (deployment.parameters or {}).get("stream")
+        if stream and stream not in upcoming:
+            active = [s for s in deployment.schedules or [] if s.active] and not deployment.paused
+            upcoming[stream] = "no schedule" if not deployment.schedules else "" if active else "schedule inactive"
     return upcoming
 
 

@@ -9,6 +9,8 @@
   interpreter's own teardown; the exit status is untouched.
 * One line, not a traceback, for the errors DCF raises on purpose: a DcfError (a refusal, a config error, a
   failed stage) already says what went wrong and what to do; Prefect's run loggers lose its traceback.
+* No hook chatter: Prefect logs two lines per state hook that ran fine ("Running hook 'dcf-activity-running'
+  …", "Hook … finished running successfully"), two dozen per run; a hook that fails is still logged.
 
 ``DCF_DEBUG=1`` turns both off. This module must not import Prefect: it runs before Prefect's settings are
 read (``make run`` sets some of them first).
@@ -36,6 +38,16 @@ def install() -> None:
     atexit.register(_silence_teardown)
     for name in _RUN_LOGGERS:
         logging.getLogger(name).addFilter(_OneLineForExpectedErrors())
+        logging.getLogger(name).addFilter(_NoHookChatter())
+
+
+class _NoHookChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        message = record.getMessage()
+        return not (message.startswith("Running hook '") or
+                    (message.startswith("Hook '") and message.endswith("finished running successfully")))
 
 
 class _OneLineForExpectedErrors(logging.Filter):

@@ -50,7 +50,7 @@ def board_rows(conn: Connection) -> list[dict[str, Any]]:
 
 
 def board_markdown(rows: list[dict[str, Any]], *, now: datetime,
-                   next_runs: dict[str, datetime | None] | None = None) -> str:
+                   next_runs: dict[str, datetime | str | None] | None = None) -> str:
     """The board as a markdown table (the Prefect artifact and ``make status`` show the same)."""
     next_runs = next_runs or {}
     lines = [f"### Stream status board, {now:%Y-%m-%d %H:%M} UTC", "",
@@ -62,7 +62,7 @@ def board_markdown(rows: list[dict[str, Any]], *, now: datetime,
     return "\n".join(lines) + "\n"
 
 
-def _cells(row: dict[str, Any], now: datetime, next_run: datetime | None) -> list[str]:
+def _cells(row: dict[str, Any], now: datetime, next_run: datetime | str | None) -> list[str]:
     status = row["PRCS_STATUS"] or ("never run" if row["STRM_STATUS"] == "ACTIVE" else row["STRM_STATUS"])
     end = row["PRCS_END_TS"] or (now if row["PRCS_STATUS"] == InstanceStatus.RUNNING else None)
     duration = _duration((end - row["PRCS_START_TS"]).total_seconds()) if end and row["PRCS_START_TS"] else ""
@@ -71,7 +71,10 @@ def _cells(row: dict[str, Any], now: datetime, next_run: datetime | None) -> lis
     failed = row["PRCS_STATUS"] not in (None, InstanceStatus.RUNNING, InstanceStatus.SUCCEEDED,
                                         InstanceStatus.COMPLETED_WITH_WARNINGS)
     reason = _cell(row["ERROR_MESSAGE"]) if failed else ""
-    upcoming = "" if next_run is None else f"{next_run:%Y-%m-%d %H:%M}" + (" (late)" if next_run < now else "")
+    if isinstance(next_run, datetime):
+        upcoming = f"{next_run:%Y-%m-%d %H:%M}" + (" (late)" if next_run < now else "")
+    else:  # why there is none: "schedule inactive", "no schedule" (None: not deployed)
+        upcoming = next_run or ""
     return [row["STRM_NAME"], str(row["PRCS_DATE"] or ""), str(row["PRCS_INST_ID"] or ""), str(status),
             row["FAILED_STAGE"] or "", duration, str(row["LAST_GOOD_DATE"] or ""), upcoming,
             _parallel_run(row.get("PARALLEL_RUN")), reason]

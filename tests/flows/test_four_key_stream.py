@@ -74,6 +74,18 @@ def test_the_four_key_stream_builds_a_public_style_project_into_the_warehouse(pr
     assert not list(PROJECT_ROOT.rglob("shop.duckdb"))
     board = _status_board()
     assert "| SHOP_DAILY | 2024-03-01 | 1 | SUCCEEDED |" in board, board
+    _make_status_prints_the_board_without_a_flow_run()
+
+
+def _make_status_prints_the_board_without_a_flow_run() -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.status import main
+
+    with get_client(sync_client=True) as client:
+        before = len(client.read_flow_runs())
+        assert main([]) == 0
+        assert len(client.read_flow_runs()) == before
 
 
 def _status_board() -> str:

@@ -377,3 +377,6 @@ def test_a_password_parameter_is_read_from_its_secret_block_and_never_logged_or_
             flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
     assert [log.message for log in logs if "connect: running" in log.message and "********" in log.message]
     assert not [log.message for log in logs if password in log.message]
+    # and no hook chatter: a hook that ran fine is not two log lines
+    chatter = [log.message for log in logs if "Running hook" in log.message or "finished running" in log.message]
+    assert logs and not chatter, chatter

@@ -51,12 +51,14 @@ def test_the_board_shows_every_stream_and_what_became_of_its_latest_run(conn_fix
 
     now = utcnow()
     text = board_markdown(list(rows.values()), now=now,
-                          next_runs={"S1": now + timedelta(hours=2), "S2": now - timedelta(hours=1)})
+                          next_runs={"S1": now + timedelta(hours=2), "S2": now - timedelta(hours=1),
+                                     "S3": "schedule inactive"})
     lines = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| S")}
     assert "| SUCCEEDED |" in lines["S1"] and "(late)" not in lines["S1"]
     assert "| FAILED | dbt_build |" in lines["S2"] and "(late)" in lines["S2"]
     assert lines["S2"].endswith("| StageFailed: dbt build failed: fct |"), "the reason, last"
     assert "| CRASHED |" in lines["S3"] and "pid 42 is gone" in lines["S3"]
+    assert "| schedule inactive |" in lines["S3"], "a deployed stream without a next run says why"
     assert "running for" in lines["S4"] and "| never run |" in lines["S5"]
     assert all(line.count(" | ") == 9 for line in lines.values()), "one cell per column, whatever the message"
 
