@@ -100,6 +100,8 @@ def stream_load(
         validated = validate(run)
         run = process_id(run, validated)
         try:
+            if validated.error:  # no source data for the day: recorded on the validate row, the run fails
+                raise StageFailed(f"validate: {validated.error}")
             with heartbeat(run):
                 build, activity_warnings = run_graph(run, child_runner=run_child_stream)
                 if run.config.profiling.tables:

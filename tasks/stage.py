@@ -52,9 +52,14 @@ class StageResult:
     statistics: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     restored: bool = False
+    #: A stage that ran before its instance existed and failed there (validate: no source data for the day):
+    #: the run records it once the instance is allocated, then fails like any other run.
+    error: str | None = None
 
     @property
     def status(self) -> str:
+        if self.error:
+            return StageStatus.FAILED
         return WARNINGS if self.warnings else COMPLETED
 
 
@@ -205,7 +210,7 @@ def pre_instance_stage(name: str) -> Callable[[Callable[..., StageResult]], Task
 def record_pre_instance_stage(conn: Connection, run: StreamRun, name: str, result: StageResult) -> None:
     """Write the row of a stage that ran before ``run``'s instance existed, with its real start."""
     write_stage(conn, run.ref, name, result.status, task_run_id=current_task_run_id(), statistics=result.statistics,
-                started_at=datetime.fromisoformat(result.statistics["started_at"]))
+                error=result.error, started_at=datetime.fromisoformat(result.statistics["started_at"]))
 
 
 def checkpoint(conn: Connection, run: StreamRun, name: str, *, always_rerun: bool | None = None

@@ -1,6 +1,9 @@
 """JobOccrStart: may this stream run now? Active, not already running, source data present.
 
-A refusal raises :class:`~dcf.errors.RefusedError` and writes no process instance.
+A refusal (inactive, already running, a broken profile) raises :class:`~dcf.errors.RefusedError` and writes no
+process instance. Missing source data for the day is not a refusal: the result carries the error, the stream
+flow allocates the instance, records the validate row FAILED and fails the run like any other failure (the
+report, the board).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from typing import Any
 
 from blocks.default_warehouse import load_warehouse
 from dcf.build.profiles import rendered_credentials
-from dcf.errors import RefusedError
+from dcf.errors import DcfError, RefusedError
 from dcf.store.connection import Connection
 from dcf.store.dialect import identifier
 from dcf.store.instances import running_instances
@@ -44,18 +47,31 @@ def validate(run: StreamRun) -> StageResult:
                 f"(flow run {other['FLOW_RUN_ID']}); one instance per stream at a time"
             )
         _check_profiles(run)
-        if config.source is None:
-            source = {}
-        elif config.source.landing:
-            source = _landing_source(run, conn)
-        else:
-            date_column = identifier(config.source.process_date_column)
-            count = conn.scalar(f"SELECT COUNT(*) FROM {config.source.relation} WHERE {date_column} = :d",
-                                {"d": run.process_date})
-            if not count:
-                raise RefusedError(f"no source rows in {config.source.relation} for {run.process_date}")
-            source = {"source_rows": int(count)}
-    return StageResult({"stream_status": StreamStatus.ACTIVE.value, "config_sha256": loaded.sha256, **source})
+        checked = {"stream_status": StreamStatus.ACTIVE.value, "config_sha256": loaded.sha256}
+        try:
+            source = _source(run, conn)
+        except NoSourceData as missing:  # the day's run fails (recorded, reported), it is not refused
+            return StageResult(checked, error=str(missing))
+    return StageResult({**checked, **source})
+
+
+class NoSourceData(DcfError):
+    """The day's source data is not there: the run fails like DataStage's file list would, with its instance."""
+
+
+def _source(run: StreamRun, conn: Connection) -> dict[str, Any]:
+    """What the day's source holds (landing files, or rows of the source relation for the date)."""
+    config = run.config
+    if config.source is None:
+        return {}
+    if config.source.landing:
+        return _landing_source(run, conn)
+    date_column = identifier(config.source.process_date_column)
+    count = conn.scalar(f"SELECT COUNT(*) FROM {config.source.relation} WHERE {date_column} = :d",
+                        {"d": run.process_date})
+    if not count:
+        raise NoSourceData(f"no source rows in {config.source.relation} for {run.process_date}")
+    return {"source_rows": int(count)}
 
 
 def _check_profiles(run: StreamRun) -> None:
@@ -89,7 +105,7 @@ def _landing_source(run: StreamRun, conn: Connection) -> dict[str, Any]:
         paths = ", ".join(a["ARCHIVE_PATH"] for a in archived)
         hint = (f"; process instance {archived[0]['PRCS_INST_ID']} ({archived[0]['PRCS_STATUS']}) archived this "
                 f"day's files to {paths}: move them back to the landing folder to load the day again")
-    raise RefusedError(missing_files_message(landing, run.process_date) + hint)
+    raise NoSourceData(missing_files_message(landing, run.process_date) + hint)
 
 
 def _close_orphans(run: StreamRun, conn: Connection) -> None:

@@ -104,25 +104,40 @@ def test_a_quality_model_that_is_not_upstream_of_the_target_is_a_clear_error(pre
     [
         ({"stream": "NO_SUCH_STREAM", "process_date": DAY1}, "unknown stream 'NO_SUCH_STREAM'"),
         ({"process_date": "2024-13-45"}, "process_date: Input should be a valid date"),
-        ({"process_date": DAY2}, "no landing file for 2024-03-02"),
         ({"stream": str(PROJECT_ROOT / "configs" / "streams" / "bcfinsg_plan_baln_segm_load.yaml"),
           "process_date": DAY1}, "never by a path"),
     ],
-    ids=["unknown-stream", "malformed-date", "missing-landing-file", "stream-as-a-path"],
+    ids=["unknown-stream", "malformed-date", "stream-as-a-path"],
 )
 def test_bad_input_is_refused_before_any_row(prefect_api, params, message):
     land(DAY1)
-    if params.get("process_date") == DAY2:  # the control tables exist; only the day's file is missing
-        _run(process_date=DAY1)
-        before = scalar("SELECT COUNT(*) FROM DCF.DCF_T_PRCS_INST")
     state = _run(**params)
     assert state.is_failed()
     assert message in state.message
-    if params.get("process_date") == DAY2:
-        assert scalar("SELECT COUNT(*) FROM DCF.DCF_T_PRCS_INST") == before
-    else:
-        assert not warehouse_path().exists() or scalar(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'DCF_T_PRCS_INST'") == 0
+    assert not warehouse_path().exists() or scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'DCF_T_PRCS_INST'") == 0
+
+
+def test_a_day_without_its_landing_file_fails_like_any_failure_and_resumes_once_it_lands(prefect_api):
+    """Not a refusal: a FAILED instance and validate row with the one-line reason, the failure report and the
+    board; once the file lands, the same instance resumes."""
+    state = _run(process_date=DAY2)
+
+    assert state.is_failed() and "no landing file for 2024-03-02" in state.message
+    [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert instance["PRCS_STATUS"] == "FAILED" and "no landing file for 2024-03-02" in instance["ERROR_MESSAGE"]
+    stages = {r["PRCS_NAME"]: r for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG")}
+    assert stages["validate"]["PRCS_STATUS"] == "FAILED" and "no landing file" in stages["validate"]["ERROR_MESSAGE"]
+    assert set(stages) == {"validate", "process_id"}
+    [report] = query("SELECT NOTIFICATION_TYPE FROM DCF.DCF_T_NOTIFICATIONS WHERE PRCS_INST_ID = :i",
+                     {"i": instance["PRCS_INST_ID"]})
+    assert report["NOTIFICATION_TYPE"] == "LOAD_FAILURE_REPORT"
+
+    land(DAY2)
+    resumed = _run(process_date=DAY2)
+    assert resumed.is_completed(), resumed.message
+    [again] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
+    assert (again["PRCS_INST_ID"], again["PRCS_STATUS"]) == (instance["PRCS_INST_ID"], "SUCCEEDED")
 
 
 def test_second_concurrent_run_is_refused_and_writes_nothing(prefect_api, tmp_path, monkeypatch):

@@ -123,7 +123,8 @@ def test_a_crash_after_the_files_were_archived_resumes_without_them(prefect_api)
     assert reset.is_failed()
     assert "no landing file for 2024-03-01" in reset.message and "move them back to the landing folder" in \
         reset.message
-    assert scalar("SELECT COUNT(*) FROM DCF.DCF_T_PRCS_INST") == 1
+    statuses = [r["PRCS_STATUS"] for r in query("SELECT PRCS_STATUS FROM DCF.DCF_T_PRCS_INST ORDER BY PRCS_INST_ID")]
+    assert statuses[-1] == "FAILED", "the RESET ran and failed on the missing files: its own instance says so"
 
 
 def test_every_delivery_of_a_date_keeps_its_own_archived_copy(prefect_api, tmp_path, monkeypatch):
