@@ -104,6 +104,8 @@ deploy-local: setup
 	$(MAKE) --no-print-directory work-pool blocks
 	$(PREFECT_ENV) env -u DCF_PROJECT_DIR $(UV) run --frozen prefect --no-prompt deploy --all
 	$(MAKE) --no-print-directory automations
+	@echo "Start a worker with: make worker   (or: DCF_PROJECT_DIR=$(CURDIR) prefect worker start --pool dcf-process;"
+	@echo "the deployments run flows from the checkout DCF_PROJECT_DIR names: without it a run cannot find them)"
 
 ## make automations: create/update the automation that runs reconcile after a crashed or cancelled stream run.
 automations: setup

@@ -81,8 +81,7 @@ def stream_load(
             and the process date as YYYYMMDD, e.g. 1490_20240301.
         full_refresh: Rebuild the stream's incremental dbt models from scratch.
         mode: NORMAL resumes a failed run of this date after its last good stage (same process instance);
-            RESET starts over with a new process instance; VALIDATE checks the stream and prints its plan,
-            writing nothing.
+            RESET starts over with a new process instance; VALIDATE checks and plans, writing nothing.
         warehouse_block: DcfWarehouse block name; empty: the local DuckDB file under DCF_HOME.
         parent_prcs_inst_id: Set when another stream's activity runs this one; empty: run on its own.
         parameters: Values for the stream's own parameters (its YAML's parameters:); empty: their defaults.
@@ -100,8 +99,7 @@ def stream_load(
         validated = validate(run)
         run = process_id(run, validated)
         try:
-            if validated.error:  # no source data for the day: recorded on the validate row, the run fails
-                raise StageFailed(f"validate: {validated.error}")
+            _fail_without_source_data(validated)
             with heartbeat(run):
                 build, activity_warnings = run_graph(run, child_runner=run_child_stream)
                 if run.config.profiling.tables:
@@ -123,6 +121,12 @@ def stream_load(
     if warnings:
         return Completed(name="CompletedWithWarnings", message=f"{message}: {'; '.join(warnings)}")
     return Completed(message=message)
+
+
+def _fail_without_source_data(validated: StageResult) -> None:
+    """No source data for the day: recorded on the validate row (process_id wrote it), and the run fails."""
+    if validated.error:
+        raise StageFailed(f"validate: {validated.error}")
 
 
 def _end_abnormally(run: StreamRun, error: BaseException) -> State | None:
