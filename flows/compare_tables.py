@@ -33,7 +33,16 @@ from runtime.process_exit import exit_process
 from tasks.kinds.compare import publish
 
 
-@flow(name="compare-tables", flow_run_name="compare-{comparison.legacy}-{comparison.new}")
+def _run_name() -> str:
+    """``compare-<legacy>-<new>`` (the parameter is a model when called, a mapping when a deployment runs)."""
+    from prefect.runtime import flow_run
+
+    comparison = flow_run.parameters.get("comparison")
+    sides = comparison if isinstance(comparison, dict) else getattr(comparison, "__dict__", {})
+    return f"compare-{sides.get('legacy', '?')}-{sides.get('new', '?')}"
+
+
+@flow(name="compare-tables", flow_run_name=_run_name)
 def compare_tables(comparison: CompareSpec, process_date: date | None = None,
                    warehouse_block: str | None = None) -> State:
     """Compare two relations of the warehouse and record the verdict.

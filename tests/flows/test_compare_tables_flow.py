@@ -31,7 +31,15 @@ def test_compare_tables_records_an_ad_hoc_verdict_and_fails_beyond_its_threshold
     assert main(["--legacy", "LEGACY.BAL", "--new", "MART.BAL", "--key", "ID"]) == 1
     assert "1 of 100 differing" in capsys.readouterr().out
     rows = query("SELECT * FROM DCF.COMPARE_RUNS ORDER BY CREATED_AT")
+    _named_after_the_relations(rows[-1]["COMPARE_ID"])
     assert [(r["STRM_NAME"], r["VERDICT"], r["OUTCOME"], r["DECIDED_BY"]) for r in rows] == [
         (None, "MATCH", "COMPLETED", "fingerprint"), (None, "MISMATCH", "FAILED", "join")]
     assert main(["--legacy", "LEGACY.BAL", "--new", "MART.BAL"]) == 2
     assert capsys.readouterr().err.startswith("error: key: Field required")
+
+
+def _named_after_the_relations(flow_run_id: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(flow_run_id).name == "compare-LEGACY.BAL-MART.BAL"
