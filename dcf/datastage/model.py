@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from dcf.datastage.px_graph import PxGraph
+
 #: DataStage job types (DSX ``JobType``, XMI ``jobType``).
 JOB_KINDS = {"0": "server", "1": "mainframe", "2": "sequence", "3": "parallel", "Sequence": "sequence",
              "Parallel": "parallel", "Server": "server"}
@@ -80,6 +82,8 @@ class DsJob:
     job_control_code: str = ""
     #: ``jobSeqCodeGenOpts``: handleaborts, checkpoints, logjoberrors, logjobreports.
     options: set[str] = field(default_factory=set)
+    #: A parallel job's stages, links, columns and derivations (None for other kinds).
+    graph: PxGraph | None = None
 
     def activity_of_pin(self, pin: str) -> DsActivity | None:
         for activity in self.activities.values():

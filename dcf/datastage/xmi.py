@@ -21,6 +21,7 @@ from defusedxml.ElementTree import iterparse
 
 from dcf.datastage.dsx import job_from_records
 from dcf.datastage.model import JOB_KINDS, DsActivity, DsJob, DsLink, DsParameter, ReadProblem
+from dcf.datastage.px_xmi import read_graph
 
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 _XMI_ID = "{http://www.omg.org/XMI}id"
@@ -119,6 +120,8 @@ def _job(root: Any, source: str, folder: str) -> DsJob:
                 prompt=child.get("displayCaption") or child.get("prompt", ""), type_code=child.get("typeCode", ""),
                 values=[v for v in child.get("validList", "").split("\t") if v],
                 extended_type=child.get("extendedType", "")))
+    if job.kind == "parallel":
+        job.graph = read_graph(root, job.problems)
     if job.kind != "sequence":
         return job
     job.job_control_code = code.replace("\r\n", "\n")  # CRLF in XMI, LF in DSX: one form

@@ -24,3 +24,9 @@ PARALLEL = CORPUS / "parallel"
 def sequence_key() -> dict[str, Any]:
     """``sequences/expected.yaml``: per sequence its activities, triggers and scenario tables."""
     return yaml.safe_load((SEQUENCES / "expected.yaml").read_text(encoding="utf-8"))["sequences"]
+
+
+@functools.cache
+def parallel_key() -> dict[str, Any]:
+    """``parallel/expected.yaml``: per parallel job its stages, links (with column counts), targets and data."""
+    return yaml.safe_load((PARALLEL / "expected.yaml").read_text(encoding="utf-8"))["jobs"]
