@@ -27,6 +27,15 @@ def sequence_key() -> dict[str, Any]:
 
 
 @functools.cache
+def _parallel_answer_key() -> dict[str, Any]:
+    return yaml.safe_load((PARALLEL / "expected.yaml").read_text(encoding="utf-8"))
+
+
 def parallel_key() -> dict[str, Any]:
     """``parallel/expected.yaml``: per parallel job its stages, links (with column counts), targets and data."""
-    return yaml.safe_load((PARALLEL / "expected.yaml").read_text(encoding="utf-8"))["jobs"]
+    return _parallel_answer_key()["jobs"]
+
+
+def parallel_parameter_sets() -> dict[str, str]:
+    """The parameter-set member values the key's SQL is shown with (``PS_DWH.SCHEMA`` -> ``DWH``)."""
+    return _parallel_answer_key()["parameter_sets"]
