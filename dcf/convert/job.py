@@ -1,0 +1,145 @@
+"""One parallel job to dbt models: each stage's output links become CTEs in graph order, each target (a
+database connector or a file) becomes a model: its upstream CTEs, then a final SELECT with the target link's
+columns cast to their declared types, materialized as its write mode says.
+
+    conversion = convert_job(job, dialect="duckdb")
+    conversion.models, conversion.sources, conversion.verdicts
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from dcf.convert.parts import AUTO, MANUAL, SEMI, ConversionContext, Cte, Model, StageVerdict
+from dcf.convert.sql import ConversionError, sql_type, transpile
+from dcf.convert.stages import CONVERTERS
+from dcf.datastage.connectors import read_connector
+from dcf.datastage.model import DsJob
+from dcf.datastage.px_graph import PxLink, PxStage
+
+
+@dataclass
+class JobConversion:
+    job: str
+    models: list[Model] = field(default_factory=list)
+    #: (dbt source name, schema parameter, table) read by the models.
+    sources: set[tuple[str, str, str]] = field(default_factory=set)
+    verdicts: list[StageVerdict] = field(default_factory=list)
+
+
+def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
+    if job.graph is None:
+        raise ConversionError(f"{job.name}: no stage graph (not a parallel job read from XMI)")
+    ctx = ConversionContext(job.graph, dialect)
+    targets = [s for s in job.graph.stages.values() if not job.graph.outputs(s.name) and job.graph.inputs(s.name)]
+    pending = [s for s in job.graph.stages.values() if s not in targets]
+    while pending:
+        ready = [s for s in pending if all(link.name in ctx.ctes for link in job.graph.inputs(s.name))]
+        if not ready:  # what is left waits on a stage that could not be converted
+            for stage in pending:
+                ctx.verdict(stage.name, MANUAL, "its input comes from a stage that was not converted")
+            break
+        for stage in ready:
+            pending.remove(stage)
+            _convert_stage(stage, ctx)
+    conversion = JobConversion(job.name)
+    for stage in targets:
+        model = _target_model(stage, ctx)
+        if model is not None:
+            conversion.models.append(model)
+    conversion.sources, conversion.verdicts = ctx.stand_ins.sources, ctx.verdicts
+    return conversion
+
+
+def _convert_stage(stage: PxStage, ctx: ConversionContext) -> None:
+    converter = CONVERTERS.get(stage.stage_type)
+    if converter is None:
+        ctx.verdict(stage.name, MANUAL, f"no converter for stage type {stage.stage_type} yet")
+        return
+    try:
+        for cte in converter(stage, ctx):
+            ctx.ctes[cte.name] = cte
+    except ConversionError as error:
+        ctx.verdict(stage.name, MANUAL, str(error))
+
+
+def _upstream(name: str, ctx: ConversionContext) -> list[Cte]:
+    """The CTEs ``name`` needs, dependencies first."""
+    ordered: list[Cte] = []
+
+    def visit(cte_name: str) -> None:
+        cte = ctx.ctes[cte_name]
+        for dependency in cte.reads:
+            visit(dependency)
+        if cte not in ordered:
+            ordered.append(cte)
+
+    visit(name)
+    return ordered
+
+
+def _final_select(link: PxLink, ctx: ConversionContext) -> str:
+    columns = ", ".join(f"CAST({c.name} AS {sql_type(c)}) AS {c.name}" for c in link.columns)
+    ctes = ",\n".join(f"{cte.name} AS (\n    {cte.sql}\n)" for cte in _upstream(link.name, ctx))
+    return f"WITH {ctes}\nSELECT {columns} FROM {link.name}"
+
+
+def _target_model(stage: PxStage, ctx: ConversionContext) -> Model | None:
+    [link] = ctx.graph.inputs(stage.name)[:1] or [None]
+    if link is None or link.name not in ctx.ctes:
+        ctx.verdict(stage.name, MANUAL, "its input link was not converted")
+        return None
+    try:
+        if stage.stage_type == "PxSequentialFile":
+            return _file_model(stage, link, ctx)
+        return _table_model(stage, link, ctx)
+    except ConversionError as error:
+        ctx.verdict(stage.name, MANUAL, str(error))
+        return None
+
+
+def _file_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
+    """A target file: the rows as a table; writing the file is an export step after the build."""
+    ctx.verdict(stage.name, SEMI, "the file's rows as a table model; the file itself is written by an export step")
+    sql = "{{ config(materialized='table') }}\n" + _final_select(link, ctx)
+    return Model(stage.name.lower(), stage.name, "table", sql, f"file of {stage.name}")
+
+
+_TRUNCATE = re.compile(r"^\s*TRUNCATE\s+TABLE\s+(\S+)\s*;?\s*$", re.IGNORECASE)
+
+
+def _table_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
+    connector = read_connector(stage)
+    if connector is None or connector.context != "target" or not connector.table:
+        raise ConversionError(f"{stage.name}: not a table target the converter knows ({stage.stage_type})")
+    truncated = bool(connector.before_sql and _TRUNCATE.match(connector.before_sql)
+                     and _TRUNCATE.match(connector.before_sql).group(1) == connector.table)
+    hooks = [] if truncated or not connector.before_sql else [connector.before_sql]
+    config: dict[str, str] = {}
+    if connector.write_mode in ("insert", "bulk_load") and (truncated or connector.table_action == "truncate"):
+        config["materialized"], note = "'table'", "truncate and insert: a table materialization"
+    elif connector.write_mode == "insert":
+        config["materialized"], note = "'incremental'", "insert: an incremental model that appends"
+    elif connector.write_mode == "update_then_insert":
+        keys = [c.name for c in link.columns if c.key]
+        if not keys:
+            raise ConversionError(f"{stage.name}: update then insert without key columns")
+        config["materialized"], config["unique_key"] = "'incremental'", repr(keys)
+        note = f"update then insert: an incremental merge on {', '.join(keys)}"
+    else:
+        raise ConversionError(f"{stage.name}: write mode {connector.write_mode or connector.write_mode_code} "
+                              "is not converted")
+    hook_sql = [transpile(h, ctx.stand_ins, read="oracle", write=ctx.dialect) for h in hooks]
+    post_sql = [transpile(connector.after_sql, ctx.stand_ins, read="oracle", write=ctx.dialect)] \
+        if connector.after_sql else []
+    if hook_sql:
+        config["pre_hook"] = repr(hook_sql)
+    if post_sql:
+        config["post_hook"] = repr(post_sql)
+    ctx.verdict(stage.name, AUTO if not (hook_sql or post_sql) else SEMI,
+                note + ("; Before/After SQL as hooks" if hook_sql or post_sql else ""))
+    settings = ", ".join(f"{key}={value}" for key, value in config.items())
+    table = connector.table.rpartition(".")[2].upper()
+    return Model(table.lower(), stage.name, config["materialized"].strip("'"),
+                 f"{{{{ config({settings}) }}}}\n" + _final_select(link, ctx), connector.table)

@@ -1,0 +1,65 @@
+"""What a converted job is made of: CTEs (one per link), the models written per target, and per stage the
+tier of its conversion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dcf.convert.sql import StandIns
+from dcf.datastage.px_graph import PxGraph, PxLink
+
+AUTO, SEMI, MANUAL = "AUTO", "SEMI", "MANUAL"
+
+
+@dataclass
+class Cte:
+    """The rows of one link, as a SELECT over the CTEs of its stage's inputs."""
+
+    name: str
+    sql: str
+    reads: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StageVerdict:
+    stage: str
+    stage_type: str
+    tier: str
+    note: str = ""
+
+
+@dataclass
+class Model:
+    name: str
+    stage: str
+    #: ``table`` (truncate and load), ``incremental`` (append or merge) or ``view``
+    materialized: str
+    sql: str
+    target: str
+
+
+@dataclass
+class ConversionContext:
+    """One job's conversion under way: its graph, the CTE of every link converted so far, the verdicts."""
+
+    graph: PxGraph
+    dialect: str
+    stand_ins: StandIns = field(default_factory=StandIns)
+    ctes: dict[str, Cte] = field(default_factory=dict)
+    verdicts: list[StageVerdict] = field(default_factory=list)
+
+    def verdict(self, stage: str, tier: str, note: str = "") -> None:
+        self.verdicts.append(StageVerdict(stage, self.graph.stage(stage).stage_type, tier, note))
+
+
+def passed_through(link: PxLink, source: PxLink) -> str:
+    """The select list of ``link`` from ``source``'s CTE: each column from the column it names (a rename is
+    ``PRINCIPAL AS EXPOSURE_AMOUNT``)."""
+    names = {column.name for column in source.columns}
+    parts = []
+    for column in link.columns:
+        origin = column.source_column.rpartition(".")[2] if column.source_column else column.name
+        if origin not in names:
+            origin = column.name
+        parts.append(origin if origin == column.name else f"{origin} AS {column.name}")
+    return ", ".join(parts)

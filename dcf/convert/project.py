@@ -1,0 +1,43 @@
+"""Write converted jobs as a dbt project (or into a folder of an existing one): per job a folder of models
+and a ``sources.yml`` for the tables its source connectors read, their schemas as vars (the parameter-set
+members the jobs named, ``PS_SRC.SCHEMA``) that each environment sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from dcf.convert.job import JobConversion
+
+
+def write_project(conversions: list[JobConversion], out: Path, *, name: str = "converted_datastage",
+                  variables: dict[str, str] | None = None) -> list[Path]:
+    """Write ``out/dbt_project.yml`` (unless one exists: then only ``models/datastage/``) and the models."""
+    written: list[Path] = []
+    project = out / "dbt_project.yml"
+    if not project.exists():
+        schemas = sorted({parameter for c in conversions for _, parameter, _ in c.sources})
+        project.write_text(yaml.safe_dump({
+            "name": name, "version": "1.0.0", "profile": name, "config-version": 2, "model-paths": ["models"],
+            "vars": {parameter: (variables or {}).get(parameter) for parameter in schemas}}, sort_keys=False))
+        written.append(project)
+    root = out / "models" / "datastage"
+    for conversion in conversions:
+        folder = root / conversion.job.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        for model in conversion.models:
+            path = folder / f"{model.name}.sql"
+            path.write_text(f"-- converted from DataStage job {conversion.job}, stage {model.stage}\n{model.sql}\n",
+                            encoding="utf-8")
+            written.append(path)
+    sources: dict[str, dict] = {}  # one file: a source read by several jobs is declared once
+    for source, parameter, table in sorted({s for c in conversions for s in c.sources}):
+        entry = sources.setdefault(source, {"name": source, "schema": f"{{{{ var('{parameter}') }}}}", "tables": []})
+        if {"name": table} not in entry["tables"]:
+            entry["tables"].append({"name": table})
+    if sources:
+        path = root / "sources.yml"
+        path.write_text(yaml.safe_dump({"version": 2, "sources": list(sources.values())}, sort_keys=False))
+        written.append(path)
+    return written
