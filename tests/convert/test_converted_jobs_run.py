@@ -23,7 +23,7 @@ from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_se
 
 pytestmark = pytest.mark.dbt
 #: The jobs whose every stage converts today (the others are measured in the conversion report).
-CONVERTED = ["PX_FILTER_SPLIT", "PX_FUNNEL_ADDRESSES"]
+CONVERTED = ["PX_FILTER_SPLIT", "PX_FUNNEL_ADDRESSES", "PX_MODIFY_CAST"]
 
 
 @pytest.fixture(scope="module")

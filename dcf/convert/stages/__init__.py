@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dcf.convert.parts import ConversionContext, Cte
-from dcf.convert.stages import connector, copy, filter_stage, funnel, remove_duplicates, sorting
+from dcf.convert.stages import connector, copy, filter_stage, funnel, modify, remove_duplicates, sorting
 from dcf.datastage.px_graph import PxStage
 
 Converter = Callable[[PxStage, ConversionContext], list[Cte]]
@@ -14,5 +14,5 @@ Converter = Callable[[PxStage, ConversionContext], list[Cte]]
 CONVERTERS: dict[str, Converter] = {
     "OracleConnectorPX": connector.source, "NetezzaConnectorPX": connector.source,
     "PxFilter": filter_stage.convert, "PxCopy": copy.convert, "PxFunnel": funnel.convert,
-    "PxSort": sorting.convert, "PxRemDup": remove_duplicates.convert,
+    "PxSort": sorting.convert, "PxRemDup": remove_duplicates.convert, "PxModify": modify.convert,
 }
