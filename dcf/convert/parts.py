@@ -63,3 +63,21 @@ def passed_through(link: PxLink, source: PxLink) -> str:
             origin = column.name
         parts.append(origin if origin == column.name else f"{origin} AS {column.name}")
     return ", ".join(parts)
+
+
+def from_inputs(link: PxLink, inputs: list[PxLink]) -> str:
+    """The select list of ``link`` over several inputs joined under their link names: each column from the
+    ``input.COLUMN`` it names (a column no input has is a ConversionError: its value would be made up)."""
+    from dcf.convert.sql import ConversionError
+
+    by_name = {source.name: {c.name for c in source.columns} for source in inputs}
+    parts = []
+    for column in link.columns:
+        origin_link, _, origin = column.source_column.rpartition(".")
+        if origin_link not in by_name or origin not in by_name[origin_link]:
+            owners = [name for name, columns in by_name.items() if column.name in columns]
+            if not owners:
+                raise ConversionError(f"link {link.name}: column {column.name} comes from no input")
+            origin_link, origin = owners[0], column.name
+        parts.append(f"{origin_link}.{origin} AS {column.name}")
+    return ", ".join(parts)

@@ -17,10 +17,12 @@ def write_project(conversions: list[JobConversion], out: Path, *, name: str = "c
     written: list[Path] = []
     project = out / "dbt_project.yml"
     if not project.exists():
-        schemas = sorted({parameter for c in conversions for _, parameter, _ in c.sources})
+        # a var without a known value is left out: dbt then stops with "Required var … not found" instead of
+        # reading a schema called None
+        known = {name: value for name, value in (variables or {}).items() if value is not None}
         project.write_text(yaml.safe_dump({
             "name": name, "version": "1.0.0", "profile": name, "config-version": 2, "model-paths": ["models"],
-            "vars": {parameter: (variables or {}).get(parameter) for parameter in schemas}}, sort_keys=False))
+            "vars": known}, sort_keys=False))
         written.append(project)
     root = out / "models" / "datastage"
     for conversion in conversions:

@@ -19,11 +19,11 @@ from dcf.convert.project import write_project
 from dcf.convert.sql import sql_type
 from dcf.datastage.containers import read_export
 from dcf.datastage.model import DsJob
-from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets
+from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
 
 pytestmark = pytest.mark.dbt
 #: The jobs whose every stage converts today (the others are measured in the conversion report).
-CONVERTED = ["PX_FILTER_SPLIT", "PX_FUNNEL_ADDRESSES", "PX_MODIFY_CAST"]
+CONVERTED = ["PX_FILTER_SPLIT", "PX_FUNNEL_ADDRESSES", "PX_MODIFY_CAST", "PX_FCT_TRANSACTION"]
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_a_converted_job_gives_the_rows_datastage_writes(jobs, tmp_path, name):
         _load_sources(conn, job, conversion)
     (project / "profiles.yml").write_text(yaml.safe_dump({"converted_datastage": {"target": "dev", "outputs": {
         "dev": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
-    variables = yaml.safe_dump(parallel_parameter_sets())
+    variables = yaml.safe_dump({**parallel_parameter_sets(), **parallel_parameters()})
     result = dbtRunner().invoke(["build", "--project-dir", str(project), "--profiles-dir", str(project),
                                  "--vars", variables, "--log-path", str(tmp_path / "logs"),
                                  "--target-path", str(tmp_path / "target")])

@@ -39,3 +39,8 @@ def parallel_key() -> dict[str, Any]:
 def parallel_parameter_sets() -> dict[str, str]:
     """The parameter-set member values the key's SQL is shown with (``PS_DWH.SCHEMA`` -> ``DWH``)."""
     return _parallel_answer_key()["parameter_sets"]
+
+
+def parallel_parameters() -> dict[str, str]:
+    """The job parameter values the key's rows were computed with (``PM_RUN_DATE`` -> ``2024-01-31``)."""
+    return _parallel_answer_key()["parameters"]

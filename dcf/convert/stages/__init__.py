@@ -6,7 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dcf.convert.parts import ConversionContext, Cte
-from dcf.convert.stages import connector, copy, filter_stage, funnel, modify, remove_duplicates, sorting
+from dcf.convert.stages import (
+    aggregator,
+    connector,
+    copy,
+    filter_stage,
+    funnel,
+    join,
+    lookup,
+    modify,
+    remove_duplicates,
+    sorting,
+)
 from dcf.datastage.px_graph import PxStage
 
 Converter = Callable[[PxStage, ConversionContext], list[Cte]]
@@ -15,4 +26,5 @@ CONVERTERS: dict[str, Converter] = {
     "OracleConnectorPX": connector.source, "NetezzaConnectorPX": connector.source,
     "PxFilter": filter_stage.convert, "PxCopy": copy.convert, "PxFunnel": funnel.convert,
     "PxSort": sorting.convert, "PxRemDup": remove_duplicates.convert, "PxModify": modify.convert,
+    "PxJoin": join.convert, "PxLookup": lookup.convert, "PxAggregator": aggregator.convert,
 }

@@ -1,0 +1,49 @@
+"""Lookup: the primary link joined to each reference link on its key columns (``lookup_key`` says which
+primary column each matches), by the reference pin's failure action: continue -> LEFT JOIN (NULL in the
+reference's columns), drop -> INNER JOIN, fail -> INNER JOIN and a stated difference (the job would abort).
+A reference keeps one row per key, as the Lookup stage does."""
+
+from __future__ import annotations
+
+from dcf.convert.parts import AUTO, SEMI, ConversionContext, Cte, from_inputs
+from dcf.convert.sql import ConversionError
+from dcf.datastage.px_graph import PxStage
+
+_FAILURE = {"continue": "LEFT JOIN", "drop": "INNER JOIN", "fail": "INNER JOIN"}
+
+
+def convert(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
+    inputs = ctx.graph.inputs(stage.name)
+    primary = next((link for link in inputs if link.link_type == "Primary"), None)
+    references = [link for link in inputs if link.link_type == "Reference"]
+    outputs = [link for link in ctx.graph.outputs(stage.name) if link.link_type != "Reject"]
+    if primary is None or not references or len(outputs) != 1:
+        raise ConversionError(f"{stage.name}: a lookup with {len(references)} reference(s) and "
+                              f"{len(outputs)} output(s) is not converted")
+    [output] = outputs
+    sql, notes, tier = f"SELECT {from_inputs(output, inputs)} FROM {primary.name}", [], AUTO
+    for reference in references:
+        failure = stage.pins[reference.target_pin].attributes.get("lookupFail", "fail")
+        if failure not in _FAILURE:
+            raise ConversionError(f"{stage.name}: lookup failure action {failure!r} (a reject link) is not converted")
+        keys = [column for column in reference.columns if column.key]
+        conditions = []
+        for column in keys:
+            origin_link, _, origin = (column.lookup_key or "").rpartition(".")
+            if origin_link != primary.name:
+                raise ConversionError(f"{stage.name}: key {column.name} = {column.lookup_key!r} is not a column of "
+                                      f"{primary.name}")
+            conditions.append(f"{reference.name}.{column.name} = {primary.name}.{origin}")
+        if not conditions:
+            raise ConversionError(f"{stage.name}: reference {reference.name} has no key column")
+        key_list = ", ".join(column.name for column in keys)
+        one_per_key = (f"(SELECT * FROM {reference.name} QUALIFY ROW_NUMBER() OVER (PARTITION BY {key_list} "
+                       f"ORDER BY {key_list}) = 1) AS {reference.name}")
+        sql += f" {_FAILURE[failure]} {one_per_key} ON {' AND '.join(conditions)}"
+        notes.append(f"{reference.name}: lookup failure {failure} -> {_FAILURE[failure]}")
+        if failure == "fail":
+            tier = SEMI
+            notes.append("a primary row without a match aborts the job in DataStage; here it is left out "
+                         "(add a relationships test to fail the build instead)")
+    ctx.verdict(stage.name, tier, "; ".join(notes))
+    return [Cte(output.name, sql, [link.name for link in inputs])]
