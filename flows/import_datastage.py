@@ -18,6 +18,7 @@ from pathlib import Path
 
 from prefect import flow
 
+from dcf.convert.rate import conversion_counts
 from dcf.datastage.importer import ImportResult, import_exports
 from dcf.datastage.mapping import JobMap
 from dcf.errors import ConfigError
@@ -36,7 +37,8 @@ def load_job_map(path: Path | None) -> JobMap:
 
 @flow(name="import-datastage")
 def import_datastage(exports: list[str], out: str, job_map: str | None = None, stream_id_start: int = 5000,
-                     dbt_project_dir: str = "dbt/gdw1", validate_streams: bool = True) -> dict[str, int]:
+                     dbt_project_dir: str = "dbt/gdw1", validate_streams: bool = True,
+                     dbt_out: str | None = None) -> dict[str, int]:
     """Import exports into ``out``; the report goes to DIR/migration_report.md and a markdown artifact.
 
     Args:
@@ -46,10 +48,13 @@ def import_datastage(exports: list[str], out: str, job_map: str | None = None, s
         stream_id_start: First stream id to allocate (in the order of the sorted stream names).
         dbt_project_dir: The dbt project the imported streams build.
         validate_streams: VALIDATE every written stream (dbt selections, executables, blocks) for the report.
+        dbt_out: Folder for the parallel jobs converted to dbt models (a dbt project, or models/datastage/ of
+            the project already there); empty: parallel jobs are not converted.
     """
     from prefect.artifacts import create_markdown_artifact
 
-    result = _import(exports, out, job_map, stream_id_start, dbt_project_dir, validate=validate_streams)
+    result = _import(exports, out, job_map, stream_id_start, dbt_project_dir, validate=validate_streams,
+                     dbt_out=dbt_out)
     create_markdown_artifact(markdown=(Path(out) / "migration_report.md").read_text(encoding="utf-8"),
                              key="datastage-migration-report", description="DataStage import")
     return {"streams_written": len(result.written), "parameter_sets_written": len(result.parameter_sets),
@@ -57,11 +62,12 @@ def import_datastage(exports: list[str], out: str, job_map: str | None = None, s
 
 
 def _import(exports: list[str], out: str, job_map: str | None, stream_id_start: int,
-            dbt_project_dir: str, *, validate: bool = True) -> ImportResult:
+            dbt_project_dir: str, *, validate: bool = True, dbt_out: str | None = None) -> ImportResult:
     return import_exports([Path(e) for e in exports], out=Path(out), job_map=load_job_map(Path(job_map) if job_map
                                                                                         else None),
                           stream_id_start=stream_id_start, dbt_project_dir=dbt_project_dir,
-                          validator=_validator(Path(out)) if validate else None)
+                          validator=_validator(Path(out)) if validate else None,
+                          dbt_out=Path(dbt_out) if dbt_out else None)
 
 
 def _validator(out: Path) -> Callable[[Path], list[str]]:
@@ -90,12 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job-map")
     parser.add_argument("--stream-id-start", type=int, default=5000)
     parser.add_argument("--dbt-project-dir", default="dbt/gdw1")
+    parser.add_argument("--dbt-out", metavar="DIR", help="convert the parallel jobs into dbt models in DIR")
     parser.add_argument("--no-validate", action="store_true",
                         help="skip VALIDATE of the written streams (dbt selections, executables, blocks)")
     args = parser.parse_args(argv)
     try:
         result = _import(args.exports, args.out, args.job_map, args.stream_id_start, args.dbt_project_dir,
-                         validate=not args.no_validate)
+                         validate=not args.no_validate, dbt_out=args.dbt_out)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -109,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     sets = f" and {len(result.parameter_sets)} parameter set(s)" if result.parameter_sets else ""
     print(f"{len(result.written)} stream YAML(s){sets} written to {args.out}; {attention} item(s) need attention; "
           f"report: {Path(args.out) / 'migration_report.md'}")
-    if result.not_loading or not result.written:
+    if result.conversions:
+        counts = conversion_counts(result.conversions)
+        print(f"{counts['jobs']} parallel job(s) converted into {args.dbt_out} ({counts['jobs_converted_whole']} "
+              f"whole); stages: {counts['AUTO']} AUTO, {counts['SEMI']} SEMI, {counts['MANUAL']} MANUAL")
+    if result.not_loading or not (result.written or result.conversions):
         print(f"error: {len(result.not_loading)} of {len(result.written)} stream YAML(s) do not load: "
               f"{', '.join(result.not_loading) or 'no sequence was imported'}", file=sys.stderr)
         return 1

@@ -31,7 +31,7 @@ class JobConversion:
 def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
     if job.graph is None:
         raise ConversionError(f"{job.name}: no stage graph (not a parallel job read from XMI)")
-    ctx = ConversionContext(job.graph, dialect)
+    ctx = ConversionContext(job.graph, dialect, job=job.name)
     targets = [s for s in job.graph.stages.values() if not job.graph.outputs(s.name) and job.graph.inputs(s.name)]
     pending = [s for s in job.graph.stages.values() if s not in targets]
     while pending:
@@ -50,6 +50,11 @@ def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
             conversion.models.append(model)
     conversion.sources, conversion.verdicts = ctx.stand_ins.sources, ctx.verdicts
     return conversion
+
+
+def _tag(ctx: ConversionContext) -> str:
+    """The job's models share its name as a tag: the importer's job activities select ``tag:<job>``."""
+    return ctx.job.lower()
 
 
 def _convert_stage(stage: PxStage, ctx: ConversionContext) -> None:
@@ -102,7 +107,7 @@ def _target_model(stage: PxStage, ctx: ConversionContext) -> Model | None:
 def _file_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
     """A target file: the rows as a table; writing the file is an export step after the build."""
     ctx.verdict(stage.name, SEMI, "the file's rows as a table model; the file itself is written by an export step")
-    sql = "{{ config(materialized='table') }}\n" + _final_select(link, ctx)
+    sql = f"{{{{ config(materialized='table', tags={[_tag(ctx)]!r}) }}}}\n" + _final_select(link, ctx)
     return Model(stage.name.lower(), stage.name, "table", sql, f"file of {stage.name}")
 
 
@@ -139,6 +144,7 @@ def _table_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
         config["post_hook"] = repr(post_sql)
     ctx.verdict(stage.name, AUTO if not (hook_sql or post_sql) else SEMI,
                 note + ("; Before/After SQL as hooks" if hook_sql or post_sql else ""))
+    config["tags"] = repr([_tag(ctx)])
     settings = ", ".join(f"{key}={value}" for key, value in config.items())
     table = connector.table.rpartition(".")[2].upper()
     return Model(table.lower(), stage.name, config["materialized"].strip("'"),

@@ -44,6 +44,7 @@ class ConversionContext:
 
     graph: PxGraph
     dialect: str
+    job: str = ""
     stand_ins: StandIns = field(default_factory=StandIns)
     ctes: dict[str, Cte] = field(default_factory=dict)
     verdicts: list[StageVerdict] = field(default_factory=list)

@@ -20,6 +20,9 @@ from typing import Any
 
 import yaml
 
+from dcf.convert.job import JobConversion, convert_job
+from dcf.convert.project import write_project
+from dcf.convert.rate import conversion_counts, conversion_markdown
 from dcf.datastage.containers import read_export
 from dcf.datastage.job_control import check_job_control
 from dcf.datastage.job_parameters import parameter_set_file
@@ -45,6 +48,8 @@ class ImportResult:
     secret_blocks: dict[str, str] = field(default_factory=dict)
     #: The stream files that do not load (the import's output cannot be used as it is).
     not_loading: list[str] = field(default_factory=list)
+    #: The parallel jobs converted to dbt models (with ``dbt_out``).
+    conversions: list[JobConversion] = field(default_factory=list)
 
 
 def read_jobs(exports: list[Path], result: ImportResult) -> list[DsJob]:
@@ -69,7 +74,8 @@ Validator = Callable[[Path], list[str]]
 
 
 def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = None, stream_id_start: int = 5000,
-                   dbt_project_dir: str = "dbt/gdw1", validator: Validator | None = None) -> ImportResult:
+                   dbt_project_dir: str = "dbt/gdw1", validator: Validator | None = None,
+                   dbt_out: Path | None = None) -> ImportResult:
     """Read every export, write one stream YAML per sequence into ``out`` and the report beside them;
     ``validator``: VALIDATE each stream that loads (once all are written: a child is found beside its parent)."""
     result = ImportResult()
@@ -112,10 +118,16 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
                                       "activities": len(job.activities), "triggers": len(job.links)}
     if validator is not None:
         _validate_written(result, validator)
+    if dbt_out is not None:
+        result.conversions = [convert_job(job) for job in jobs if job.kind == "parallel" and job.graph is not None]
+        dbt_out.mkdir(parents=True, exist_ok=True)
+        write_project(result.conversions, dbt_out)
     (out / "migration_report.json").write_text(json.dumps(_report_json(result), indent=2, sort_keys=True) + "\n",
                                                encoding="utf-8")
-    (out / "migration_report.md").write_text(report_markdown(result.sequences, result.entries, result.problems,
-                                                             result.secret_blocks), encoding="utf-8")
+    report = report_markdown(result.sequences, result.entries, result.problems, result.secret_blocks)
+    if dbt_out is not None:
+        report += "\n" + "\n".join(conversion_markdown(result.conversions))
+    (out / "migration_report.md").write_text(report, encoding="utf-8")
     return result
 
 
@@ -190,4 +202,5 @@ def _report_json(result: ImportResult) -> dict[str, Any]:
         for key, value in per.items():
             overall[key] = overall.get(key, 0) + value
     return {"sequences": result.sequences, "counts": {"per_sequence": totals, "total": overall},
+            "parallel_jobs": conversion_counts(result.conversions),
             "jobs_read": result.jobs, "entries": [asdict(e) for e in result.entries], "problems": result.problems}
