@@ -67,6 +67,9 @@ def _convert_stage(stage: PxStage, ctx: ConversionContext) -> None:
             ctx.ctes[cte.name] = cte
     except ConversionError as error:
         ctx.verdict(stage.name, MANUAL, str(error))
+    except ValueError as error:  # a shape the converter does not expect (two inputs where it takes one, ...)
+        ctx.verdict(stage.name, MANUAL, f"not converted: {len(ctx.graph.inputs(stage.name))} input(s), "
+                                        f"{len(ctx.graph.outputs(stage.name))} output(s) ({error})")
 
 
 def _upstream(name: str, ctx: ConversionContext) -> list[Cte]:

@@ -60,22 +60,28 @@ def _expected(path: Path) -> list[tuple[str | None, ...]]:
     return rows
 
 
-def _load_sources(conn: duckdb.DuckDBPyConnection, job: DsJob, conversion) -> None:
-    """The job's source tables from ``data/<JOB>/<TABLE>.csv``, each column typed as the link of the connector
-    that reads the table declares it (a column the link does not carry stays text)."""
+def _source_link(job: DsJob, table: str):
+    """The output link of the source connector that reads ``table``, and the columns of its CSV."""
     from dcf.datastage.connectors import read_connector
 
     graph = job.graph
+    [link] = [link for stage in graph.stages.values() if not graph.inputs(stage.name)
+              for connector in [read_connector(stage)] if connector is not None
+              and re.search(rf"\.{table}\b", connector.select or connector.table or "")
+              for link in graph.outputs(stage.name)]
+    path = PARALLEL / "data" / job.name / f"{table}.csv"
+    return link, path.read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+def _load_sources(conn: duckdb.DuckDBPyConnection, job: DsJob, conversion) -> None:
+    """The job's source tables from ``data/<JOB>/<TABLE>.csv``, each column typed as the link of the connector
+    that reads the table declares it (a column the link does not carry stays text)."""
     for _source, parameter, table in conversion.sources:
         schema = parallel_parameter_sets()[parameter]
-        [link] = [link for stage in graph.stages.values() if not graph.inputs(stage.name)
-                  for connector in [read_connector(stage)] if connector is not None
-                  and re.search(rf"\.{table}\b", connector.select or connector.table or "")
-                  for link in graph.outputs(stage.name)]
-        path = PARALLEL / "data" / job.name / f"{table}.csv"
-        header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+        link, header = _source_link(job, table)
         types = {c.name: sql_type(c) for c in link.columns}
         columns = ", ".join(f"CAST({name} AS {types.get(name, 'VARCHAR')}) AS {name}" for name in header)
+        path = PARALLEL / "data" / job.name / f"{table}.csv"
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         conn.execute(f"CREATE TABLE {schema}.{table} AS SELECT {columns} FROM read_csv('{path}', header = true, "
                      "all_varchar = true)")
