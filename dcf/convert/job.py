@@ -31,7 +31,7 @@ class JobConversion:
 def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
     if job.graph is None:
         raise ConversionError(f"{job.name}: no stage graph (not a parallel job read from XMI)")
-    ctx = ConversionContext(job.graph, dialect, job=job.name)
+    ctx = ConversionContext(job.graph, dialect, job=job.name, parameters={p.name for p in job.parameters})
     targets = [s for s in job.graph.stages.values() if not job.graph.outputs(s.name) and job.graph.inputs(s.name)]
     pending = [s for s in job.graph.stages.values() if s not in targets]
     while pending:

@@ -45,6 +45,8 @@ class ConversionContext:
     graph: PxGraph
     dialect: str
     job: str = ""
+    #: The job's parameter names (a bare name in a derivation that is one of them reads its value).
+    parameters: set[str] = field(default_factory=set)
     stand_ins: StandIns = field(default_factory=StandIns)
     ctes: dict[str, Cte] = field(default_factory=dict)
     verdicts: list[StageVerdict] = field(default_factory=list)

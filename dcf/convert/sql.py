@@ -56,6 +56,10 @@ class StandIns:
         text = SOURCE_TABLE.sub(table, text)
         return PARAMETER.sub(lambda m: self._stand_in(f"{{{{ var('{m.group(1)}') }}}}"), text)
 
+    def parameter(self, name: str) -> str:
+        """A stand-in for job parameter ``name`` (a value, rendered as ``{{ var('name') }}``)."""
+        return self._stand_in(f"{{{{ var('{name}') }}}}")
+
     def _stand_in(self, jinja: str) -> str:
         token = f"DCF_STAND_IN_{len(self.jinja)}_X"
         self.jinja[token] = jinja

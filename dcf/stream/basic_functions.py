@@ -65,6 +65,33 @@ def _convert(old: Any, new: Any, text: Any) -> str:
     return text_value(text).translate(table)
 
 
+_DATE_FORMAT = {"%yyyy": "%Y", "%yy": "%y", "%mm": "%m", "%dd": "%d", "%hh": "%H", "%nn": "%M", "%ss": "%S"}
+
+
+def strftime_format(datastage: str) -> str:
+    """A DataStage date format (``%yyyy-%mm-%dd``) as a strftime one (``%Y-%m-%d``)."""
+    for token, code in _DATE_FORMAT.items():
+        datastage = datastage.replace(token, code)
+    return datastage
+
+
+def _date_to_string(value: Any, fmt: Any = "%yyyy-%mm-%dd") -> str | None:
+    import datetime
+
+    if value is None:
+        return None
+    day = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(text_value(value)[:10])
+    return day.strftime(strftime_format(text_value(fmt)))
+
+
+def _string_to_date(value: Any, fmt: Any = "%yyyy-%mm-%dd") -> Any:
+    import datetime
+
+    if value is None:
+        return None
+    return datetime.datetime.strptime(text_value(value), strftime_format(text_value(fmt))).date()
+
+
 #: DataStage BASIC functions: name -> ((fewest, most) arguments, implementation).
 FUNCTIONS: dict[str, tuple[tuple[int, int], Callable[..., Any]]] = {
     "left": ((2, 2), lambda text, n: text_value(text)[:max(0, _int(n))]),
@@ -79,4 +106,14 @@ FUNCTIONS: dict[str, tuple[tuple[int, int], Callable[..., Any]]] = {
                  if text_value(old) else text_value(text)),
     "convert": ((3, 3), _convert),
     "substring": ((2, 3), _substring),
+    # the parallel transformer's null handling and conversions (NULL is None)
+    "isnull": ((1, 1), lambda value: value is None),
+    "isnotnull": ((1, 1), lambda value: value is not None),
+    "nulltovalue": ((2, 2), lambda value, default: default if value is None else value),
+    "nulltoempty": ((1, 1), lambda value: "" if value is None else value),
+    "nulltozero": ((1, 1), lambda value: 0 if value is None else value),
+    "setnull": ((0, 0), lambda: None),
+    "datetostring": ((1, 2), _date_to_string),
+    "stringtodate": ((1, 2), _string_to_date),
+    "trimleadingtrailing": ((1, 1), lambda text: text_value(text).strip()),
 }

@@ -12,7 +12,10 @@ Grammar (keywords case-insensitive)::
     and     := not (And not)*
     not     := Not not | compare
     compare := concat [(= | <> | < | > | <= | >=) concat]
-    concat  := atom (':' atom)*                  -- DataStage's string concatenation
+    concat  := sum (':' sum)*                    -- DataStage's string concatenation
+    sum     := term ((+ | -) term)*
+    term    := unary ((* | /) unary)*
+    unary   := - unary | atom [ '[' expr [, expr] ']' ]
     atom    := number | 'string' | "string" | reference | ( expr ) | If expr Then expr Else expr
              | function ( expr [, expr] )           -- Left, Right, Len, Trim, Upcase, Downcase
     reference := name | name.name | name.$Name   -- an activity's $JobStatus / $ReturnValue / $CommandOutput /
@@ -44,11 +47,17 @@ _TOKEN = re.compile(r"""
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<name>\$?[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op><>|<=|>=|=|<|>)
+  | (?P<arith>[-+*/])
   | (?P<punct>[().:,\[\]])
 """, re.VERBOSE)
 _KEYWORDS = {"and", "or", "not", "if", "then", "else"}
 #: ``resolve(reference_parts) -> value``; raise ConfigError for an unknown reference.
 Resolver = Callable[[tuple[str, ...]], Any]
+
+
+_ARITHMETIC: dict[str, Callable[[float, float], float | None]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b if b else None}
 
 
 class ExpressionError(ConfigError):
@@ -100,6 +109,11 @@ class Binary:
         left, right = self.left.evaluate(resolve), self.right.evaluate(resolve)
         if self.op == ":":
             return f"{text_value(left)}{text_value(right)}"
+        if self.op in _ARITHMETIC:
+            a, b = number_value(left), number_value(right)
+            if a is None or b is None:
+                return None  # NULL (or text that is no number) in arithmetic: NULL, as in the transformer
+            return _ARITHMETIC[self.op](a, b)
         return _compare(self.op, left, right)
 
 
@@ -236,10 +250,30 @@ class _Parser:
         return Binary(op.text, left, self.concat()) if op else left
 
     def concat(self) -> Any:
-        tree = self.postfix()
+        tree = self.sum()
         while self.take("punct", ":"):
-            tree = Binary(":", tree, self.postfix())
+            tree = Binary(":", tree, self.sum())
         return tree
+
+    def sum(self) -> Any:
+        tree = self.term()
+        while (op := self.take("arith", "+") or self.take("arith", "-")) is not None:
+            tree = Binary(op.text, tree, self.term())
+        return tree
+
+    def term(self) -> Any:
+        tree = self.unary()
+        while (op := self.take("arith", "*") or self.take("arith", "/")) is not None:
+            tree = Binary(op.text, tree, self.unary())
+        return tree
+
+    def unary(self) -> Any:
+        if self.take("arith", "-"):
+            operand = self.unary()
+            if isinstance(operand, Literal) and isinstance(operand.value, int | float):
+                return Literal(-operand.value)
+            return Binary("-", Literal(0), operand)
+        return self.postfix()
 
     def postfix(self) -> Any:
         """An atom and its substrings: BASIC ``x[start, length]`` (or ``x[n]``, the last n characters)."""
@@ -287,8 +321,8 @@ class _Parser:
 
     def call(self, name: _Token) -> Any:
         self.take("punct", "(")
-        arguments = [self.expr()]
-        while self.take("punct", ","):
+        arguments = [] if self.peek() is not None and self.peek().text == ")" else [self.expr()]
+        while arguments and self.take("punct", ","):
             arguments.append(self.expr())
         if not self.take("punct", ")"):
             raise self.fail("')'")
@@ -350,9 +384,12 @@ def render_template(text: str, resolve: Resolver) -> str:
 
 # -- rendering ---------------------------------------------------------------------------------------------
 #: How tightly each operator binds (higher: tighter), for rendering with no more parentheses than needed.
-_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "=": 4, "<>": 4, "<": 4, ">": 4, "<=": 4, ">=": 4, ":": 5}
-_FUNCTION_NAMES = {name.lower(): name for name in ("Left", "Right", "Len", "Trim", "UpCase", "DownCase", "Field",
-                                                   "Index", "Ereplace", "Convert")}
+_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "=": 4, "<>": 4, "<": 4, ">": 4, "<=": 4, ">=": 4, ":": 5,
+               "+": 6, "-": 6, "*": 7, "/": 7}
+_FUNCTION_NAMES = {name.lower(): name for name in (
+    "Left", "Right", "Len", "Trim", "UpCase", "DownCase", "Field", "Index", "Ereplace", "Convert", "IsNull",
+    "IsNotNull", "NullToValue", "NullToEmpty", "NullToZero", "SetNull", "DateToString", "StringToDate",
+    "TrimLeadingTrailing")}
 
 
 def render(node: Any, outer: int = 0) -> str:
@@ -365,7 +402,7 @@ def render(node: Any, outer: int = 0) -> str:
         return ".".join(node.parts)
     if isinstance(node, Call):
         if node.function == "substring":
-            return f"{render(node.arguments[0], 6)}[{', '.join(render(a) for a in node.arguments[1:])}]"
+            return f"{render(node.arguments[0], 8)}[{', '.join(render(a) for a in node.arguments[1:])}]"
         return f"{_FUNCTION_NAMES[node.function]}({', '.join(render(a) for a in node.arguments)})"
     if isinstance(node, IfThenElse):
         text, level = f"If {render(node.condition)} Then {render(node.then)} Else {render(node.otherwise)}", 0

@@ -4,6 +4,8 @@ and loaded through the connector, each model's SELECT run as Snowflake SQL."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from jinja2 import Template
 
@@ -12,7 +14,7 @@ from dcf.convert.parts import MANUAL
 from dcf.convert.sql import sql_type
 from dcf.datastage.containers import read_export
 from dcf.datastage.model import DsJob
-from tests.convert.test_converted_jobs_run import CONVERTED, _expected, _source_link, _text
+from tests.convert.test_converted_jobs_run import CONVERTED, _expected, _source_link, _text, expected_csv
 from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
 
 pytestmark = pytest.mark.unit
@@ -48,5 +50,20 @@ def test_a_converted_job_rendered_for_snowflake_gives_the_same_rows(jobs, fakesn
             config=lambda **_: "", var=lambda n: values[n],
             source=lambda s, t: f"{database}.{schemas[s]}.{t}").strip()
         rows = [tuple(_text(v) for v in row) for row in fakesnow_conn.fetchall(sql)]
-        expected = PARALLEL / targets[model.stage]["expected"].split(" ")[0]
-        assert sorted(rows, key=str) == sorted(_expected(expected), key=str), model.name
+        wanted = _expected(expected_csv(name, targets[model.stage]))
+        if "TO_CHAR(" in sql:
+            # fakesnow drops TO_CHAR's format on a column when it translates to DuckDB ("Argument 'format' is
+            # not supported for expression 'ToChar'"): the formatted columns are compared on DuckDB only
+            skipped = [i for i, c in enumerate(_columns(sql)) if c in _formatted(sql)]
+            rows, wanted = ([tuple(v for i, v in enumerate(r) if i not in skipped) for r in rs]
+                            for rs in (rows, wanted))
+        assert sorted(rows, key=str) == sorted(wanted, key=str), model.name
+
+
+def _columns(sql: str) -> list[str]:
+    """The final SELECT's column names (``CAST(X AS T) AS X``)."""
+    return re.findall(r"AS (\w+)(?:,|\s+FROM)", sql.rsplit("\nSELECT ", 1)[1])
+
+
+def _formatted(sql: str) -> set[str]:
+    return set(re.findall(r"TO_CHAR\([^)]*\) AS (\w+)", sql))

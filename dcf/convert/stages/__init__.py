@@ -17,6 +17,7 @@ from dcf.convert.stages import (
     modify,
     remove_duplicates,
     sorting,
+    transformer,
 )
 from dcf.datastage.px_graph import PxStage
 
@@ -27,4 +28,5 @@ CONVERTERS: dict[str, Converter] = {
     "PxFilter": filter_stage.convert, "PxCopy": copy.convert, "PxFunnel": funnel.convert,
     "PxSort": sorting.convert, "PxRemDup": remove_duplicates.convert, "PxModify": modify.convert,
     "PxJoin": join.convert, "PxLookup": lookup.convert, "PxAggregator": aggregator.convert,
+    "CTransformerStage": transformer.convert,
 }
