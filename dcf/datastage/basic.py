@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dcf.stream.expression_text import render
 from dcf.stream.expressions import (
     ACTIVITY_FIELDS,
     Binary,
@@ -28,7 +29,6 @@ from dcf.stream.expressions import (
     Not,
     Reference,
     parse_expression,
-    render,
 )
 from dcf.stream.sequence import PARAMETERS
 

@@ -15,12 +15,12 @@ from dcf.convert.derivations import condition, to_sql
 from dcf.convert.parts import AUTO, ConversionContext, Cte
 from dcf.convert.sql import ConversionError
 from dcf.datastage.px_graph import PxLink, PxStage
-from dcf.stream.expressions import ExpressionError, parse_expression
+from dcf.stream.expressions import Expression, ExpressionError, parse_expression
 
 
-def _parse(text: str, where: str):
+def _parse(text: str, where: str) -> Expression:
     try:
-        return parse_expression(text, any_field=True).tree
+        return parse_expression(text, any_field=True)
     except ExpressionError as error:
         raise ConversionError(f"{where}: {text!r}: {error}") from None
 
@@ -48,15 +48,15 @@ def convert(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
 
     rows = f"SELECT * FROM {source.name}"
     for position, variable in enumerate(stage.variables):
-        tree = _parse(variable.derivation or variable.initial or "''", f"stage variable {variable.name}")
-        later = {p[0] for p in _references(tree)} & set(variables[position:])
+        parsed = _parse(variable.derivation or variable.initial or "''", f"stage variable {variable.name}")
+        later = {p[0] for p in parsed.references()} & set(variables[position:])
         if later:
             raise ConversionError(f"{stage.name}: stage variable {variable.name} reads {sorted(later)} of the "
                                   "previous row (needs LAG over the source order): not converted yet")
-        rows = f"SELECT *, {sql(tree)} AS {variable.name} FROM ({rows}) v{position}"
+        rows = f"SELECT *, {sql(parsed.tree)} AS {variable.name} FROM ({rows}) v{position}"
     prepared = Cte(f"{stage.name.lower()}_rows", rows, [source.name])
     outputs = ctx.graph.outputs(stage.name)
-    constraints = {link.name: sql(_parse(link.constraint, f"constraint of {link.name}"), as_condition=True)
+    constraints = {link.name: sql(_parse(link.constraint, f"constraint of {link.name}").tree, as_condition=True)
                    for link in outputs if link.constraint and not link.otherwise}
     ctes = [prepared]
     for link in outputs:
@@ -75,14 +75,8 @@ def convert(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
 
 def _column_sql(link: PxLink, column, source: PxLink, sql) -> str:
     if column.derivation:
-        return f"{sql(_parse(column.derivation, f'{link.name}.{column.name}'))} AS {column.name}"
+        return f"{sql(_parse(column.derivation, f'{link.name}.{column.name}').tree)} AS {column.name}"
     origin = column.source_column.rpartition(".")[2] or column.name
     if origin not in {c.name for c in source.columns}:
         raise ConversionError(f"{link.name}.{column.name}: no derivation and no source column")
     return origin if origin == column.name else f"{origin} AS {column.name}"
-
-
-def _references(node) -> list[tuple[str, ...]]:
-    from dcf.stream.expressions import _references as walk
-
-    return list(walk(node))
