@@ -51,6 +51,9 @@ def test_a_converted_job_rendered_for_snowflake_gives_the_same_rows(jobs, fakesn
             source=lambda s, t: f"{database}.{schemas[s]}.{t}").strip()
         rows = [tuple(_text(v) for v in row) for row in fakesnow_conn.fetchall(sql)]
         wanted = _expected(expected_csv(name, targets[model.stage]))
+        writes = PARALLEL / "data" / name / f"expected_{model.name.upper()}_writes.csv"
+        if model.materialized == "incremental" and writes.exists():  # the rows sent, not the table after them
+            wanted = [row[:-1] for row in _expected(writes)]  # without DS_ACTION
         if "TO_CHAR(" in sql:
             # fakesnow drops TO_CHAR's format on a column when it translates to DuckDB ("Argument 'format' is
             # not supported for expression 'ToChar'"): the formatted columns are compared on DuckDB only
