@@ -14,6 +14,7 @@ from typing import Any
 from sqlglot import exp
 
 from dcf.convert.sql import ConversionError
+from dcf.store.dialect import Dialect
 from dcf.stream.basic_functions import strftime_format
 from dcf.stream.expressions import Binary, Call, IfThenElse, Literal, Not, Reference
 
@@ -37,9 +38,30 @@ def _format(node: Any, function: str) -> str:
     return strftime_format(node.value)
 
 
-def _call(node: Call, resolve: Resolve) -> exp.Expression:
-    args = [to_sql(a, resolve) for a in node.arguments]
+def _collapse_spaces(text: exp.Expression, dialect: str) -> exp.Expression:
+    """PX ``Trim(x)``: blanks trimmed at both ends and inner runs reduced to one (DuckDB replaces only the first
+    match unless told ``'g'``; Snowflake replaces all)."""
+    pattern, single = exp.Literal.string(" +"), exp.Literal.string(" ")
+    if Dialect(dialect).regexp_replace_needs_global_flag:
+        return exp.RegexpReplace(this=exp.Trim(this=text), expression=pattern, replacement=single,
+                                 modifiers=exp.Literal.string("g"))
+    return exp.RegexpReplace(this=exp.Trim(this=text), expression=pattern, replacement=single)
+
+
+def _index(node: Call, args: list[exp.Expression]) -> exp.Expression:
+    occurrence = node.arguments[2] if len(node.arguments) > 2 else Literal(1)
+    if not (isinstance(occurrence, Literal) and occurrence.value == 1):
+        raise ConversionError("Index() of an occurrence other than the first has no SQL translation yet")
+    return exp.StrPosition(this=_text(args[0]), substr=_text(args[1]))
+
+
+def _call(node: Call, resolve: Resolve, dialect: str) -> exp.Expression:
+    args = [to_sql(a, resolve, dialect) for a in node.arguments]
     name = node.function
+    if name == "trim":
+        return _collapse_spaces(args[0], dialect)
+    if name == "index":
+        return _index(node, args)
     simple: dict[str, Callable[[], exp.Expression]] = {
         "left": lambda: exp.Left(this=_text(args[0]), expression=args[1]),
         "right": lambda: exp.Right(this=_text(args[0]), expression=args[1]),
@@ -67,16 +89,16 @@ def _call(node: Call, resolve: Resolve) -> exp.Expression:
     raise ConversionError(f"function {name}() has no SQL translation yet")
 
 
-def condition(node: Any, resolve: Resolve) -> exp.Expression:
+def condition(node: Any, resolve: Resolve, dialect: str = "duckdb") -> exp.Expression:
     """``node`` where a truth value is wanted: a comparison as it is, any other value ``<> 0`` (BASIC truth)."""
-    sql = to_sql(node, resolve)
+    sql = to_sql(node, resolve, dialect)
     boolean = (isinstance(node, Not) or (isinstance(node, Binary) and (node.op in _COMPARISONS
                                                                         or node.op in ("and", "or")))
                or (isinstance(node, Call) and node.function in _BOOLEAN_CALLS))
     return sql if boolean else exp.NEQ(this=sql, expression=exp.Literal.number(0))
 
 
-def to_sql(node: Any, resolve: Resolve) -> exp.Expression:
+def to_sql(node: Any, resolve: Resolve, dialect: str = "duckdb") -> exp.Expression:
     if isinstance(node, Literal):
         if isinstance(node.value, str):
             return exp.Literal.string(node.value)
@@ -84,17 +106,18 @@ def to_sql(node: Any, resolve: Resolve) -> exp.Expression:
     if isinstance(node, Reference):
         return resolve(node.parts)
     if isinstance(node, Not):
-        return exp.Not(this=condition(node.operand, resolve))
+        return exp.Not(this=condition(node.operand, resolve, dialect))
     if isinstance(node, IfThenElse):
-        return exp.Case(ifs=[exp.If(this=condition(node.condition, resolve), true=to_sql(node.then, resolve))],
-                        default=to_sql(node.otherwise, resolve))
+        return exp.Case(ifs=[exp.If(this=condition(node.condition, resolve, dialect),
+                                    true=to_sql(node.then, resolve, dialect))],
+                        default=to_sql(node.otherwise, resolve, dialect))
     if isinstance(node, Call):
-        return _call(node, resolve)
+        return _call(node, resolve, dialect)
     if isinstance(node, Binary):
         if node.op in ("and", "or"):
             kind = exp.And if node.op == "and" else exp.Or
-            return kind(this=condition(node.left, resolve), expression=condition(node.right, resolve))
-        left, right = to_sql(node.left, resolve), to_sql(node.right, resolve)
+            return kind(this=condition(node.left, resolve, dialect), expression=condition(node.right, resolve, dialect))
+        left, right = to_sql(node.left, resolve, dialect), to_sql(node.right, resolve, dialect)
         if node.op == ":":
             return exp.DPipe(this=_text(left), expression=_text(right))
         if node.op in _ARITHMETIC:

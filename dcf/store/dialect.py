@@ -86,6 +86,12 @@ class Dialect(StrEnum):
             return "COUNT(*) AS N, TO_VARCHAR(HASH_AGG(*)) AS H, NULL AS S"
         return "COUNT(*) AS N, CAST(SUM(HASH(t)::HUGEINT) AS VARCHAR) AS H, ANY_VALUE(TYPEOF(t)) AS S"
 
+    @property
+    def regexp_replace_needs_global_flag(self) -> bool:
+        """REGEXP_REPLACE replaces only the first match unless given ``'g'`` (DuckDB); Snowflake replaces all
+        (and reads a fourth argument as a position)."""
+        return self is Dialect.DUCKDB
+
     def rows_digest(self, columns: str) -> str:
         """An order-independent hash of ``columns`` over all rows, as text. Snowflake's HASH is 64-bit signed (its
         SUM fits NUMBER(38), and fakesnow has no HASH_AGG of columns); DuckDB's is unsigned: summed as HUGEINT."""

@@ -24,7 +24,7 @@ from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_se
 pytestmark = pytest.mark.dbt
 #: The jobs whose every stage converts today (the others are measured in the conversion report).
 CONVERTED = ["PX_FILTER_SPLIT", "PX_FUNNEL_ADDRESSES", "PX_MODIFY_CAST", "PX_FCT_TRANSACTION", "PX_NZ_EXPORT",
-             "PX_DIM_CUSTOMER_SCD"]
+             "PX_DIM_CUSTOMER_SCD", "PX_STG_CUSTOMER"]
 
 
 @pytest.fixture(scope="module")
