@@ -181,7 +181,10 @@ class StreamConfig(_Strict):
     def named_models(self) -> set[str]:
         """dbt models the stream's sections and activities name (their relations are kept from the build)."""
         named = {s.model for s in (self.quality, self.target) if s is not None} | set(self.profiling.tables)
-        return named | {a.quality_gate.model for a in self.all_activities() if a.quality_gate is not None}
+        named |= {a.quality_gate.model for a in self.all_activities() if a.quality_gate is not None}
+        # a compare side without a schema is a dbt model the stream builds (the spec upper-cases names)
+        return named | {side.lower() for a in self.all_activities() if a.compare is not None
+                        for side in (a.compare.legacy, a.compare.new) if "." not in side}
 
 
 class SequenceProblems(ConfigError):

@@ -170,7 +170,7 @@ def _statistics(run: StreamRun, phases: dict[str, DbtBuildOutcome], gate: dict[s
     """The stage row's PRCS_STATISTICS: every invocation, counts over all of them, and the gate's verdict."""
     config = run.config
     last = list(phases.values())[-1]
-    wanted = config.named_models()
+    wanted = {name.lower() for name in config.named_models()}
     counts: dict[str, int] = {}
     for outcome in phases.values():
         for key, value in outcome.counts.items():
@@ -182,7 +182,7 @@ def _statistics(run: StreamRun, phases: dict[str, DbtBuildOutcome], gate: dict[s
                                 "counts": outcome.counts} for phase, outcome in phases.items()},
         "success": success,
         "counts": counts,
-        "relations": {name: rel for name, rel in last.relations.items() if name in wanted},
+        "relations": {name: rel for name, rel in last.relations.items() if name.lower() in wanted},
         # the target was built: by the single build, or by the gated build's load phase
         "target_loaded": success and ("load" in phases or "build" in phases),
         "quality_gate": None if gate is None else {
