@@ -76,8 +76,10 @@ def convert(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
         else:
             where = f"COALESCE(({constraints[link.name]}), FALSE)" if link.name in constraints else "TRUE"
         ctes.append(Cte(link.name, f"SELECT {select} FROM {prepared.name} WHERE {where}", [prepared.name]))
+    carried = f"; previous-row value of {', '.join(sorted(previous))} by LAG" if previous else ""
     ctx.verdict(stage.name, AUTO, f"{len(variables)} stage variable(s), {len(outputs)} output link(s) with "
-                                  f"{sum(1 for lk in outputs for c in lk.columns if c.derivation)} derivation(s)")
+                                  f"{sum(1 for lk in outputs for c in lk.columns if c.derivation)} derivation(s)"
+                                  + carried)
     return ctes
 
 
