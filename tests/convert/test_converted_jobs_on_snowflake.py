@@ -14,7 +14,8 @@ from dcf.convert.parts import MANUAL
 from dcf.convert.sql import sql_type
 from dcf.datastage.containers import read_export
 from dcf.datastage.model import DsJob
-from tests.convert.test_converted_jobs_run import CONVERTED, _expected, _source_link, _text, expected_csv
+from tests.convert.corpus_rows import expected_csv, key_rows, source_link, warehouse_text
+from tests.convert.test_converted_jobs_run import CONVERTED
 from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
 
 pytestmark = pytest.mark.unit
@@ -35,12 +36,12 @@ def test_a_converted_job_rendered_for_snowflake_gives_the_same_rows(jobs, fakesn
     schemas = {}
     for source, parameter, table in conversion.sources:
         schema = schemas[source] = values[parameter]
-        link, header = _source_link(job, table)
+        link, header = source_link(job, table)
         types = {c.name: sql_type(c) for c in link.columns}
         fakesnow_conn.execute(f"CREATE SCHEMA IF NOT EXISTS {database}.{schema}")
         fakesnow_conn.execute(f"CREATE OR REPLACE TABLE {database}.{schema}.{table} ("
                               + ", ".join(f"{h} {types.get(h, 'VARCHAR')}" for h in header) + ")")
-        for row in _expected(PARALLEL / "data" / job.name / f"{table}.csv"):
+        for row in key_rows(PARALLEL / "data" / job.name / f"{table}.csv"):
             fakesnow_conn.execute(f"INSERT INTO {database}.{schema}.{table} VALUES ("
                                   + ", ".join(f":v{i}" for i in range(len(row))) + ")",
                                   {f"v{i}": value for i, value in enumerate(row)})
@@ -49,11 +50,11 @@ def test_a_converted_job_rendered_for_snowflake_gives_the_same_rows(jobs, fakesn
         sql = Template(model.sql).render(
             config=lambda **_: "", var=lambda n: values[n],
             source=lambda s, t: f"{database}.{schemas[s]}.{t}").strip()
-        rows = [tuple(_text(v) for v in row) for row in fakesnow_conn.fetchall(sql)]
-        wanted = _expected(expected_csv(name, targets[model.stage]))
+        rows = [tuple(warehouse_text(v) for v in row) for row in fakesnow_conn.fetchall(sql)]
+        wanted = key_rows(expected_csv(name, targets[model.stage]))
         writes = PARALLEL / "data" / name / f"expected_{model.name.upper()}_writes.csv"
         if model.materialized == "incremental" and writes.exists():  # the rows sent, not the table after them
-            wanted = [row[:-1] for row in _expected(writes)]  # without DS_ACTION
+            wanted = [row[:-1] for row in key_rows(writes)]  # without DS_ACTION
         if "TO_CHAR(" in sql:
             # fakesnow drops TO_CHAR's format on a column when it translates to DuckDB ("Argument 'format' is
             # not supported for expression 'ToChar'"): the formatted columns are compared on DuckDB only

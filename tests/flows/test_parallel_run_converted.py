@@ -16,7 +16,7 @@ from dcf.convert.sql import sql_type
 from dcf.datastage.containers import read_export
 from dcf.datastage.model import DsJob
 from dcf.paths import warehouse_path
-from tests.convert.test_converted_jobs_run import _load_sources, expected_csv
+from tests.convert.corpus_rows import expected_csv, load_sources
 from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
 from tests.streams import query
 
@@ -51,7 +51,7 @@ def test_the_converted_job_and_the_legacy_tables_match_through_compare_activitie
     write_project([conversion], project, variables={**parallel_parameter_sets(), **parallel_parameters()})
     warehouse_path().parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse_path())) as conn:
-        _load_sources(conn, job, conversion)
+        load_sources(conn, job, conversion)
         legacy = _legacy_tables(conn, job, conversion)
     compares = [{"name": f"compare_{model}", "after": ["build"],
                  "compare": {"legacy": relation, "new": model, "key": ["LOAN_ID"]}}

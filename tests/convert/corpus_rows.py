@@ -1,0 +1,79 @@
+"""The parallel corpus's rows as the converter tests read them: the key's CSVs (NULL an empty unquoted field),
+warehouse values written the way the key writes them, which CSV a target's rows are in, and which link of a
+job reads a source table."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+from pathlib import Path
+
+import duckdb
+
+from dcf.convert.sql import sql_type
+from dcf.datastage.model import DsJob
+from tests.datastage.corpus import PARALLEL, parallel_parameter_sets
+
+
+def warehouse_text(value: object) -> str | None:
+    """A warehouse value as the key's CSV writes it."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime.date | decimal.Decimal):
+        return str(value)
+    return str(value)
+
+
+_FIELD = re.compile(r'"((?:[^"]|"")*)"|([^,]*)')
+
+
+def key_rows(path: Path) -> list[tuple[str | None, ...]]:
+    """The key's CSV: every value quoted, NULL an empty unquoted field (which the csv module cannot tell from
+    an empty string before Python 3.12)."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        fields, position = [], 0
+        while position <= len(line):
+            match = _FIELD.match(line, position)
+            quoted, plain = match.group(1), match.group(2)
+            fields.append(quoted.replace('""', '"') if quoted is not None else (plain or None))
+            position = match.end() + 1
+        rows.append(tuple(fields))
+    return rows
+
+
+def expected_csv(job: str, target: dict) -> Path:
+    """The first CSV the key names for a target (``expected_X.csv``, relative to the job's data folder when
+    the key gives the file name alone)."""
+    name = re.findall(r"[\w/]*expected_\w+\.csv", target["expected"])[0]
+    return PARALLEL / name if "/" in name else PARALLEL / "data" / job / name
+
+
+def source_link(job: DsJob, table: str):
+    """The output link of the source connector that reads ``table``, and the columns of its CSV."""
+    from dcf.datastage.connectors import read_connector
+
+    graph = job.graph
+    [link] = [link for stage in graph.stages.values() if not graph.inputs(stage.name)
+              for connector in [read_connector(stage)] if connector is not None
+              and re.search(rf"\.{table}\b", connector.select or connector.table or "")
+              for link in graph.outputs(stage.name)]
+    path = PARALLEL / "data" / job.name / f"{table}.csv"
+    return link, path.read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+def load_sources(conn: duckdb.DuckDBPyConnection, job: DsJob, conversion) -> None:
+    """The job's source tables from ``data/<JOB>/<TABLE>.csv``, each column typed as the link of the connector
+    that reads the table declares it (a column the link does not carry stays text)."""
+    for _source, parameter, table in conversion.sources:
+        schema = parallel_parameter_sets()[parameter]
+        link, header = source_link(job, table)
+        types = {c.name: sql_type(c) for c in link.columns}
+        columns = ", ".join(f"CAST({name} AS {types.get(name, 'VARCHAR')}) AS {name}" for name in header)
+        path = PARALLEL / "data" / job.name / f"{table}.csv"
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        conn.execute(f"CREATE TABLE {schema}.{table} AS SELECT {columns} FROM read_csv('{path}', header = true, "
+                     "all_varchar = true)")
