@@ -95,9 +95,14 @@ def _deliver(channels: list[str], content: dict[str, Any]) -> str | None:
     return "; ".join(failures) or None
 
 
+def artifact_slug(text: str) -> str:
+    """``text`` as Prefect allows in an artifact key: lower case letters, digits and dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
 def artifact_key(stream_name: str, kind: str) -> str:
-    """A stream's artifact key (lower case and dashes, as Prefect requires): ``stream-<name>-<kind>``."""
-    return "stream-" + re.sub(r"[^a-z0-9]+", "-", stream_name.lower()).strip("-") + f"-{kind}"
+    """A stream's artifact key: ``stream-<name>-<kind>``."""
+    return f"stream-{artifact_slug(stream_name)}-{kind}"
 
 
 def _artifacts(run: StreamRun, content: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from dcf.store.statuses import StageStatus
 from dcf.stream.activities import Activity
 from dcf.stream.run import StreamRun
 from runtime.connections import connect
+from tasks.report import artifact_slug
 from tasks.stage import StageFailed, StageResult
 
 
@@ -42,10 +43,8 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
 
 
 def publish(name: str, markdown: str) -> None:
-    """The comparison as a markdown artifact of the run (key ``compare-<name>``, lower case and dashes)."""
-    import re
-
+    """The comparison as a markdown artifact of the run (key ``compare-<name>``)."""
     from prefect.artifacts import create_markdown_artifact
 
-    key = "compare-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    create_markdown_artifact(markdown=markdown, key=key, description=f"parallel run {name}")
+    create_markdown_artifact(markdown=markdown, key=f"compare-{artifact_slug(name)}",
+                             description=f"parallel run {name}")

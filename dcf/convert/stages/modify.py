@@ -13,12 +13,12 @@ from dcf.convert.parts import AUTO, ConversionContext, Cte
 from dcf.convert.sql import ConversionError
 from dcf.datastage.properties import composite
 from dcf.datastage.px_graph import PxStage
+from dcf.stream.basic_functions import strftime_format
 
 _NAMES = re.compile(r"^(DROP|KEEP)\s+(.+)$", re.IGNORECASE)
 _ASSIGN = re.compile(r"^(\w+)\s*(?::\s*(?:nullable\s+|not_nullable\s+)?([\w\[\], ]+?))?\s*=\s*(.+)$", re.IGNORECASE)
 _DATE_FROM_STRING = re.compile(r"^date_from_string\[([^\]]+)\]\((\w+)\)$", re.IGNORECASE)
 _HANDLE_NULL = re.compile(r"^handle_null\((\w+)\s*,\s*(.+)\)$", re.IGNORECASE)
-_FORMAT = {"%yyyy": "%Y", "%mm": "%m", "%dd": "%d", "%hh": "%H", "%nn": "%M", "%ss": "%S"}
 _TYPES = {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT", "string": "VARCHAR",
           "date": "DATE", "timestamp": "TIMESTAMP", "dfloat": "DOUBLE", "sfloat": "FLOAT", "time": "TIME"}
 
@@ -36,10 +36,7 @@ def _sql_type(text: str) -> str:
 def _value(source: str, columns: dict[str, exp.Expression]) -> exp.Expression:
     date = _DATE_FROM_STRING.match(source)
     if date:
-        fmt = date.group(1)
-        for datastage, strftime in _FORMAT.items():
-            fmt = fmt.replace(datastage, strftime)
-        return exp.StrToDate(this=columns[date.group(2)], format=exp.Literal.string(fmt))
+        return exp.StrToDate(this=columns[date.group(2)], format=exp.Literal.string(strftime_format(date.group(1))))
     null = _HANDLE_NULL.match(source)
     if null:
         return exp.Coalesce(this=columns[null.group(1)], expressions=[exp.maybe_parse(null.group(2))])
