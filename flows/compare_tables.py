@@ -20,10 +20,9 @@ from prefect import flow
 from prefect.states import Completed, Failed, State
 from pydantic import ValidationError
 
-from dcf.compare.comparison import compare_relations
 from dcf.compare.markdown import comparison_markdown
 from dcf.compare.spec import CompareSpec
-from dcf.compare.verdict import CompareContext, judge, record
+from dcf.compare.verdict import CompareContext, compare_and_record
 from dcf.errors import DcfError
 from dcf.store.migrate import ensure_schema
 from dcf.store.statuses import StageStatus
@@ -59,10 +58,9 @@ def compare_tables(comparison: CompareSpec, process_date: date | None = None,
     try:
         with connect(warehouse_block) as conn:
             ensure_schema(conn)
-            result = compare_relations(conn, comparison, legacy=comparison.legacy, new=comparison.new,
-                                       process_date=process_date)
-            judgement = judge(result, comparison)
-            record(conn, compare_id, result, comparison, judgement, CompareContext(process_date=process_date))
+            result, judgement = compare_and_record(conn, comparison, compare_id,
+                                                   CompareContext(process_date=process_date),
+                                                   legacy=comparison.legacy, new=comparison.new)
     except DcfError as error:
         return Failed(message=str(error))
     publish(f"adhoc-{comparison.legacy}-{comparison.new}", comparison_markdown(result, judgement, comparison))

@@ -94,20 +94,27 @@ def relation_parts(relation: str) -> list[str]:
     return parts
 
 
-def columns_of(conn: Connection, relation: str) -> dict[str, str]:
-    """ComparedColumn name (upper case) -> data type; a ConfigError naming the relation when it does not exist."""
-    parts = relation_parts(relation)
-    database = parts[0] if len(parts) == 3 else None
-    where = "UPPER(table_schema) = :schema AND UPPER(table_name) = :table"
-    params = {"schema": parts[-2].upper(), "table": parts[-1].upper()}
-    if database and conn.dialect.catalog_spans_databases:
-        where += " AND UPPER(table_catalog) = :database"
-        params["database"] = database.upper()
-    rows = conn.fetchall(f"SELECT column_name, data_type FROM {conn.dialect.information_schema(database)}.columns "
-                         f"WHERE {where} ORDER BY ordinal_position", params)
-    if not rows:
-        raise ConfigError(f"compare: relation {relation} does not exist (or has no columns this role can see)")
-    return {str(name).upper(): str(data_type) for name, data_type in rows}
+def columns_of(conn: Connection, *relations: str) -> list[dict[str, str]]:
+    """Per relation, column name (upper case) -> data type, in one catalogue statement; a ConfigError naming a
+    relation that does not exist."""
+    selects, params = [], {}
+    for n, relation in enumerate(relations):
+        parts = relation_parts(relation)
+        database = parts[0] if len(parts) == 3 else None
+        where = f"UPPER(table_schema) = :schema{n} AND UPPER(table_name) = :table{n}"
+        params |= {f"schema{n}": parts[-2].upper(), f"table{n}": parts[-1].upper()}
+        if database and conn.dialect.catalog_spans_databases:
+            where += f" AND UPPER(table_catalog) = :database{n}"
+            params[f"database{n}"] = database.upper()
+        selects.append(f"SELECT {n} AS SIDE, column_name, data_type, ordinal_position "
+                       f"FROM {conn.dialect.information_schema(database)}.columns WHERE {where}")
+    found: list[dict[str, str]] = [{} for _ in relations]
+    for side, name, data_type, _position in conn.fetchall(" UNION ALL ".join(selects) + " ORDER BY 1, 4", params):
+        found[int(side)][str(name).upper()] = str(data_type)
+    for relation, columns in zip(relations, found, strict=True):
+        if not columns:
+            raise ConfigError(f"compare: relation {relation} does not exist (or has no columns this role can see)")
+    return found
 
 
 def plan_pair(spec: CompareSpec, legacy: str, new: str, legacy_columns: dict[str, str],
@@ -149,7 +156,8 @@ def compare_relations(conn: Connection, spec: CompareSpec, *, legacy: str, new: 
                       process_date: date | None = None) -> CompareResult:
     """Compare ``legacy`` with ``new`` (relations as the warehouse names them) as ``spec`` says."""
     started = time.monotonic()
-    pair = plan_pair(spec, legacy, new, columns_of(conn, legacy), columns_of(conn, new), conn.dialect)
+    legacy_columns, new_columns = columns_of(conn, legacy, new)
+    pair = plan_pair(spec, legacy, new, legacy_columns, new_columns, conn.dialect)
     params = {"process_date": process_date} if "process_date" in f"{pair.legacy_filter} {pair.new_filter}" else {}
     result = CompareResult(legacy, new, list(spec.key),
                            columns=[ColumnResult(c.legacy, c.new) for c in pair.columns])

@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 
-from dcf.compare.comparison import MATCH, CompareResult
+from dcf.compare.comparison import MATCH, CompareResult, compare_relations
 from dcf.compare.spec import CompareSpec
 from dcf.store.clock import utcnow
 from dcf.store.connection import Connection
@@ -87,3 +87,12 @@ def record(conn: Connection, compare_id: str, result: CompareResult, spec: Compa
 def _json(value: list) -> list | None:
     """A sample as JSON (values as text: the warehouse's decimals and dates read the same on both sides)."""
     return json.loads(json.dumps(value, default=str)) if value else None
+
+
+def compare_and_record(conn: Connection, spec: CompareSpec, compare_id: str, context: CompareContext, *,
+                       legacy: str, new: str) -> tuple[CompareResult, Judgement]:
+    """Compare, judge and record in one go (the compare activity and the compare-tables flow both do this)."""
+    result = compare_relations(conn, spec, legacy=legacy, new=new, process_date=context.process_date)
+    judgement = judge(result, spec)
+    record(conn, compare_id, result, spec, judgement, context)
+    return result, judgement

@@ -121,8 +121,8 @@ def _table_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
     connector = read_connector(stage)
     if connector is None or connector.context != "target" or not connector.table:
         raise ConversionError(f"{stage.name}: not a table target the converter knows ({stage.stage_type})")
-    truncated = bool(connector.before_sql and _TRUNCATE.match(connector.before_sql)
-                     and _TRUNCATE.match(connector.before_sql).group(1) == connector.table)
+    truncate = _TRUNCATE.match(connector.before_sql or "")
+    truncated = truncate is not None and truncate.group(1) == connector.table
     hooks = [] if truncated or not connector.before_sql else [connector.before_sql]
     config: dict[str, str] = {}
     if connector.write_mode in ("insert", "bulk_load") and (truncated or connector.table_action == "truncate"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dcf.convert.sql import StandIns
-from dcf.datastage.px_graph import PxGraph, PxLink
+from dcf.convert.sql import ConversionError, StandIns
+from dcf.datastage.px_graph import PxGraph, PxLink, PxStage
 
 AUTO, SEMI, MANUAL = "AUTO", "SEMI", "MANUAL"
 
@@ -71,8 +71,6 @@ def passed_through(link: PxLink, source: PxLink) -> str:
 def from_inputs(link: PxLink, inputs: list[PxLink]) -> str:
     """The select list of ``link`` over several inputs joined under their link names: each column from the
     ``input.COLUMN`` it names (a column no input has is a ConversionError: its value would be made up)."""
-    from dcf.convert.sql import ConversionError
-
     by_name = {source.name: {c.name for c in source.columns} for source in inputs}
     parts = []
     for column in link.columns:
@@ -84,3 +82,10 @@ def from_inputs(link: PxLink, inputs: list[PxLink]) -> str:
             origin_link, origin = owners[0], column.name
         parts.append(f"{origin_link}.{origin} AS {column.name}")
     return ", ".join(parts)
+
+
+def outputs_passed_through(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
+    """A one-input stage whose output links are its input's rows with their own columns (Copy, a dropped Sort)."""
+    [source] = ctx.graph.inputs(stage.name)
+    return [Cte(link.name, f"SELECT {passed_through(link, source)} FROM {source.name}", [source.name])
+            for link in ctx.graph.outputs(stage.name)]

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from defusedxml.ElementTree import fromstring
@@ -44,7 +44,6 @@ class Connector:
     after_sql_node: str | None = None
     plsql: str | None = None
     partitioned_reads: bool = False
-    settings: dict[str, str] = field(default_factory=dict)
 
 
 def _value(root: Any, path: str) -> str | None:
@@ -79,6 +78,4 @@ def read_connector(stage: PxStage) -> Connector | None:
     if _value(root, switch) == "1":  # the statements count only when Before/After SQL is switched on
         for attribute, name in _BEFORE_AFTER.items():
             setattr(connector, attribute, _value(root, f"{switch}/{name}"))
-    connector.settings = {element.tag: (element.text or "").strip() for element in root.iter()
-                          if element.text and element.text.strip() and len(element) == 0}
     return connector

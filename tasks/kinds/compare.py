@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcf.compare.comparison import compare_relations
 from dcf.compare.markdown import comparison_markdown
-from dcf.compare.verdict import CompareContext, judge, record
+from dcf.compare.verdict import CompareContext, compare_and_record
 from dcf.errors import ConfigError
 from dcf.store.statuses import StageStatus
 from dcf.stream.activities import Activity
@@ -26,13 +25,12 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
     row_name = inputs.get("row_name", activity.name)
     with connect(run.warehouse_block) as conn:
         try:
-            result = compare_relations(conn, spec, legacy=inputs["legacy"], new=inputs["new"],
-                                       process_date=run.process_date)
+            result, outcome = compare_and_record(
+                conn, spec, f"{run.prcs_inst_id}:{row_name}",
+                CompareContext(run.stream_name, run.prcs_inst_id, row_name, run.process_date),
+                legacy=inputs["legacy"], new=inputs["new"])
         except ConfigError as error:
             raise StageFailed(f"{activity.name}: {error}") from None
-        outcome = judge(result, spec)
-        record(conn, f"{run.prcs_inst_id}:{row_name}", result, spec, outcome,
-               CompareContext(run.stream_name, run.prcs_inst_id, row_name, run.process_date))
     publish(f"{run.stream_name}-{row_name}", comparison_markdown(result, outcome, spec))
     statistics = {"verdict": result.verdict, "decided_by": result.decided_by, "rows_legacy": result.rows_legacy,
                   "rows_new": result.rows_new, "statements": result.statements,

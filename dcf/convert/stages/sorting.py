@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import shlex
 
-from dcf.convert.parts import AUTO, ConversionContext, Cte, passed_through
+from dcf.convert.parts import AUTO, ConversionContext, Cte, outputs_passed_through
 from dcf.datastage.px_graph import PxStage
 
 
 def convert(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
-    [source] = ctx.graph.inputs(stage.name)
+    ctes = outputs_passed_through(stage, ctx)
     ctx.verdict(stage.name, AUTO, "dropped: a table has no order (a stage that needs one sorts its own input)")
-    return [Cte(link.name, f"SELECT {passed_through(link, source)} FROM {source.name}", [source.name])
-            for link in ctx.graph.outputs(stage.name)]
+    return ctes
 
 
 def sort_keys(tsort: str) -> list[tuple[str, bool, bool]]:
