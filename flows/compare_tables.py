@@ -27,6 +27,7 @@ from dcf.errors import DcfError
 from dcf.store.migrate import ensure_schema
 from dcf.store.statuses import StageStatus
 from dcf.stream.yaml_source import read_yaml
+from flows.parameters import run_form
 from runtime.connections import connect
 from runtime.process_exit import exit_process
 from tasks.kinds.compare import publish
@@ -41,6 +42,7 @@ def _run_name() -> str:
     return f"compare-{sides.get('legacy', '?')}-{sides.get('new', '?')}"
 
 
+@run_form
 @flow(name="compare-tables", flow_run_name=_run_name)
 def compare_tables(comparison: CompareSpec, process_date: date | None = None,
                    warehouse_block: str | None = None) -> State:

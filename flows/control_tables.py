@@ -19,10 +19,12 @@ from dcf.errors import DcfError
 from dcf.store.migrate import ensure_schema
 from dcf.store.streams import register_streams
 from dcf.stream.definition import load_all_streams
+from flows.parameters import run_form
 from runtime.log import flow_logger
 from runtime.process_exit import exit_process
 
 
+@run_form
 @flow(name="control-tables", log_prints=False)
 def control_tables(warehouse_block: str | None = None) -> list[str]:
     """Bring the control schema up to date and register the streams; returns the changes made."""

@@ -23,6 +23,7 @@ from dcf.datastage.importer import ImportResult, import_exports
 from dcf.datastage.mapping import JobMap
 from dcf.errors import ConfigError
 from dcf.stream.yaml_source import read_yaml
+from flows.parameters import run_form
 from runtime.process_exit import exit_process
 
 
@@ -35,6 +36,7 @@ def load_job_map(path: Path | None) -> JobMap:
     return JobMap({str(key): value for key, value in data.items()})
 
 
+@run_form
 @flow(name="import-datastage")
 def import_datastage(exports: list[str], out: str, job_map: str | None = None, stream_id_start: int = 5000,
                      dbt_project_dir: str = "dbt/gdw1", validate_streams: bool = True,

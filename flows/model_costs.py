@@ -25,6 +25,7 @@ from prefect import flow
 from blocks.default_warehouse import load_warehouse
 from dcf.build.costs import CostSettings
 from dcf.errors import DcfError
+from flows.parameters import run_form
 from runtime.locks import file_lock, lock_path
 from runtime.process_exit import exit_process
 from tasks.cost_reports import build_costs, publish_savings
@@ -33,6 +34,7 @@ from tasks.cost_reports import build_costs, publish_savings
 SCHEDULE_CRON = "0 16 * * *"
 
 
+@run_form
 @flow(name="model-costs", log_prints=False)
 def model_costs(
     window_days: int = 30,

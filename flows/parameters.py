@@ -6,35 +6,35 @@
   on by default) answers 409 to an unknown name before any flow run exists. The list is read when the
   schema is generated (deploy time), not at import, so a test pointing ``DCF_STREAMS_DIR`` elsewhere
   after import still sees its own streams.
-* :data:`ProcessDate` is a ``date``; its schema adds a YYYY-MM-DD pattern because the server checks
-  patterns but not ``format: date`` (it validates without a format checker), so "03/01/2024" or "today" is
-  refused before a run exists. An impossible day (2024-02-30) passes the pattern and is refused by the
-  flow's own parameter validation, before any stage runs.
+* :data:`ProcessDate` is a ``date`` (``format: date``): the UI offers a date picker, and its form check
+  answers "'03/01/2024' is not a 'date'". The server does not check formats when a run is requested
+  through the API (it validates without a format checker), so there the flow's own parameter check
+  refuses the text in one line naming the field and the expected form, before any stage runs. (A
+  pattern would be checked by the server too, but a user would read the raw regular expression.)
+* :func:`run_form`: an optional parameter shows one input, not a choice between a value and "None"; an
+  empty field is left out of the request and the flow takes the default its description names.
 * :data:`BatchId` carries the batch-id rule of :func:`dcf.stream.run.prepare_run` into the schema.
 * :class:`RunMode` is DataStage's ``dsjob -run -mode``, reduced to the modes that mean something here.
 """
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import GetJsonSchemaHandler, StringConstraints
+from prefect import Flow
+from pydantic import BeforeValidator, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import PydanticJsonSchemaWarning
 from pydantic_core import CoreSchema
 
 from dcf.stream.definition import load_all_streams
 from dcf.stream.run import BATCH_ID_PATTERN
 
-
-class _SchemaExtra:
-    """Pydantic marker: add fixed keys to a parameter's JSON schema (validation is left to the type)."""
-
-    def __init__(self, **extra: Any) -> None:
-        self.extra = extra
-
-    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
-        return {**handler(schema), **self.extra}
+FlowT = TypeVar("FlowT", bound=Flow)
 
 
 class _KnownStreams:
@@ -47,34 +47,71 @@ class _KnownStreams:
         return json_schema
 
 
-class _EmptyMeans:
-    """Pydantic marker for an optional parameter: the UI's toggle names what leaving it empty means,
-    instead of offering a bare "None"."""
-
-    def __init__(self, meaning: str) -> None:
-        self.meaning = meaning
-
-    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
-        json_schema = handler(schema)
-        for branch in json_schema.get("anyOf", []):
-            if branch.get("type") == "null":
-                branch["title"] = self.meaning
-        return json_schema
+def _parse_date(value: Any) -> Any:
+    """Text must be YYYY-MM-DD; the message says so in words (pydantic's would name a parsing rule)."""
+    if not isinstance(value, str):
+        return value
+    try:  # fromisoformat alone would also take 20240301 and week dates
+        if len(value) == 10 and value[4] == value[7] == "-":
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD (e.g. 2024-03-01)")
 
 
 #: A stream name (``stream.name`` of a configs/streams YAML); checked by ``load_stream``.
 StreamName = Annotated[str, _KnownStreams()]
 
 #: A business date; the UI shows a date picker, the server refuses text that is not YYYY-MM-DD.
-ProcessDate = Annotated[date, _SchemaExtra(pattern=r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
+ProcessDate = Annotated[date, BeforeValidator(_parse_date)]
 
 #: dcf.stream.run.prepare_run's rule, in the schema so the server refuses a bad batch id before a run exists.
 BatchId = Annotated[str, StringConstraints(pattern=BATCH_ID_PATTERN)]
 
 #: The optional parameters of a stream run, as the UI offers them: empty means the default it names.
-OptionalProcessDate = Annotated[ProcessDate | None, _EmptyMeans("today (the stream's timezone)")]
-OptionalBatchId = Annotated[BatchId | None, _EmptyMeans("stream id and date")]
-OptionalWarehouseBlock = Annotated[str | None, _EmptyMeans("the local DuckDB file")]
+OptionalProcessDate = ProcessDate | None
+OptionalBatchId = BatchId | None
+OptionalWarehouseBlock = str | None
+
+
+class _LeftEmpty:
+    """The default of an optional parameter in the run form's signature: pydantic cannot encode it, so the
+    schema has no ``default`` (see :func:`run_form`)."""
+
+    def __repr__(self) -> str:
+        return "<left empty>"
+
+
+# pydantic says so each time it leaves such a default out of a schema; here that is the point.
+warnings.filterwarnings("ignore", message="Default value <left empty> is not JSON serializable",
+                        category=PydanticJsonSchemaWarning)
+
+
+def run_form(flow: FlowT) -> FlowT:
+    """Give the flow's run form one plain input per optional parameter.
+
+    The Prefect UI draws ``X | None = None`` as a choice between X and a branch that reads 'Property is
+    type "None"', and fills the field with the default ``null``. The form (``prefect deploy`` builds it
+    from ``inspect.signature(flow)``) is therefore generated from a signature where such a parameter is
+    plain X without a default: the UI shows one empty input and leaves it out of the request, and the
+    server accepts a missing or ``null`` value for it. Calls and parameter checks use the function's own
+    signature, so Python callers still pass ``None``."""
+    signature = inspect.signature(flow.fn, eval_str=True)
+    parameters = [parameter.replace(annotation=_without_none(parameter.annotation), default=_LeftEmpty())
+                  if parameter.default is None else parameter for parameter in signature.parameters.values()]
+    flow.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return flow
+
+
+def _without_none(annotation: Any) -> Any:
+    """``X | None`` → X, inside ``Annotated`` too."""
+    if get_origin(annotation) is Annotated:
+        inner, *metadata = get_args(annotation)
+        return Annotated[(_without_none(inner), *metadata)]
+    if get_origin(annotation) in (Union, UnionType):
+        members = tuple(member for member in get_args(annotation) if member is not type(None))
+        return members[0] if len(members) == 1 else Union[members]  # noqa: UP007 (a tuple of members)
+    return annotation
 
 
 class RunMode(StrEnum):

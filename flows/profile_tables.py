@@ -24,6 +24,7 @@ from dcf.errors import DcfError, RefusedError
 from dcf.profiling import METRIC_GROUPS, ProfileOptions
 from dcf.store.statuses import ProfileStatus
 from dcf.stream.definition import load_named_stream
+from flows.parameters import run_form
 from runtime.process_exit import exit_process
 from tasks.table_profiles import MAX_WORKERS, profile_many
 
@@ -32,6 +33,7 @@ class ProfilingFailed(DcfError):
     """One or more tables could not be profiled (each one's run is recorded FAILED with the error)."""
 
 
+@run_form
 @flow(name="profile-tables", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS), log_prints=False)
 def profile_tables(
     tables: list[str] | None = None,

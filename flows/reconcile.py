@@ -20,12 +20,14 @@ from typing import Any
 from prefect import flow
 
 from dcf.errors import DcfError
+from flows.parameters import run_form
 from runtime.board_artifact import publish_status_board
 from runtime.flow_runs import reconcile_stream
 from runtime.log import flow_logger
 from runtime.process_exit import exit_process
 
 
+@run_form
 @flow(name="reconcile", log_prints=False)
 def reconcile(stream: str | None = None, warehouse_block: str | None = None) -> dict[str, Any]:
     """Close orphaned RUNNING rows of ``stream`` (all streams when None); returns what was closed."""

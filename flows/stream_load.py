@@ -15,6 +15,7 @@ with ``prefect flow-run retry``) resumes after its last good stage with the same
 from __future__ import annotations
 
 import argparse
+from contextvars import ContextVar
 from typing import Any
 
 from prefect import flow
@@ -27,7 +28,7 @@ from dcf.store.instances import child_instance
 from dcf.store.statuses import InstanceStatus
 from dcf.stream.activities import Activity
 from dcf.stream.run import StreamRun, prepare_run
-from flows.parameters import OptionalBatchId, OptionalProcessDate, OptionalWarehouseBlock, RunMode, StreamName
+from flows.parameters import OptionalBatchId, OptionalProcessDate, OptionalWarehouseBlock, RunMode, StreamName, run_form
 from runtime.connections import connect
 from runtime.flow_runs import CANCELLED_BY_OPERATOR, cancel_requested
 from runtime.heartbeat import heartbeat
@@ -43,6 +44,10 @@ from tasks.sequencer import run_graph
 from tasks.stage import StageFailed, StageResult, close_instance_hook, describe
 from tasks.validate import validate
 
+#: The process instance of the stream whose activity runs this one as a subflow (a parameter would show in
+#: the run form, where it means nothing to a user); unset for a stream run on its own.
+_PARENT_INSTANCE: ContextVar[int | None] = ContextVar("dcf_parent_prcs_inst_id", default=None)
+
 
 def _run_name() -> str:
     """``<stream>-<process date>``; a VALIDATE run is ``<stream>-VALIDATE`` (it loads no date)."""
@@ -54,6 +59,7 @@ def _run_name() -> str:
     return f"{parameters['stream']}-{parameters.get('process_date')}"
 
 
+@run_form
 @flow(
     name="stream-load",
     flow_run_name=_run_name,
@@ -68,7 +74,6 @@ def stream_load(
     full_refresh: bool = False,
     mode: RunMode = RunMode.NORMAL,
     warehouse_block: OptionalWarehouseBlock = None,
-    parent_prcs_inst_id: int | None = None,
     parameters: dict[str, str] | None = None,
     assume: dict[str, Any] | None = None,
 ) -> State:
@@ -83,14 +88,13 @@ def stream_load(
         mode: NORMAL resumes a failed run of this date after its last good stage (same process instance);
             RESET starts over with a new process instance; VALIDATE checks and plans, writing nothing.
         warehouse_block: DcfWarehouse block name; empty: the local DuckDB file under DCF_HOME.
-        parent_prcs_inst_id: Set when another stream's activity runs this one; empty: run on its own.
         parameters: Values for the stream's own parameters (its YAML's parameters:); empty: their defaults.
         assume: VALIDATE: assumed outcomes ({activity: ok | warnings | failed}); adds the what-if plan.
     """
     if mode == RunMode.VALIDATE:
         return _validate_only(stream, warehouse_block, parameters, assume)
     run = prepare_run(stream, process_date, batch_id, full_refresh=full_refresh, reset=mode == RunMode.RESET,
-                      warehouse_block=warehouse_block, parent_prcs_inst_id=parent_prcs_inst_id,
+                      warehouse_block=warehouse_block, parent_prcs_inst_id=_PARENT_INSTANCE.get(),
                       parameters=parameters)
     warehouse = load_warehouse(run.warehouse_block)
     if run.config.profiling.tables and not warehouse.single_writer:
@@ -167,9 +171,13 @@ def run_child_stream(run: StreamRun, activity: Activity, inputs: dict[str, Any])
     instance (DCF_T_PRCS_INST.PARENT_PRCS_INST_ID); its status is the activity's."""
     child = activity.stream.name
     passed = {name: inputs[name] for name in activity.stream.parameters if name != "batch_id"}
-    state = stream_load(stream=child, process_date=run.process_date, batch_id=inputs.get("batch_id"),
-                        full_refresh=run.full_refresh, warehouse_block=run.warehouse_block,
-                        parent_prcs_inst_id=run.prcs_inst_id, parameters=passed or None, return_state=True)
+    linked = _PARENT_INSTANCE.set(run.prcs_inst_id)
+    try:
+        state = stream_load(stream=child, process_date=run.process_date, batch_id=inputs.get("batch_id"),
+                            full_refresh=run.full_refresh, warehouse_block=run.warehouse_block,
+                            parameters=passed or None, return_state=True)
+    finally:
+        _PARENT_INSTANCE.reset(linked)
     with connect(run.warehouse_block) as conn:
         instance = child_instance(conn, run.prcs_inst_id, child) or {}
     statistics = {"child_stream": child, "child_prcs_inst_id": instance.get("PRCS_INST_ID"),

@@ -173,7 +173,7 @@ def test_a_ui_triggered_run_completes_writes_its_dcf_rows_and_a_second_trigger_a
             "flows/import_datastage.py:import_datastage"
         deployment = client.read_deployment_by_name(BCFINSG_DEPLOYMENT)
         # The form's checks hold server-side too: bad values are refused before a flow run exists.
-        for bad in ({"stream": "NO_SUCH_STREAM"}, {"process_date": "03/01/2024"}, {"mode": "REPLAY"}):
+        for bad in ({"stream": "NO_SUCH_STREAM"}, {"batch_id": "two words"}, {"mode": "REPLAY"}):
             with pytest.raises(PrefectHTTPStatusError) as refused:
                 client.create_flow_run_from_deployment(deployment.id, parameters=bad)
             assert refused.value.response.status_code == 409, bad
