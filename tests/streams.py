@@ -18,8 +18,13 @@ from dcf.store.dialect import Namespace
 
 BCFINSG_YAML = PROJECT_ROOT / "configs" / "streams" / "bcfinsg_plan_baln_segm_load.yaml"
 BCFINSG = "BCFINSG_PLAN_BALN_SEGM_LOAD"
+#: How a good BCFINSG day ends: the synthetic landing files hold bad records on purpose (the quality model
+#: scores and routes them), so its warn-severity dbt tests warn every day and the run finishes with warnings.
+BCFINSG_GOOD_DAY = "COMPLETED_WITH_WARNINGS"
 #: The BCFINSG stream's stages (its YAML lists a table to profile, so the optional profile stage runs).
 STAGES = ["validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report"]
+#: Each stage's status on a good BCFINSG day: the build finishes with warnings (see BCFINSG_GOOD_DAY).
+BCFINSG_GOOD_STAGES = {**dict.fromkeys(STAGES, "COMPLETED"), "dbt_build": "COMPLETED_WITH_WARNINGS"}
 
 
 def private_bcfinsg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,

@@ -44,7 +44,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_v
 from dcf.compare.spec import CompareSpec
 from dcf.store.dialect import identifier
 from dcf.stream.expressions import ExpressionError, parse_expression
-from dcf.stream.settings import QualitySettings, SourceSettings, _Strict, block_names
+from dcf.stream.settings import QualitySettings, SourceSettings, TestWarnings, _Strict, block_names
 
 #: The kind keys, in the order the docs list them.
 KINDS = ("dbt", "stream", "command", "wait_for_file", "set_vars", "loop", "notify", "terminate", "ingest",
@@ -85,6 +85,7 @@ class DbtStep(_Strict):
     full_refresh: bool = False
     threads: PositiveInt | None = None
     reuse: bool | None = None
+    test_warnings: TestWarnings | None = Field(None, description="default: the stream's dbt.test_warnings")
 
 
 class ChildStream(_Strict):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dcf.store.statuses import NotificationType
+from dcf.store.statuses import NotificationType, StageStatus
 
 COMPLETION_REPORT, FAILURE_REPORT = NotificationType.LOAD_COMPLETION_REPORT, NotificationType.LOAD_FAILURE_REPORT
 
@@ -75,6 +75,9 @@ def build_report(
             "throughput_records_per_minute": throughput,
         },
         "stages": stages,
+        # what each stage that ended with warnings said (the warned dbt tests, by name)
+        "warnings": [{"stage": s["stage"], "message": s["error"]} for s in stages
+                     if s["status"] == StageStatus.COMPLETED_WITH_WARNINGS and s.get("error")],
         "error": error,
     }
 
@@ -110,6 +113,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         "| stage | status | seconds |", "|---|---|---|",
         *(f"| {s['stage']} | {s['status']} | {_shown(s.get('seconds'))} |" for s in report["stages"]),
     ]
+    if report.get("warnings"):
+        lines += ["", "## Warnings", "", *(f"- **{w['stage']}**: {w['message']}" for w in report["warnings"])]
     if report.get("error"):
         lines += ["", "## Error", "", "```", str(report["error"]), "```"]
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from dcf.errors import ConfigError
 from dcf.paths import dcf_home, resolve_under_home, resolve_under_project
 from dcf.store.dialect import identifier, relation_name
 
+TestWarnings = Literal["finish_with_warnings", "ignore"]
 Stage = Literal["validate", "process_id", "ingest", "dbt_build", "profile", "metadata", "lifecycle", "report"]
 
 
@@ -61,6 +62,9 @@ class DbtSettings(_Strict):
     #: Row counts of views in the execution log: a view's count runs its query, so by default only where it is
     #: cheap (DuckDB); true counts them on Snowflake too, false never.
     count_views: bool | None = None
+    #: A dbt test that warned ends the activity, and the run, with warnings (DataStage's "finished with
+    #: warnings"), the warned tests named in the report; ``ignore``: recorded on the stage row only.
+    test_warnings: TestWarnings = "finish_with_warnings"
 
     @property
     def project_path(self) -> Path:

@@ -94,7 +94,29 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
         raise StageFailed(f"dbt build failed: {failed.error}{withdrawn} (full log: {failed.log_file})", statistics)
     if stream_selection:
         _require_named_models(run, list(phases.values())[-1], statistics)
+    warned = _warned_tests(phases)
+    if warned:
+        statistics["warned_tests"] = warned
+    if warned and (step.test_warnings or config.dbt.test_warnings) == "finish_with_warnings":
+        return StageResult(statistics, [_warned_line(warned)])
     return StageResult(statistics)
+
+
+#: How many warned tests the stage's message names (all of them are in its statistics).
+NAMED_WARNINGS = 10
+
+
+def _warned_tests(phases: dict[str, DbtBuildOutcome]) -> list[dict[str, str]]:
+    """Every test that warned, with dbt's message ("Got 8 results, configured to warn if != 0")."""
+    return [{"test": node.name, "message": node.message or ""}
+            for outcome in phases.values() for node in outcome.nodes
+            if node.resource_type == "test" and node.status == "warn"]
+
+
+def _warned_line(warned: list[dict[str, str]]) -> str:
+    named = "; ".join(f"{test['test']} ({test['message']})" for test in warned[:NAMED_WARNINGS])
+    more = f"; and {len(warned) - NAMED_WARNINGS} more" if len(warned) > NAMED_WARNINGS else ""
+    return f"{len(warned)} dbt test(s) warned: {named}{more}"
 
 
 def profiles_dir(run: StreamRun, warehouse: Warehouse) -> Path:

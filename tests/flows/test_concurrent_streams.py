@@ -25,7 +25,7 @@ from dcf.demo.synthetic_landing import generate_landing_file
 from dcf.paths import PROJECT_ROOT
 from tests.prefect_server import stop_process_group
 from tests.snowflake_streams import SHOP, control_store, fakesnow_warehouse, two_streams
-from tests.streams import BCFINSG
+from tests.streams import BCFINSG, BCFINSG_GOOD_DAY
 
 pytestmark = pytest.mark.e2e
 DAY = date(2024, 3, 1)
@@ -95,7 +95,8 @@ def test_two_streams_on_two_workers_run_side_by_side_on_the_snowflake_path(prefe
 
     conn = control_store(database, **fakesnow_server)
     instances = {r["STRM_NAME"]: r for r in conn.fetch_dicts("SELECT * FROM DCF.DCF_T_PRCS_INST")}
-    assert {name: row["PRCS_STATUS"] for name, row in instances.items()} == {BCFINSG: "SUCCEEDED", SHOP: "SUCCEEDED"}
+    statuses = {name: row["PRCS_STATUS"] for name, row in instances.items()}
+    assert statuses == {BCFINSG: BCFINSG_GOOD_DAY, SHOP: "SUCCEEDED"}
     starts = [row["PRCS_START_TS"] for row in instances.values()]
     ends = [row["PRCS_END_TS"] for row in instances.values()]
     assert max(starts) < min(ends), "side by side: each began before the other ended"
@@ -108,8 +109,11 @@ def test_two_streams_on_two_workers_run_side_by_side_on_the_snowflake_path(prefe
         per_stream.setdefault(stream, []).append(job["EXECUTION_STATUS_NAME"])
     assert per_stream == {BCFINSG: ["SUCCESS", "SUCCESS"], SHOP: ["SUCCESS"]}, per_stream
     assert conn.scalar("SELECT COUNT(*) FROM DCF.PROCESS_EXECUTION_LOG WHERE EXECUTION_STATUS_NAME = 'RUNNING'") == 0
-    stages = conn.fetch_dicts("SELECT PRCS_STATUS, COUNT(*) AS N FROM DCF.DCF_T_PRCS_EXEC_LOG GROUP BY 1")
-    assert [(r["PRCS_STATUS"], r["N"] > 0) for r in stages] == [("COMPLETED", True)]
+    # every stage completed, but BCFINSG's build, which finishes with warnings (its tests warn on bad records)
+    stages = conn.fetch_dicts("SELECT PRCS_INST_ID, PRCS_NAME, PRCS_STATUS FROM DCF.DCF_T_PRCS_EXEC_LOG "
+                              "WHERE PRCS_STATUS <> 'COMPLETED'")
+    assert [(r["PRCS_INST_ID"], r["PRCS_NAME"], r["PRCS_STATUS"]) for r in stages] == [
+        (instances[BCFINSG]["PRCS_INST_ID"], "dbt_build", "COMPLETED_WITH_WARNINGS")]
     [lineage] = conn.fetch_dicts("SELECT RECORD_COUNT, LIFECYCLE_STAGE FROM DCF.DCF_T_DATA_LINEAGE")
     assert (lineage["RECORD_COUNT"], lineage["LIFECYCLE_STAGE"]) == (300, "ARCHIVED")
 
@@ -128,4 +132,4 @@ def test_two_streams_at_once_on_the_local_file_queue_for_it_and_say_so(prefect_a
 
     with open_duckdb(home / "warehouse.duckdb", Namespace("DCF"), read_only=True) as conn:
         statuses = dict(conn.fetchall("SELECT STRM_NAME, PRCS_STATUS FROM DCF.DCF_T_PRCS_INST"))
-    assert statuses == {BCFINSG: "SUCCEEDED", SHOP: "SUCCEEDED"}
+    assert statuses == {BCFINSG: BCFINSG_GOOD_DAY, SHOP: "SUCCEEDED"}

@@ -22,7 +22,7 @@ from dcf.paths import PROJECT_ROOT, warehouse_path
 from dcf.store.clock import utcnow
 from dcf.store.connection import open_duckdb
 from dcf.store.dialect import Namespace
-from tests.streams import BCFINSG, fact_table, land, private_bcfinsg, query, scalar
+from tests.streams import BCFINSG, BCFINSG_GOOD_DAY, fact_table, land, private_bcfinsg, query, scalar
 
 pytestmark = pytest.mark.e2e
 DAY = date(2024, 3, 1)
@@ -63,7 +63,7 @@ def _assert_resumed_once(resumed) -> None:
     """The one instance SUCCEEDED; raw, fact, lineage, stage and log rows once each; the archived file there."""
     assert resumed.is_completed(), resumed.message
     [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
-    assert (instance["PRCS_INST_ID"], instance["PRCS_STATUS"]) == (1, "SUCCEEDED")
+    assert (instance["PRCS_INST_ID"], instance["PRCS_STATUS"]) == (1, BCFINSG_GOOD_DAY)
     assert not query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_STATUS = 'RUNNING'")
     assert scalar("SELECT COUNT(*) FROM RAW.BCFINSG_PLAN_BALN_SEGM") == 1500, "no row loaded twice"
     fact = query(f"SELECT COUNT(*) AS N, COUNT(DISTINCT plan_baln_segm_sk) AS K FROM {fact_table()}")[0]

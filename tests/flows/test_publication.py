@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tests.streams import BCFINSG, fact_table, land, private_bcfinsg, query, scalar
+from tests.streams import BCFINSG, BCFINSG_GOOD_DAY, fact_table, land, private_bcfinsg, query, scalar
 
 pytestmark = pytest.mark.e2e
 DAY = date(2024, 3, 1)
@@ -76,5 +76,5 @@ def test_a_day_whose_target_check_fails_after_the_load_is_taken_out_and_the_resu
 
     assert resumed.is_completed(), resumed.message
     [again] = query("SELECT PRCS_INST_ID, PRCS_STATUS FROM DCF.DCF_T_PRCS_INST")
-    assert again["PRCS_STATUS"] == "SUCCEEDED"
+    assert again["PRCS_STATUS"] == BCFINSG_GOOD_DAY
     assert _fact_rows_of_the_day() == _ready_records() > 0

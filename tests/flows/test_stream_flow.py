@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from dcf.paths import PROJECT_ROOT, warehouse_path
-from tests.streams import BCFINSG, STAGES, fact_table, land, private_bcfinsg, query, scalar
+from tests.streams import BCFINSG, BCFINSG_GOOD_DAY, STAGES, fact_table, land, private_bcfinsg, query, scalar
 
 pytestmark = pytest.mark.e2e
 DAY1, DAY2 = date(2024, 3, 1), date(2024, 3, 2)
@@ -103,7 +103,7 @@ def test_a_quality_model_that_is_not_upstream_of_the_target_is_a_clear_error(pre
     ("params", "message"),
     [
         ({"stream": "NO_SUCH_STREAM", "process_date": DAY1}, "unknown stream 'NO_SUCH_STREAM'"),
-        ({"process_date": "2024-13-45"}, "process_date: Input should be a valid date"),
+        ({"process_date": "2024-13-45"}, "process_date: Value error, '2024-13-45' is not a date of the form"),
         ({"stream": str(PROJECT_ROOT / "configs" / "streams" / "bcfinsg_plan_baln_segm_load.yaml"),
           "process_date": DAY1}, "never by a path"),
     ],
@@ -137,7 +137,7 @@ def test_a_day_without_its_landing_file_fails_like_any_failure_and_resumes_once_
     resumed = _run(process_date=DAY2)
     assert resumed.is_completed(), resumed.message
     [again] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
-    assert (again["PRCS_INST_ID"], again["PRCS_STATUS"]) == (instance["PRCS_INST_ID"], "SUCCEEDED")
+    assert (again["PRCS_INST_ID"], again["PRCS_STATUS"]) == (instance["PRCS_INST_ID"], BCFINSG_GOOD_DAY)
 
 
 def test_second_concurrent_run_is_refused_and_writes_nothing(prefect_api, tmp_path, monkeypatch):
@@ -253,6 +253,20 @@ def test_parallel_allocations_never_collide(dcf_home):
     assert all("already has process instance" in str(r) for r in results if not isinstance(r, int))
 
 
+def test_a_stream_that_says_test_warnings_are_fine_succeeds_and_still_records_them(prefect_api, tmp_path,
+                                                                                    monkeypatch):
+    private_bcfinsg(tmp_path, monkeypatch, edit=lambda d: d["dbt"].update(test_warnings="ignore"))
+    land(DAY1)
+    state = _run(process_date=DAY1)
+    assert state.is_completed() and state.name == "Completed", state.message
+    assert scalar("SELECT PRCS_STATUS FROM DCF.DCF_T_PRCS_INST") == "SUCCEEDED"
+    [build] = query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'dbt_build'")
+    assert (build["PRCS_STATUS"], build["ERROR_MESSAGE"]) == ("COMPLETED", None)
+    assert json.loads(build["PRCS_STATISTICS"])["warned_tests"], "what warned is kept on the stage row"
+    [report] = query("SELECT * FROM DCF.DCF_T_NOTIFICATIONS")
+    assert json.loads(report["NOTIFICATION_CONTENT"])["warnings"] == []
+
+
 def test_report_is_delivered_through_notification_blocks_and_published_as_artifacts(prefect_api, tmp_path,
                                                                                       monkeypatch):
     """A real Prefect webhook block posting to a loopback server; a missing block is FAILED with the reason."""
@@ -289,7 +303,14 @@ def test_report_is_delivered_through_notification_blocks_and_published_as_artifa
         assert json.loads(sent["DELIVERY_CHANNELS"]) == [good]
         [body] = received
         message = json.loads(body)
-        assert "SUCCEEDED" in message["subject"] and "records loaded" in message["text"]
+        assert BCFINSG_GOOD_DAY in message["subject"] and "records loaded" in message["text"]
+        # the run finished with warnings because dbt tests warned: the report names them
+        [build] = query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG WHERE PRCS_NAME = 'dbt_build'")
+        warned = json.loads(build["PRCS_STATISTICS"])["warned_tests"]
+        assert build["PRCS_STATUS"] == "COMPLETED_WITH_WARNINGS" and warned
+        assert all(t["message"].startswith("Got ") and "configured to warn" in t["message"] for t in warned)
+        assert "## Warnings" in message["text"] and f"{len(warned)} dbt test(s) warned" in message["text"]
+        assert all(t["test"] in message["text"] for t in warned[:10])
 
         private_bcfinsg(tmp_path / "second", monkeypatch,
                         edit=lambda d: d["report"].update(notification_blocks=[missing, good]))
@@ -309,7 +330,7 @@ def test_report_is_delivered_through_notification_blocks_and_published_as_artifa
     # the report tells the final truth, its own line included (it is written from inside the report stage)
     table = max((a for a in artifacts if a.type == "table"), key=lambda a: a.created)  # the latest run's
     stages = {row["stage"]: row["status"] for row in json.loads(table.data)}
-    assert stages == dict.fromkeys(STAGES, "COMPLETED"), stages
+    assert stages == {**dict.fromkeys(STAGES, "COMPLETED"), "dbt_build": "COMPLETED_WITH_WARNINGS"}, stages
     content = json.loads(query("SELECT NOTIFICATION_CONTENT FROM DCF.DCF_T_NOTIFICATIONS WHERE PRCS_DATE = :d",
                                {"d": DAY2})[0]["NOTIFICATION_CONTENT"])
     assert {s["stage"]: s["status"] for s in content["stages"]}["report"] == "COMPLETED"

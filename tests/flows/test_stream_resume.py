@@ -13,7 +13,17 @@ from datetime import date, timedelta
 import pytest
 
 from dcf.paths import PROJECT_ROOT, warehouse_path
-from tests.streams import BCFINSG, STAGES, break_fact_model, fact_table, land, private_bcfinsg, query, scalar
+from tests.streams import (
+    BCFINSG,
+    BCFINSG_GOOD_DAY,
+    BCFINSG_GOOD_STAGES,
+    break_fact_model,
+    fact_table,
+    land,
+    private_bcfinsg,
+    query,
+    scalar,
+)
 
 pytestmark = pytest.mark.e2e
 DAY1, DAY2 = date(2024, 3, 1), date(2024, 3, 2)
@@ -52,9 +62,9 @@ def test_failure_is_recorded_and_a_rerun_resumes_the_same_instance(prefect_api, 
 
     assert resumed.is_completed(), resumed.message
     [again] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
-    assert (again["PRCS_INST_ID"], again["PRCS_STATUS"]) == (instance["PRCS_INST_ID"], "SUCCEEDED")
+    assert (again["PRCS_INST_ID"], again["PRCS_STATUS"]) == (instance["PRCS_INST_ID"], BCFINSG_GOOD_DAY)
     stages = {r["PRCS_NAME"]: r for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG")}
-    assert sorted(stages) == sorted(STAGES) and all(r["PRCS_STATUS"] == "COMPLETED" for r in stages.values())
+    assert {name: r["PRCS_STATUS"] for name, r in stages.items()} == BCFINSG_GOOD_STAGES
     assert stages["ingest"]["ATTEMPT"] == 1, "ingest was restored from its checkpoint, not re-run"
     assert stages["dbt_build"]["ATTEMPT"] == 2
     # validate and process_id ran again: their rows time the resumed attempt, not the first start to now
@@ -91,7 +101,7 @@ def test_a_resume_refuses_a_redelivered_landing_file_and_reset_loads_it(prefect_
 
     assert reset.is_completed(), reset.message
     instances = query("SELECT PRCS_INST_ID, PRCS_STATUS, ERROR_MESSAGE FROM DCF.DCF_T_PRCS_INST ORDER BY 1")
-    assert [i["PRCS_STATUS"] for i in instances] == ["CANCELLED", "SUCCEEDED"]
+    assert [i["PRCS_STATUS"] for i in instances] == ["CANCELLED", BCFINSG_GOOD_DAY]
     assert "superseded" in instances[0]["ERROR_MESSAGE"]
     ready = scalar("SELECT COUNT(*) FROM main.int_bcfinsg_validated "
                    "WHERE final_processing_status = 'READY_FOR_LOADING'")
@@ -113,7 +123,7 @@ def test_a_crash_after_the_files_were_archived_resumes_without_them(prefect_api)
 
     assert resumed.is_completed(), resumed.message
     [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
-    assert instance["PRCS_STATUS"] == "SUCCEEDED"
+    assert instance["PRCS_STATUS"] == BCFINSG_GOOD_DAY
     stages = {r["PRCS_NAME"]: r for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG")}
     assert (stages["ingest"]["ATTEMPT"], stages["report"]["ATTEMPT"]) == (1, 2), "ingest restored, report re-run"
     assert json.loads(stages["validate"]["PRCS_STATISTICS"])["archived_files_of_resumed_instance"]
@@ -190,7 +200,7 @@ def test_a_kill_outside_dbt_is_closed_by_the_next_run_which_resumes(prefect_api,
 
     assert resumed.is_completed(), resumed.message
     [instance] = query("SELECT * FROM DCF.DCF_T_PRCS_INST")
-    assert instance["PRCS_STATUS"] == "SUCCEEDED" and instance["PRCS_INST_ID"] == 1
+    assert instance["PRCS_STATUS"] == BCFINSG_GOOD_DAY and instance["PRCS_INST_ID"] == 1
     stages = {r["PRCS_NAME"]: r for r in query("SELECT * FROM DCF.DCF_T_PRCS_EXEC_LOG")}
     assert (stages["ingest"]["ATTEMPT"], stages["dbt_build"]["ATTEMPT"], stages["profile"]["ATTEMPT"]) == (1, 1, 2)
     assert scalar("SELECT COUNT(*) FROM RAW.BCFINSG_PLAN_BALN_SEGM") == 1500, "no row loaded twice"
