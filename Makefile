@@ -98,14 +98,15 @@ snowflake-blocks: blocks
 	$(PREFECT_ENV) $(UV) run --frozen python -m scripts.snowflake_blocks
 
 ## make deploy-local: work pool, block types, every deployment of prefect.yaml, the reconcile automation.
-## DCF_PROJECT_DIR is unset for `prefect deploy`, so the pull step keeps {{ $DCF_PROJECT_DIR }} for the worker.
+## The deployments remember this checkout (DCF_DEPLOYED_FROM): a worker on this host finds the flows here unless
+## its own DCF_PROJECT_DIR names another checkout.
 deploy-local: setup
 	$(UV) run --frozen python -m scripts.deployments --check
 	$(MAKE) --no-print-directory work-pool blocks
-	$(PREFECT_ENV) env -u DCF_PROJECT_DIR $(UV) run --frozen prefect --no-prompt deploy --all
+	$(PREFECT_ENV) DCF_DEPLOYED_FROM=$(CURDIR) $(UV) run --frozen prefect --no-prompt deploy --all
 	$(MAKE) --no-print-directory automations
-	@echo "Start a worker with: make worker   (or: DCF_PROJECT_DIR=$(CURDIR) prefect worker start --pool dcf-process;"
-	@echo "the deployments run flows from the checkout DCF_PROJECT_DIR names: without it a run cannot find them)"
+	@echo "Start a worker with: make worker   (or, in this checkout's environment: prefect worker start --pool dcf-process;"
+	@echo "runs take the flows from $(CURDIR) unless the worker sets DCF_PROJECT_DIR to another checkout)"
 
 ## make automations: create/update the automation that runs reconcile after a crashed or cancelled stream run.
 automations: setup

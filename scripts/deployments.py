@@ -7,7 +7,7 @@
 One deployment per ``configs/streams/*.yaml`` (flow ``stream-load``, named after the stream, default
 parameters and schedule from the YAML, concurrency limit 1 with CANCEL_NEW), plus reconcile, profiling and,
 once ``flows/model_costs.py`` exists, model costs. prefect.yaml puts them on the process work pool of
-``scripts.work_pool`` (a worker's checkout, named by DCF_PROJECT_DIR); prefect.kubernetes.yaml puts the same
+``scripts.work_pool`` (a worker's checkout: see FIND_CHECKOUT); prefect.kubernetes.yaml puts the same
 deployments on its Kubernetes pool, where the image holds the project (``prefect deploy --prefect-file
 prefect.kubernetes.yaml --all``).
 """
@@ -27,9 +27,25 @@ from dcf.stream.definition import LoadedStream, load_all_streams
 from scripts.work_pool import IMAGE_PROJECT_DIR, KUBERNETES_POOL, WORK_POOL
 
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
-#: pool kind -> (deployment file, work pool, directory the pull step moves into)
-POOL_FILES = {"process": (PREFECT_YAML, WORK_POOL, "{{ $DCF_PROJECT_DIR }}"),
-              "kubernetes": (PROJECT_ROOT / "prefect.kubernetes.yaml", KUBERNETES_POOL, IMAGE_PROJECT_DIR)}
+#: A process worker's checkout, found when a run starts: the worker's DCF_PROJECT_DIR, else the checkout
+#: ``make deploy-local`` deployed from (``prefect deploy`` fills in DCF_DEPLOYED_FROM; a worker started as
+#: Prefect's own hint says, on the same host, finds it); neither: the run fails saying what to set.
+FIND_CHECKOUT = (
+    """sh -c 'dir="${DCF_PROJECT_DIR:-{{ $DCF_DEPLOYED_FROM }}}"; """
+    """if [ -z "$dir" ]; then echo "DCF_PROJECT_DIR is not set: start the worker with DCF_PROJECT_DIR=<checkout """
+    """of dcf-flows> (make worker sets it)" >&2; exit 1; fi; """
+    """if [ ! -f "$dir/flows/stream_load.py" ]; then echo "DCF_PROJECT_DIR=$dir is not a checkout of dcf-flows """
+    """(no flows/stream_load.py there): start the worker with DCF_PROJECT_DIR=<checkout>" >&2; exit 1; fi; """
+    """echo "$dir"'""")
+PROCESS_PULL = [
+    {"prefect.deployments.steps.run_shell_script": {"id": "checkout", "script": FIND_CHECKOUT,
+                                                    "stream_output": False}},
+    {"prefect.deployments.steps.set_working_directory": {"directory": "{{ checkout.stdout }}"}},
+]
+#: pool kind -> (deployment file, work pool, the pull steps that move into the project)
+POOL_FILES = {"process": (PREFECT_YAML, WORK_POOL, PROCESS_PULL),
+              "kubernetes": (PROJECT_ROOT / "prefect.kubernetes.yaml", KUBERNETES_POOL,
+                             [{"prefect.deployments.steps.set_working_directory": {"directory": IMAGE_PROJECT_DIR}}])}
 STREAM_ENTRYPOINT = "flows/stream_load.py:stream_load"
 #: A second trigger of a running stream is refused (Cancelled at once), not queued: see README "Collisions".
 STREAM_CONCURRENCY = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
@@ -124,14 +140,14 @@ def _suggested_schedule(entrypoint: str) -> list[dict[str, Any]]:
 
 def render(streams: list[LoadedStream] | None = None, pool_kind: str = "process") -> dict[str, Any]:
     streams = load_all_streams() if streams is None else streams
-    _, pool, directory = POOL_FILES[pool_kind]
+    _, pool, pull = POOL_FILES[pool_kind]
     return {
         "name": "dcf-flows",
         "prefect-version": "3.8.8",
         "build": None,
         "push": None,
-        # the process worker's checkout (DCF_PROJECT_DIR, resolved on the worker), or the image's project
-        "pull": [{"prefect.deployments.steps.set_working_directory": {"directory": directory}}],
+        # the process worker's checkout (found on the worker when a run starts), or the image's project
+        "pull": pull,
         "deployments": [stream_deployment(s, pool) for s in streams] + operations_deployments(pool),
     }
 

@@ -111,14 +111,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(root / "cli-home"),
                "DCF_HOME": str(dcf_home), "DCF_STREAMS_DIR": str(_private_bcfinsg(root)),
                "PYTHONPATH": str(PROJECT_ROOT)}
-        env.pop("DCF_PROJECT_DIR", None)  # deploy keeps the pull step's {{ $DCF_PROJECT_DIR }} for the worker
+        env.pop("DCF_PROJECT_DIR", None)
         _run([sys.executable, "-m", "scripts.work_pool"], env)
-        _run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"], env)
+        # as make deploy-local does: the deployments remember the checkout they were deployed from
+        _run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+             {**env, "DCF_DEPLOYED_FROM": str(PROJECT_ROOT)})
         _run([sys.executable, "-m", "scripts.automations"], env)
 
-        worker_env = {**env, "DCF_PROJECT_DIR": str(PROJECT_ROOT), "PREFECT_HOME": str(root / "worker-home"),
-                      "PREFECT_WORKER_QUERY_SECONDS": "1"}
-        worker_env.pop("PYTHONPATH")  # the deployment's pull step alone must make the project importable
+        # The worker started as Prefect's own hint after a deploy says (`prefect worker start --pool …`): no
+        # DCF_PROJECT_DIR, started elsewhere, no PYTHONPATH: the pull steps alone find and import the project.
+        worker_env = {**env, "PREFECT_HOME": str(root / "worker-home"), "PREFECT_WORKER_QUERY_SECONDS": "1"}
+        worker_env.pop("PYTHONPATH")
         worker_log = root / "worker.log"
         with worker_log.open("w") as log:
             worker = subprocess.Popen(

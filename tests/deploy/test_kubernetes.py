@@ -70,11 +70,11 @@ def test_one_flow_runs_job_manifest_renders_without_a_cluster(prefect_api: str) 
 
 
 def test_the_kubernetes_deployments_are_generated_and_current() -> None:
-    path, pool, directory = POOL_FILES["kubernetes"]
+    path, pool, pull = POOL_FILES["kubernetes"]
     assert path.read_text() == render_text(pool_kind="kubernetes"), f"{path.name} is stale: run " \
                                                                      "`make deployments POOL=kubernetes`"
     document = yaml.safe_load(path.read_text())
-    assert pool == KUBERNETES_POOL and directory == "/app"
+    assert pool == KUBERNETES_POOL and pull == document["pull"]
     assert document["pull"] == [{"prefect.deployments.steps.set_working_directory": {"directory": "/app"}}]
     process = yaml.safe_load(POOL_FILES["process"][0].read_text())
     assert [d["name"] for d in document["deployments"]] == [d["name"] for d in process["deployments"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -23,7 +24,7 @@ from dcf.stream.definition import load_all_streams, parse_stream_file
 from flows.parameters import RunMode
 from flows.stream_load import stream_load
 from scripts.automations import reconcile_automation
-from scripts.deployments import PREFECT_YAML, check, deployment_name, render, render_text
+from scripts.deployments import PREFECT_YAML, PROCESS_PULL, check, deployment_name, render, render_text
 from scripts.snowflake_blocks import fields_from_env
 from tests.streams import BCFINSG, BCFINSG_YAML
 
@@ -70,9 +71,46 @@ def test_the_stream_deployment_takes_name_parameters_and_schedule_from_the_yaml(
     others = {d["name"]: d for d in document["deployments"] if d is not stream}
     assert {"reconcile", "profile-tables"} <= set(others)
     assert others["reconcile"]["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
-    # The worker resolves the checkout at run time, so one prefect.yaml serves every host.
-    assert document["pull"] == [
-        {"prefect.deployments.steps.set_working_directory": {"directory": "{{ $DCF_PROJECT_DIR }}"}}]
+    # The worker finds the checkout at run time, so one prefect.yaml serves every host (see the test below).
+    assert document["pull"] == PROCESS_PULL
+
+
+@pytest.mark.parametrize(("deployed_from", "worker_env", "expected"), [
+    ("checkout", {"DCF_PROJECT_DIR": "other"}, "other"),    # the worker's own checkout wins
+    ("checkout", {}, "checkout"),                           # a worker started as Prefect's hint says
+    ("", {}, "DCF_PROJECT_DIR is not set: start the worker with DCF_PROJECT_DIR=<checkout of dcf-flows>"),
+    ("", {"DCF_PROJECT_DIR": "elsewhere"}, "DCF_PROJECT_DIR=ELSEWHERE is not a checkout of dcf-flows"),
+])
+def test_the_pull_steps_find_the_checkout_or_fail_saying_what_to_set(deployed_from, worker_env, expected, tmp_path,
+                                                                       monkeypatch):
+    """The pull steps as Prefect runs them: resolved once by ``prefect deploy`` (with or without
+    DCF_DEPLOYED_FROM, as ``make deploy-local`` sets it), then run in the flow-run process's environment."""
+    import asyncio
+
+    from prefect.deployments.steps.core import StepExecutionError, run_steps
+    from prefect.utilities.templating import apply_values
+
+    dirs = {"checkout": tmp_path / "checkout", "other": tmp_path / "other", "elsewhere": tmp_path / "elsewhere"}
+    for name in ("checkout", "other"):
+        (dirs[name] / "flows").mkdir(parents=True)
+        (dirs[name] / "flows" / "stream_load.py").touch()
+    monkeypatch.delenv("DCF_DEPLOYED_FROM", raising=False)
+    if deployed_from:
+        monkeypatch.setenv("DCF_DEPLOYED_FROM", str(dirs[deployed_from]))
+    deployed = apply_values(render()["pull"], {}, remove_notset=False)  # $VARs: from os.environ, as deploy does
+    monkeypatch.chdir(tmp_path)  # the steps change directory; restored after the test
+    monkeypatch.delenv("DCF_DEPLOYED_FROM", raising=False)
+    monkeypatch.delenv("DCF_PROJECT_DIR", raising=False)
+    for name, value in worker_env.items():
+        monkeypatch.setenv(name, str(dirs[value]))
+    if expected in dirs:
+        asyncio.run(run_steps(deployed, print_function=lambda *_: None))
+        assert Path.cwd() == dirs[expected]
+    else:
+        with pytest.raises(StepExecutionError) as failed:
+            asyncio.run(run_steps(deployed, print_function=lambda *_: None))
+        message = str(failed.value.__cause__).replace(str(dirs["elsewhere"]), "ELSEWHERE")
+        assert expected in message and len(message.strip().splitlines()) == 1, message
 
 
 def test_the_ui_form_offers_known_streams_dates_and_modes_and_the_server_check_refuses_bad_values():
