@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from prefect import flow
+from prefect.states import Completed, Failed, State
 
 from dcf.convert.rate import conversion_counts
 from dcf.datastage.importer import ImportResult, import_exports
@@ -36,11 +37,20 @@ def load_job_map(path: Path | None) -> JobMap:
     return JobMap({str(key): value for key, value in data.items()})
 
 
+def _run_name() -> str:
+    """``import-<first export's name>`` (``+N`` when there are more), not a generated name."""
+    from prefect.runtime import flow_run
+
+    exports = list(flow_run.parameters.get("exports") or [])
+    first = Path(str(exports[0])).stem if exports else "nothing"
+    return f"import-{first}" + (f"+{len(exports) - 1}" if len(exports) > 1 else "")
+
+
 @run_form
-@flow(name="import-datastage")
+@flow(name="import-datastage", flow_run_name=_run_name)
 def import_datastage(exports: list[str], out: str, job_map: str | None = None, stream_id_start: int = 5000,
                      dbt_project_dir: str = "dbt/gdw1", validate_streams: bool = True,
-                     dbt_out: str | None = None) -> dict[str, int]:
+                     dbt_out: str | None = None) -> State:
     """Import exports into ``out``; the report goes to DIR/migration_report.md and a markdown artifact.
 
     Args:
@@ -53,14 +63,55 @@ def import_datastage(exports: list[str], out: str, job_map: str | None = None, s
         dbt_out: Folder for the parallel jobs converted to dbt models (a dbt project, or models/datastage/ of
             the project already there); empty: parallel jobs are not converted.
     """
+    from prefect import get_run_logger
     from prefect.artifacts import create_markdown_artifact
 
-    result = _import(exports, out, job_map, stream_id_start, dbt_project_dir, validate=validate_streams,
-                     dbt_out=dbt_out)
+    try:
+        result = _import(exports, out, job_map, stream_id_start, dbt_project_dir, validate=validate_streams,
+                         dbt_out=dbt_out)
+    except ConfigError as error:
+        return Failed(message=str(error))
     create_markdown_artifact(markdown=(Path(out) / "migration_report.md").read_text(encoding="utf-8"),
                              key="datastage-migration-report", description="DataStage import")
-    return {"streams_written": len(result.written), "parameter_sets_written": len(result.parameter_sets),
-            "problems": len(result.problems)}
+    logger = get_run_logger()
+    for problem in result.problems:
+        logger.warning("problem: %s", problem)
+    summary = summary_lines(result, out, dbt_out)
+    for line in summary:
+        logger.info("%s", line)
+    counts = {"streams_written": len(result.written), "parameter_sets_written": len(result.parameter_sets),
+              "problems": len(result.problems)}
+    failure = unusable(result)
+    if failure:
+        return Failed(message=failure, data=counts)
+    return Completed(message=summary[-1] if not result.conversions else "; ".join(summary[-2:]), data=counts)
+
+
+def summary_lines(result: ImportResult, out: str, dbt_out: str | None) -> list[str]:
+    """What an import wrote, as the CLI prints it and the flow logs it (the written line last but one or last)."""
+    lines = []
+    validated = [s["validate"] for s in result.sequences.values() if s.get("validate") is not None]
+    if validated:
+        lines.append(f"VALIDATE: {sum(1 for problems in validated if not problems)} of {len(result.written)} "
+                     f"stream(s) pass ({sum(len(problems) for problems in validated)} problem(s), listed in the "
+                     "report)")
+    attention = sum(1 for e in result.entries if e.status == "needs attention")
+    sets = f" and {len(result.parameter_sets)} parameter set(s)" if result.parameter_sets else ""
+    lines.append(f"{len(result.written)} stream YAML(s){sets} written to {out}; {attention} item(s) need attention; "
+                 f"report: {Path(out) / 'migration_report.md'}")
+    if result.conversions:
+        counts = conversion_counts(result.conversions)
+        lines.append(f"{counts['jobs']} parallel job(s) converted into {dbt_out} ({counts['jobs_converted_whole']} "
+                     f"whole); stages: {counts['AUTO']} AUTO, {counts['SEMI']} SEMI, {counts['MANUAL']} MANUAL")
+    return lines
+
+
+def unusable(result: ImportResult) -> str | None:
+    """Why the import's output cannot be used (a written stream that does not load, nothing imported), or None."""
+    if result.not_loading or not (result.written or result.conversions):
+        return (f"{len(result.not_loading)} of {len(result.written)} stream YAML(s) do not load: "
+                f"{', '.join(result.not_loading) or 'no sequence was imported'}")
+    return None
 
 
 def _import(exports: list[str], out: str, job_map: str | None, stream_id_start: int,
@@ -110,24 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for problem in result.problems:
         print(f"problem: {problem}", file=sys.stderr)
-    attention = sum(1 for e in result.entries if e.status == "needs attention")
-    validated = [s["validate"] for s in result.sequences.values() if s.get("validate") is not None]
-    if validated:
-        print(f"VALIDATE: {sum(1 for problems in validated if not problems)} of {len(result.written)} stream(s) pass "
-              f"({sum(len(problems) for problems in validated)} problem(s), listed in the report)")
-    sets = f" and {len(result.parameter_sets)} parameter set(s)" if result.parameter_sets else ""
-    print(f"{len(result.written)} stream YAML(s){sets} written to {args.out}; {attention} item(s) need attention; "
-          f"report: {Path(args.out) / 'migration_report.md'}")
-    if result.conversions:
-        counts = conversion_counts(result.conversions)
-        print(f"{counts['jobs']} parallel job(s) converted into {args.dbt_out} ({counts['jobs_converted_whole']} "
-              f"whole); stages: {counts['AUTO']} AUTO, {counts['SEMI']} SEMI, {counts['MANUAL']} MANUAL")
-    if result.not_loading or not (result.written or result.conversions):
-        print(f"error: {len(result.not_loading)} of {len(result.written)} stream YAML(s) do not load: "
-              f"{', '.join(result.not_loading) or 'no sequence was imported'}", file=sys.stderr)
+    for line in summary_lines(result, args.out, args.dbt_out):
+        print(line)
+    failure = unusable(result)
+    if failure:
+        print(f"error: {failure}", file=sys.stderr)
         return 1
     return 0
-
 
 if __name__ == "__main__":
     exit_process(main())

@@ -11,6 +11,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from dcf.datastage.basic import (
     APPROXIMATED,
     ATTENTION,
@@ -45,6 +47,9 @@ def kind_of(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
         return Kind({"command": PLACEHOLDER}, ATTENTION,
                     f"activity class {activity.class_name or '?'} is not known; a failing placeholder command")
     kind = handler(mapper, activity, scope)
+    if not kind.translation:  # what the activity became, as the stream YAML says it
+        kind.translation = yaml.safe_dump(kind.fields, default_flow_style=True, width=1_000_000,
+                                          sort_keys=False).strip()
     if activity.settings.get("CheckPoint", "").strip() == "1":
         kind.fields["always_rerun"] = True
         kind.note = "; ".join(n for n in (kind.note, "CheckPoint 1 (do not checkpoint run): always_rerun") if n)
@@ -160,11 +165,13 @@ def _command(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
     notes = [p.note for p in parts if p.status != MAPPED]
     shell = any(token in argv for token in ("|", "||", "&&", ";", ">", ">>", "<", "2>&1")) or "`" in line
     if shell and not notes:
-        argv_out = ["sh", "-c", " ".join(p.text for p in parts)]
+        # the line as DataStage's shell read it, quotes and globs included (its words re-joined would not be)
+        argv_out = ["sh", "-c", template(line, scope).text]
         return Kind({"command": argv_out}, APPROXIMATED, "shell syntax (pipes, redirections): run through sh -c",
-                    line, " ".join(argv_out))
+                    line, shlex.join(argv_out))
     status = ATTENTION if notes else MAPPED
-    return Kind({"command": [p.text for p in parts]}, status, "; ".join(notes), line, " ".join(p.text for p in parts))
+    return Kind({"command": [p.text for p in parts]}, status, "; ".join(notes), line,
+                shlex.join(p.text for p in parts))
 
 
 def _routine(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
@@ -193,7 +200,7 @@ def _mail(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
     note = "" if status == MAPPED else (f"recipients {_setting(activity, 'Recipients', 'To')!r}: name a Prefect "
                                         f"notification block as 'notify' in the job map (now {block})")
     return Kind({"notify": {"blocks": [block], "subject": subject.text, "body": body.text}}, status, note,
-                _setting(activity, "Subject"), subject.text)
+                _setting(activity, "Subject"))
 
 
 def _wait_for_file(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:

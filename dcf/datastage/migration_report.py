@@ -121,9 +121,14 @@ def _sequence_section(name: str, sequence: dict[str, Any], entries: list[Any]) -
     if sequence.get("validate"):
         lines += [f"VALIDATE ({len(sequence['validate'])} problem(s)):", "",
                   *(f"- {problem}" for problem in sequence["validate"]), ""]
-    lines += ["| | name | DataStage | verdict | note | original | translation |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {e.what} | {e.name} | {e.datastage} | {e.status} | {str(e.note).replace('|', '/')} | "
-              f"{_cell(e.original)} | {_cell(e.translation)} |" for e in entries]
+    # The UI's markdown pane is narrow and does not scroll sideways: one narrow table, then what each item
+    # became as a list (a long command or expression wraps there; in a table cell it widens the table).
+    lines += ["| | name (DataStage) | verdict | note |", "|---|---|---|---|"]
+    lines += [f"| {e.what} | {e.name} ({e.datastage}) | {e.status} | {str(e.note).replace('|', '/')} |"
+              for e in entries]
+    lines += ["", "What each became (original → translation):", ""]
+    lines += [f"- {e.name}: {_cell(e.original) or '(nothing)'} → {_cell(e.translation) or '(nothing)'}"
+              for e in entries if e.original or e.translation]
     lines += ["", "The generated stream:", "", "```mermaid", sequence["graph"], "```", "",
               "| level | from | to | condition |", "|---|---|---|---|"]
     lines += [f"| {level} | {source} | {target} | {_cell(condition)} |"

@@ -74,3 +74,34 @@ def _imported(exports: list[Path], out: Path) -> Path:
     result = import_exports(exports, out=out)
     assert not result.not_loading and not result.problems, result.problems
     return out
+
+
+def test_a_shell_command_runs_as_datastage_ran_it_quotes_and_globs_included(tmp_path):
+    """XC_LIST_FILES ("lists the account files as one |-separated line", the key's `output`) and XC_ARCHIVE
+    (a glob) run from the imported YAML: re-joining the words of a shell line loses its quoting, and
+    `tr '\\n' '|'` then becomes a pipe."""
+    import subprocess
+
+    [files] = [s for s in _streams(_imported([SEQUENCES_ISX], tmp_path / "out")).values()
+               if s["stream"]["name"] == "SQ_FILES"]
+    commands = {a["name"]: a["command"] for a in files["sequence"] if "command" in a}
+    landing = tmp_path / "landing"
+    (landing / "in").mkdir(parents=True)
+    (landing / "archive").mkdir()
+    for name in ("ACCOUNTS_20240131_01.csv", "ACCOUNTS_20240131_02.csv", "ACCOUNTS.ready", "NOTES.txt"):
+        (landing / "in" / name).touch()
+
+    def run(argv: list[str]) -> str:
+        values = {"#PS_ENV.LANDING_DIR#": str(landing), "#PM_RUN_DATE#": "2024-01-31"}
+        for reference, value in values.items():
+            argv = [part.replace(reference, value) for part in argv]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    [listing] = [s for s in sequence_key()["SQ_FILES"]["scenarios"] if s["id"] == "files-3"]
+    assert "|" in listing["given"]["commands"]["XC_LIST_FILES"]["output"]  # the form the key says it prints
+    assert run(commands["XC_LIST_FILES"]).strip() == "ACCOUNTS_20240131_01.csv|ACCOUNTS_20240131_02.csv"
+    run(commands["XC_ARCHIVE"])
+    assert sorted(p.name for p in (landing / "archive").iterdir()) == [
+        "ACCOUNTS_20240131_01.csv", "ACCOUNTS_20240131_02.csv", "accounts_2024-01-31.ok"]

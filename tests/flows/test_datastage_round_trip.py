@@ -29,6 +29,11 @@ def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(p
     assert written == {"streams_written": 5, "parameter_sets_written": 1, "problems": 1}, \
         "five sequences and their parameter set; the job-control server job reported"
     assert _artifact("datastage-migration-report").startswith("# DataStage migration report")
+    # the run says what it did: its name, its final message and its log
+    run, logs = _last_run("import-datastage")
+    assert run.name == f"import-{DSX.stem}+3", run.name
+    assert run.state.message.startswith("5 stream YAML(s) and 1 parameter set(s) written to ")
+    assert any("item(s) need attention; report: " in message for message in logs)
     monkeypatch.setenv("DCF_STREAMS_DIR", str(streams))
 
     for path in sorted(streams.glob("*.yaml")):
@@ -49,6 +54,19 @@ def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(p
     assert '"$CommandOutput": "report full Y EMEA"' in report["PRCS_STATISTICS"]
     jobs = query("SELECT COUNT(*) AS N FROM DCF.PROCESS_EXECUTION_LOG WHERE RECORD_TYPE = 'JOB'")[0]["N"]
     assert jobs == 2, "each imported job activity is one dbt build"
+
+
+def _last_run(flow_name: str):
+    """The latest run of a flow and its log messages."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        [run] = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+                                      sort=FlowRunSort.START_TIME_DESC, limit=1)
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    return run, [log.message for log in logs]
 
 
 def _artifact(key: str) -> str:
