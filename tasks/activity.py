@@ -56,7 +56,7 @@ def _stale_since(activity: Activity) -> ChangedSince | None:
     return dbt_build.project_changed if activity.dbt is not None else None
 
 
-@task(name="activity", task_run_name="{row_name}-{run.stream_name}", cache_policy=None, persist_result=False,
+@task(name="activity", task_run_name="{row_name}", cache_policy=None, persist_result=False,
       on_running=[stage_running_hook()], on_completion=[stage_completed_hook()], on_failure=[stage_failed_hook()])
 def activity_task(run: StreamRun, activity: Activity, row_name: str, inputs: dict[str, Any]) -> StageResult:
     """Run one activity of the sequence (its inputs' ``#references#`` already filled in)."""

@@ -35,7 +35,7 @@ class ValidationProblems(DcfError):
         self.lines = lines
 
 
-@task(name="validate_plan", task_run_name="validate_plan-{stream}", cache_policy=None, persist_result=False)
+@task(name="validate_plan", task_run_name="validate_plan", cache_policy=None, persist_result=False)
 def validate_plan(stream: str, warehouse_block: str | None = None) -> list[str]:
     """The plan of ``stream``'s graph, one line per activity; raise :class:`ValidationProblems` if anything
     would fail."""
@@ -68,7 +68,7 @@ def stream_problems(path: Path, warehouse_block: str | None = None) -> tuple[Str
     return config, problems
 
 
-@task(name="what_if", task_run_name="what_if-{stream}", cache_policy=None, persist_result=False)
+@task(name="what_if", task_run_name="what_if", cache_policy=None, persist_result=False)
 def what_if_plan(stream: str, parameters: dict[str, Any], assume: dict[str, Any]) -> list[str]:
     """The activities the stream would start for ``parameters`` and the ``assume``d outcomes, in order, and
     its final status (nothing runs); :class:`DcfError` names a name or outcome it cannot read."""

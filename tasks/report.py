@@ -36,21 +36,21 @@ def report(run: StreamRun, status: str) -> StageResult:
                         "delivery": content["delivery"]})
 
 
-@task(name="failure_report", task_run_name="failure_report-{run.stream_name}", cache_policy=None,
+@task(name="failure_report", task_run_name="failure_report", cache_policy=None,
       persist_result=False)
 def failure_report(run: StreamRun, error: str, status: InstanceStatus = InstanceStatus.FAILED) -> dict[str, Any]:
     """The exception path: record and report the failure, or the operator's cancel (status CANCELLED)."""
     return _publish(run, FAILURE_REPORT, status, error=error)
 
 
-@task(name="close_instance", task_run_name="close_instance-{run.stream_name}", cache_policy=None,
+@task(name="close_instance", task_run_name="close_instance", cache_policy=None,
       persist_result=False)
 def close_instance(run: StreamRun, status: InstanceStatus, error: str | None = None) -> None:
     with connect(run.warehouse_block) as conn:
         instances.close_instance(conn, run.prcs_inst_id, status, error)
 
 
-@task(name="status_board", task_run_name="status_board-{run.stream_name}", cache_policy=None, persist_result=False)
+@task(name="status_board", task_run_name="status_board", cache_policy=None, persist_result=False)
 def status_board(run: StreamRun) -> None:
     """Refresh the project's stream status board artifact (never fails the run)."""
     publish_status_board(run.warehouse_block)

@@ -180,9 +180,9 @@ def run_checkpointed(run: StreamRun, name: str, body: Callable[[], StageResult],
 
 
 def stage_task(name: str, fn: Callable[..., Any], **hooks: Any) -> Task:
-    """The Prefect task of a stage: named after it and the stream, never skipped by Prefect's result cache
-    (DCF checkpoints decide what reruns)."""
-    return task(name=name, task_run_name=f"{name}-{{run.stream_name}}", cache_policy=None, persist_result=False,
+    """The Prefect task of a stage: named after it (its flow run names the stream and the day), never skipped
+    by Prefect's result cache (DCF checkpoints decide what reruns)."""
+    return task(name=name, task_run_name=name, cache_policy=None, persist_result=False,
                 **hooks)(fn)
 
 

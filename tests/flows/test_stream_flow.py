@@ -265,6 +265,15 @@ def test_a_stream_that_says_test_warnings_are_fine_succeeds_and_still_records_th
     assert json.loads(build["PRCS_STATISTICS"])["warned_tests"], "what warned is kept on the stage row"
     [report] = query("SELECT * FROM DCF.DCF_T_NOTIFICATIONS")
     assert json.loads(report["NOTIFICATION_CONTENT"])["warnings"] == []
+    # the flow run names the stream and the day; its task runs, what they do
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(state.state_details.flow_run_id)
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+    assert flow_run.name == f"{BCFINSG}-{DAY1}"
+    assert set(STAGES) <= {t.name for t in tasks} and not [t.name for t in tasks if BCFINSG in t.name]
 
 
 def test_report_is_delivered_through_notification_blocks_and_published_as_artifacts(prefect_api, tmp_path,
