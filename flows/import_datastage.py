@@ -37,6 +37,16 @@ def load_job_map(path: Path | None) -> JobMap:
     return JobMap({str(key): value for key, value in data.items()})
 
 
+def load_dbt_vars(path: str | None) -> dict[str, str] | None:
+    """``--dbt-vars FILE``: a mapping of var name to value."""
+    if path is None:
+        return None
+    data = read_yaml(Path(path)).data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: dbt vars are a mapping of var name to value (PS_DWH.SCHEMA: DWH)")
+    return {str(key): str(value) for key, value in data.items()}
+
+
 def _run_name() -> str:
     """``import-<first export's name>`` (``+N`` when there are more), not a generated name."""
     from prefect.runtime import flow_run
@@ -49,8 +59,8 @@ def _run_name() -> str:
 @run_form
 @flow(name="import-datastage", flow_run_name=_run_name)
 def import_datastage(exports: list[str], out: str, job_map: str | None = None, stream_id_start: int = 5000,
-                     dbt_project_dir: str = "dbt/gdw1", validate_streams: bool = True,
-                     dbt_out: str | None = None) -> State:
+                     dbt_project_dir: str | None = None, validate_streams: bool = True,
+                     dbt_out: str | None = None, dbt_vars: dict[str, str] | None = None) -> State:
     """Import exports into ``out``; the report goes to DIR/migration_report.md and a markdown artifact.
 
     Args:
@@ -58,17 +68,20 @@ def import_datastage(exports: list[str], out: str, job_map: str | None = None, s
         out: Folder for the stream YAMLs and the report.
         job_map: YAML file: job name or glob -> dbt selector or {stream: NAME}.
         stream_id_start: First stream id to allocate (in the order of the sorted stream names).
-        dbt_project_dir: The dbt project the imported streams build.
+        dbt_project_dir: The dbt project the imported streams build; empty: dbt_out when converting, else
+            dbt/gdw1.
         validate_streams: VALIDATE every written stream (dbt selections, executables, blocks) for the report.
         dbt_out: Folder for the parallel jobs converted to dbt models (a dbt project, or models/datastage/ of
             the project already there); empty: parallel jobs are not converted.
+        dbt_vars: Values of the converted project's vars (the schemas its sources read, e.g.
+            {"PS_DWH.SCHEMA": "DWH"}), written into its dbt_project.yml.
     """
     from prefect import get_run_logger
     from prefect.artifacts import create_markdown_artifact
 
     try:
         result = _import(exports, out, job_map, stream_id_start, dbt_project_dir, validate=validate_streams,
-                         dbt_out=dbt_out)
+                         dbt_out=dbt_out, dbt_vars=dbt_vars)
     except ConfigError as error:
         return Failed(message=str(error))
     create_markdown_artifact(markdown=(Path(out) / "migration_report.md").read_text(encoding="utf-8"),
@@ -115,12 +128,13 @@ def unusable(result: ImportResult) -> str | None:
 
 
 def _import(exports: list[str], out: str, job_map: str | None, stream_id_start: int,
-            dbt_project_dir: str, *, validate: bool = True, dbt_out: str | None = None) -> ImportResult:
+            dbt_project_dir: str | None, *, validate: bool = True, dbt_out: str | None = None,
+            dbt_vars: dict[str, str] | None = None) -> ImportResult:
     return import_exports([Path(e) for e in exports], out=Path(out), job_map=load_job_map(Path(job_map) if job_map
                                                                                         else None),
                           stream_id_start=stream_id_start, dbt_project_dir=dbt_project_dir,
                           validator=_validator(Path(out)) if validate else None,
-                          dbt_out=Path(dbt_out) if dbt_out else None)
+                          dbt_out=Path(dbt_out) if dbt_out else None, dbt_vars=dbt_vars)
 
 
 def _validator(out: Path) -> Callable[[Path], list[str]]:
@@ -148,14 +162,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--job-map")
     parser.add_argument("--stream-id-start", type=int, default=5000)
-    parser.add_argument("--dbt-project-dir", default="dbt/gdw1")
+    parser.add_argument("--dbt-project-dir", help="the dbt project the streams build (default: --dbt-out when "
+                        "converting, else dbt/gdw1)")
     parser.add_argument("--dbt-out", metavar="DIR", help="convert the parallel jobs into dbt models in DIR")
+    parser.add_argument("--dbt-vars", metavar="FILE", help="YAML: values of the converted project's vars "
+                        "(the schemas its sources read, e.g. PS_DWH.SCHEMA: DWH)")
     parser.add_argument("--no-validate", action="store_true",
                         help="skip VALIDATE of the written streams (dbt selections, executables, blocks)")
     args = parser.parse_args(argv)
     try:
         result = _import(args.exports, args.out, args.job_map, args.stream_id_start, args.dbt_project_dir,
-                         validate=not args.no_validate, dbt_out=args.dbt_out)
+                         validate=not args.no_validate, dbt_out=args.dbt_out, dbt_vars=load_dbt_vars(args.dbt_vars))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

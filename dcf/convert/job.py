@@ -27,6 +27,12 @@ class JobConversion:
     sources: set[tuple[str, str, str]] = field(default_factory=set)
     verdicts: list[StageVerdict] = field(default_factory=list)
 
+    @property
+    def tier(self) -> str:
+        """The job's: MANUAL when a stage is left to a person, SEMI when one is approximated, else AUTO."""
+        tiers = {verdict.tier for verdict in self.verdicts} or {MANUAL}
+        return next(tier for tier in (MANUAL, SEMI, AUTO) if tier in tiers or tier == AUTO)
+
 
 def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
     if job.graph is None:

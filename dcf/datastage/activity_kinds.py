@@ -93,10 +93,22 @@ def _job(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
         notes.append(f"multi-instance job, invocation {activity.invocation_id}: passed as dbt var dcf_invocation_id")
     if values:
         step["vars"] = values
-    if mapped is None:
+    tier = mapper.ctx.converted.get(job_name) if mapped is None else None
+    if tier is not None:  # the converted models carry the job's name as their tag
+        mapper.jobs_called[job_name] = True
+        status = _worst(status, _TIER_STATUS[tier])
+        notes.insert(0, f"job {job_name} converted to dbt models ({tier}: {_TIER_MEANS[tier]}), selected as "
+                        f"{step['select'][0]}")
+    elif mapped is None:
         status = ATTENTION
         notes.insert(0, f"job {job_name} is not in the job map: needs a dbt model (selected as {step['select'][0]})")
     return Kind({"dbt": step}, status, "; ".join(notes) or f"job {job_name} -> {step['select']}", job_name)
+
+
+#: What a converted job's tier makes of the activity that runs it, and what the tier means.
+_TIER_STATUS = {"AUTO": MAPPED, "SEMI": APPROXIMATED, "MANUAL": ATTENTION}
+_TIER_MEANS = {"AUTO": "every stage converted", "SEMI": "approximations, listed per stage below",
+               "MANUAL": "stages left to a person: its models do not build until someone supplies them"}
 
 
 def _key(name: str) -> str:

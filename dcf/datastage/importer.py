@@ -74,17 +74,23 @@ Validator = Callable[[Path], list[str]]
 
 
 def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = None, stream_id_start: int = 5000,
-                   dbt_project_dir: str = "dbt/gdw1", validator: Validator | None = None,
-                   dbt_out: Path | None = None) -> ImportResult:
+                   dbt_project_dir: str | None = None, validator: Validator | None = None,
+                   dbt_out: Path | None = None, dbt_vars: dict[str, str] | None = None) -> ImportResult:
     """Read every export, write one stream YAML per sequence into ``out`` and the report beside them;
-    ``validator``: VALIDATE each stream that loads (once all are written: a child is found beside its parent)."""
+    ``validator``: VALIDATE each stream that loads (once all are written: a child is found beside its parent).
+    ``dbt_out``: convert the parallel jobs into dbt models there first; the job activities that run them select
+    the generated models, and the streams build that project unless ``dbt_project_dir`` names another;
+    ``dbt_vars``: values of the generated project's vars (the parameter-set members its sources read, say)."""
     result = ImportResult()
     jobs = read_jobs(exports, result)
     sequences = _named(sorted((j for j in jobs if j.kind == "sequence"), key=lambda j: j.name), result)
-    context = Context(streams={job.name: name for name, job in sequences.items()}, job_map=job_map or JobMap(),
-                      dbt_project_dir=dbt_project_dir,
-                      parameter_sets={j.name: j.parameters for j in jobs if j.kind == "parameter_set"})
     out.mkdir(parents=True, exist_ok=True)
+    if dbt_out is not None:
+        result.conversions = _convert(jobs, dbt_out, out, job_map or JobMap(), dbt_vars)
+    context = Context(streams={job.name: name for name, job in sequences.items()}, job_map=job_map or JobMap(),
+                      dbt_project_dir=dbt_project_dir or (str(dbt_out) if dbt_out is not None else "dbt/gdw1"),
+                      parameter_sets={j.name: j.parameters for j in jobs if j.kind == "parameter_set"},
+                      converted={c.job: c.tier for c in result.conversions})
     _write_parameter_sets([j for j in jobs if j.kind == "parameter_set"], out, result)
     for number, (name, job) in enumerate(sorted(sequences.items())):
         if not job.activities:
@@ -118,10 +124,6 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
                                       "activities": len(job.activities), "triggers": len(job.links)}
     if validator is not None:
         _validate_written(result, validator)
-    if dbt_out is not None:
-        result.conversions = [convert_job(job) for job in jobs if job.kind == "parallel" and job.graph is not None]
-        dbt_out.mkdir(parents=True, exist_ok=True)
-        write_project(result.conversions, dbt_out)
     (out / "migration_report.json").write_text(json.dumps(_report_json(result), indent=2, sort_keys=True) + "\n",
                                                encoding="utf-8")
     report = report_markdown(result.sequences, result.entries, result.problems, result.secret_blocks)
@@ -129,6 +131,25 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
         report += "\n" + "\n".join(conversion_markdown(result.conversions))
     (out / "migration_report.md").write_text(report, encoding="utf-8")
     return result
+
+
+#: Written beside the streams when parallel jobs are converted: what each job activity selects.
+JOB_MAP_FILE = "job_map.yaml"
+
+
+def _convert(jobs: list[DsJob], dbt_out: Path, out: Path, job_map: JobMap,
+             dbt_vars: dict[str, str] | None) -> list[JobConversion]:
+    """The parallel jobs as dbt models in ``dbt_out``, and the job map that selects them (``out/job_map.yaml``;
+    the given map's own entries are kept and win)."""
+    conversions = [convert_job(job) for job in jobs if job.kind == "parallel" and job.graph is not None]
+    dbt_out.mkdir(parents=True, exist_ok=True)
+    write_project(conversions, dbt_out, variables=dbt_vars)
+    entries = {c.job: f"tag:{c.job.lower()}" for c in conversions if job_map.lookup(c.job) is None}
+    header = ("# Written by the DataStage import: each converted parallel job -> the tag its generated models\n"
+              "# carry (plus the entries of the job map it was given). Edit and pass it back with --job-map.\n")
+    (out / JOB_MAP_FILE).write_text(header + yaml.safe_dump({**job_map.entries, **entries}, sort_keys=False),
+                                    encoding="utf-8")
+    return conversions
 
 
 def _validate_written(result: ImportResult, validator: Validator) -> None:

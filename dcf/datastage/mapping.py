@@ -69,6 +69,8 @@ class Context:
     dbt_project_dir: str = "dbt/gdw1"
     #: Parameter set name -> its parameters (ISX ``.pst`` assets).
     parameter_sets: dict[str, list[DsParameter]] = field(default_factory=dict)
+    #: Parallel job name -> its conversion tier (AUTO / SEMI / MANUAL), for the jobs converted to dbt models.
+    converted: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

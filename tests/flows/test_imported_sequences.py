@@ -93,3 +93,28 @@ def _job_activities(sequence: str) -> list[str]:
     """The activities of ``sequence`` that run a parallel job, from the answer key (not from the importer)."""
     return [a["name"] for a in sequence_key()[sequence]["activities"]
             if a["class"] == "JSJobActivity" and a["job"].startswith("PX_")]
+
+
+def test_sequences_imported_with_their_converted_jobs_select_the_generated_models(prefect_api, tmp_path):
+    """Import the sequences together with the parallel jobs, converting them: the written job map sends each
+    job to the tag its generated models carry, and a sequence passes VALIDATE exactly when every parallel job it
+    calls (from the answer key) has generated models (from the files written), the others each naming theirs."""
+    from dcf.datastage.importer import JOB_MAP_FILE
+    from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets
+
+    dbt_out, out = tmp_path / "dbt", tmp_path / "imported"
+    result = _import([str(SEQUENCES_ISX), str(PARALLEL / "DEMO_DWH_parallel.isx")], str(out), None, 5000, None,
+                     dbt_out=str(dbt_out), dbt_vars=parallel_parameter_sets())
+    job_map = yaml.safe_load((out / JOB_MAP_FILE).read_text(encoding="utf-8"))
+    assert job_map == {job: f"tag:{job.lower()}" for job in parallel_key()}
+    has_models = {job: any((dbt_out / "models" / "datastage" / job.lower()).glob("*.sql")) for job in parallel_key()}
+    for name, sequence in result.sequences.items():
+        called = {a["job"] for a in sequence_key()[name]["activities"]
+                  if a["class"] == "JSJobActivity" and a["job"].startswith("PX_")}
+        missing = sorted(job for job in called if not has_models[job])
+        problems = sequence["validate"]
+        assert (problems == []) == (not missing), (name, problems)
+        for job in missing:
+            assert any(f"tag:{job.lower()}" in p and "matches no node" in p for p in problems), (name, job)
+        if called:  # the streams build the generated project
+            assert yaml.safe_load((out / sequence["file"]).read_text())["dbt"]["project_dir"] == str(dbt_out)
