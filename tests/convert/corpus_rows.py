@@ -77,3 +77,17 @@ def load_sources(conn: duckdb.DuckDBPyConnection, job: DsJob, conversion) -> Non
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         conn.execute(f"CREATE TABLE {schema}.{table} AS SELECT {columns} FROM read_csv('{path}', header = true, "
                      "all_varchar = true)")
+
+
+def load_existing_targets(conn: duckdb.DuckDBPyConnection, job: DsJob, conversion) -> None:
+    """An incremental model whose table the key gives as it was before the run (``data/<JOB>/<TABLE>.csv``)
+    starts from those rows (in ``main``, where the models are built): the run then updates and inserts as
+    DataStage did."""
+    for model in conversion.models:
+        path = PARALLEL / "data" / job.name / f"{model.name.upper()}.csv"
+        if model.materialized != "incremental" or not path.exists():
+            continue
+        [link] = job.graph.inputs(model.stage)
+        columns = ", ".join(f"CAST({c.name} AS {sql_type(c)}) AS {c.name}" for c in link.columns)
+        conn.execute(f"CREATE TABLE main.{model.name} AS SELECT {columns} FROM read_csv('{path}', header = true, "
+                     "all_varchar = true)")

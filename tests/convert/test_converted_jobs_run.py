@@ -11,10 +11,9 @@ import yaml
 from dcf.convert.job import convert_job
 from dcf.convert.parts import MANUAL
 from dcf.convert.project import write_project
-from dcf.convert.sql import sql_type
 from dcf.datastage.containers import read_export
 from dcf.datastage.model import DsJob
-from tests.convert.corpus_rows import expected_csv, key_rows, load_sources, warehouse_text
+from tests.convert.corpus_rows import expected_csv, key_rows, load_existing_targets, load_sources, warehouse_text
 from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
 
 pytestmark = pytest.mark.dbt
@@ -26,19 +25,6 @@ CONVERTED = ["PX_FILTER_SPLIT", "PX_FUNNEL_ADDRESSES", "PX_MODIFY_CAST", "PX_FCT
 @pytest.fixture(scope="module")
 def jobs() -> dict[str, DsJob]:
     return {job.name: job for job in read_export(PARALLEL / "DEMO_DWH_parallel.isx") if isinstance(job, DsJob)}
-
-
-def _existing_targets(conn: duckdb.DuckDBPyConnection, job: DsJob, conversion) -> None:
-    """An incremental model whose table the key gives as it was before the run (``data/<JOB>/<TABLE>.csv``)
-    starts from those rows: the run then updates and inserts as DataStage did."""
-    for model in conversion.models:
-        path = PARALLEL / "data" / job.name / f"{model.name.upper()}.csv"
-        if model.materialized != "incremental" or not path.exists():
-            continue
-        [link] = job.graph.inputs(model.stage)
-        columns = ", ".join(f"CAST({c.name} AS {sql_type(c)}) AS {c.name}" for c in link.columns)
-        conn.execute(f"CREATE TABLE main.{model.name} AS SELECT {columns} FROM read_csv('{path}', header = true, "
-                     "all_varchar = true)")
 
 
 @pytest.mark.parametrize("name", CONVERTED)
@@ -54,7 +40,7 @@ def test_a_converted_job_gives_the_rows_datastage_writes(jobs, tmp_path, name):
     database = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(database)) as conn:
         load_sources(conn, job, conversion)
-        _existing_targets(conn, job, conversion)
+        load_existing_targets(conn, job, conversion)
     (project / "profiles.yml").write_text(yaml.safe_dump({"converted_datastage": {"target": "dev", "outputs": {
         "dev": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
     variables = yaml.safe_dump({**parallel_parameter_sets(), **parallel_parameters()})

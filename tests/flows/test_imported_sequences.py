@@ -118,3 +118,56 @@ def test_sequences_imported_with_their_converted_jobs_select_the_generated_model
             assert any(f"tag:{job.lower()}" in p and "matches no node" in p for p in problems), (name, job)
         if called:  # the streams build the generated project
             assert yaml.safe_load((out / sequence["file"]).read_text())["dbt"]["project_dir"] == str(dbt_out)
+
+
+def test_an_imported_sequence_builds_its_converted_jobs_for_real(prefect_api, tmp_path, monkeypatch):
+    """SQ_CUSTOMER imported with its parallel jobs converted, run by the stream flow on the local DuckDB over
+    the corpus's input rows: both job activities build the generated models (a JOB row each, a MODEL row per
+    model in the execution log) and every target holds the rows DataStage writes (the key's CSVs)."""
+    import duckdb
+
+    from dcf.datastage.containers import read_export
+    from dcf.datastage.model import DsJob
+    from dcf.paths import warehouse_path
+    from flows.stream_load import stream_load
+    from tests.convert.corpus_rows import (
+        expected_csv,
+        key_rows,
+        load_existing_targets,
+        load_sources,
+        warehouse_text,
+    )
+    from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
+
+    export = PARALLEL / "DEMO_DWH_parallel.isx"
+    dbt_out, out, landing = tmp_path / "dbt", tmp_path / "imported", tmp_path / "landing"
+    result = _import([str(SEQUENCES_ISX), str(export)], str(out), None, 5000, None, validate=False,
+                     dbt_out=str(dbt_out), dbt_vars={**parallel_parameter_sets(), **parallel_parameters()})
+    conversions = {c.job: c for c in result.conversions}
+    called = ["PX_STG_CUSTOMER", "PX_DIM_CUSTOMER_SCD"]  # the key's job activities of SQ_CUSTOMER
+    assert called == [a["job"] for a in sequence_key()["SQ_CUSTOMER"]["activities"] if a["class"] == "JSJobActivity"]
+    jobs = {job.name: job for job in read_export(export) if isinstance(job, DsJob)}
+    with duckdb.connect(str(warehouse_path())) as conn:
+        for name in called:
+            load_sources(conn, jobs[name], conversions[name])
+            load_existing_targets(conn, jobs[name], conversions[name])
+    (landing / "done").mkdir(parents=True)
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(out))
+
+    state = stream_load(stream="SQ_CUSTOMER", process_date=DAY, parameters={"PS_ENV.LANDING_DIR": str(landing)},
+                        return_state=True)
+
+    assert state.is_completed(), state.message
+    builds = query("SELECT PROCESS_STEP_ID, RECORD_TYPE, EXECUTION_STATUS_NAME FROM DCF.PROCESS_EXECUTION_LOG")
+    assert len([b for b in builds if b["RECORD_TYPE"] == "JOB"]) == len(called)
+    models = {b["PROCESS_STEP_ID"].split("_MODEL_", 1)[1].lower(): b["EXECUTION_STATUS_NAME"] for b in builds
+              if b["RECORD_TYPE"] == "MODEL"}
+    built = {m.name for name in called for m in conversions[name].models}
+    assert {name: status for name, status in models.items() if name in built} == dict.fromkeys(built, "SUCCESS")
+    assert (landing / "done" / "customer_2024-01-31.done").exists(), "the marker after the dimension"
+    for name in called:  # read as the run left them (the flow's own connection to the file is still open)
+        targets = {t["stage"]: t for t in parallel_key()[name]["targets"]}
+        for model in conversions[name].models:
+            stored = query(f"SELECT * FROM main.{model.name}")
+            rows = sorted((tuple(warehouse_text(v) for v in row.values()) for row in stored), key=str)
+            assert rows == sorted(key_rows(expected_csv(name, targets[model.stage])), key=str), model.name
