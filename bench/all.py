@@ -45,6 +45,9 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("DataStage import",
      ["bench.datastage_import", "--rounds", "1"], ["bench.datastage_import", "--sequences", "20",
                                                    "--parallel-jobs", "20", "--rounds", "1"]),
+    ("parallel jobs → dbt models, 1,000 jobs",
+     ["bench.parallel_convert", "--jobs", "1000", "--rounds", "3"], ["bench.parallel_convert", "--jobs", "50",
+                                                                      "--rounds", "1"]),
 ]
 #: ``--large``: the N=1,000 build, 3 rounds (~16 min here on its own: dbt takes ~110 s per build of 1,000 models
 #: on 2 cores, so it cannot fit in the default run's 10 minutes).

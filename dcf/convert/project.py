@@ -15,6 +15,7 @@ def write_project(conversions: list[JobConversion], out: Path, *, name: str = "c
                   variables: dict[str, str] | None = None) -> list[Path]:
     """Write ``out/dbt_project.yml`` (unless one exists: then only ``models/datastage/``) and the models."""
     written: list[Path] = []
+    out.mkdir(parents=True, exist_ok=True)
     project = out / "dbt_project.yml"
     if not project.exists():
         # a var without a known value is left out: dbt then stops with "Required var … not found" instead of

@@ -142,7 +142,6 @@ def _convert(jobs: list[DsJob], dbt_out: Path, out: Path, job_map: JobMap,
     """The parallel jobs as dbt models in ``dbt_out``, and the job map that selects them (``out/job_map.yaml``;
     the given map's own entries are kept and win)."""
     conversions = [convert_job(job) for job in jobs if job.kind == "parallel" and job.graph is not None]
-    dbt_out.mkdir(parents=True, exist_ok=True)
     write_project(conversions, dbt_out, variables=dbt_vars)
     entries = {c.job: f"tag:{c.job.lower()}" for c in conversions if job_map.lookup(c.job) is None}
     header = ("# Written by the DataStage import: each converted parallel job -> the tag its generated models\n"
