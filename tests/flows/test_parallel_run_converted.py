@@ -1,6 +1,6 @@
-"""The parallel run over a converted job, in a stream: the converter's dbt project built by a dbt activity on
+"""The parallel run over each converted job, in a stream: the converter's dbt project built by a dbt activity on
 the embedded DuckDB warehouse, then one ``compare:`` activity per target against the legacy table (the rows
-DataStage writes, from the answer key) — every verdict MATCH in COMPARE_RUNS, on the board."""
+DataStage writes, from the answer key) — every verdict MATCH in COMPARE_RUNS."""
 
 from __future__ import annotations
 
@@ -16,59 +16,67 @@ from dcf.convert.sql import sql_type
 from dcf.datastage.containers import read_export
 from dcf.datastage.model import DsJob
 from dcf.paths import warehouse_path
-from tests.convert.corpus_rows import expected_csv, load_sources
+from tests.convert.corpus_rows import expected_csv, load_existing_targets, load_sources
+from tests.convert.test_converted_jobs_run import CONVERTED
 from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
 from tests.streams import query
 
 pytestmark = pytest.mark.e2e
-JOB = "PX_FILTER_SPLIT"
 
 
 def _legacy_tables(conn: duckdb.DuckDBPyConnection, job: DsJob, conversion) -> dict[str, str]:
     """Each target's rows as DataStage writes them (the key's CSV), typed as the target link declares them, in
     schema LEGACY; model name -> legacy relation."""
-    targets = {t["stage"]: t for t in parallel_key()[JOB]["targets"]}
+    targets = {t["stage"]: t for t in parallel_key()[job.name]["targets"]}
     conn.execute("CREATE SCHEMA IF NOT EXISTS LEGACY")
     relations = {}
     for model in conversion.models:
         [link] = job.graph.inputs(model.stage)
         columns = ", ".join(f"CAST({c.name} AS {sql_type(c)}) AS {c.name}" for c in link.columns)
-        path = expected_csv(JOB, targets[model.stage])
+        path = expected_csv(job.name, targets[model.stage])
         conn.execute(f"CREATE TABLE LEGACY.{model.name.upper()} AS SELECT {columns} FROM read_csv('{path}', "
                      "header = true, all_varchar = true)")
         relations[model.name] = f"LEGACY.{model.name.upper()}"
     return relations
 
 
-def test_the_converted_job_and_the_legacy_tables_match_through_compare_activities(prefect_api, tmp_path,
-                                                                                    monkeypatch):
+def _key(job: DsJob, stage: str) -> list[str]:
+    """The target link's key columns (as the job declares them), else its first column."""
+    [link] = job.graph.inputs(stage)
+    return [c.name for c in link.columns if c.key] or [link.columns[0].name]
+
+
+@pytest.mark.parametrize("name", CONVERTED)
+def test_a_converted_job_and_its_legacy_tables_match_through_compare_activities(prefect_api, tmp_path, monkeypatch,
+                                                                                 name):
     from flows.stream_load import stream_load
 
-    [job] = [j for j in read_export(PARALLEL / "DEMO_DWH_parallel.isx") if isinstance(j, DsJob) and j.name == JOB]
+    [job] = [j for j in read_export(PARALLEL / "DEMO_DWH_parallel.isx") if isinstance(j, DsJob) and j.name == name]
     conversion = convert_job(job, dialect="duckdb")
     project = tmp_path / "converted"
-    project.mkdir()
     write_project([conversion], project, variables={**parallel_parameter_sets(), **parallel_parameters()})
     warehouse_path().parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse_path())) as conn:
         load_sources(conn, job, conversion)
+        load_existing_targets(conn, job, conversion)
         legacy = _legacy_tables(conn, job, conversion)
+    stages = {model.name: model.stage for model in conversion.models}
     compares = [{"name": f"compare_{model}", "after": ["build"],
-                 "compare": {"legacy": relation, "new": model, "key": ["LOAN_ID"]}}
+                 "compare": {"legacy": relation, "new": model, "key": _key(job, stages[model])}}
                 for model, relation in sorted(legacy.items())]
-    stream = {"stream": {"name": "PAR_FILTER_SPLIT", "id": 9601},
-              "dbt": {"project_dir": str(project), "select": [f"tag:{JOB.lower()}"]},
+    stream = {"stream": {"name": f"PAR_{name}", "id": 9601},
+              "dbt": {"project_dir": str(project), "select": [f"tag:{name.lower()}"]},
               "sequence": [{"name": "build", "dbt": {}}, *compares]}
     folder = tmp_path / "streams"
     folder.mkdir()
-    (folder / "par_filter_split.yaml").write_text(yaml.safe_dump(stream, sort_keys=False))
+    (folder / "par.yaml").write_text(yaml.safe_dump(stream, sort_keys=False))
     monkeypatch.setenv("DCF_STREAMS_DIR", str(folder))
 
-    state = stream_load(stream="PAR_FILTER_SPLIT", process_date=date(2024, 1, 31), return_state=True)
+    state = stream_load(stream=f"PAR_{name}", process_date=date(2024, 1, 31), return_state=True)
 
-    assert state.is_completed() and state.name == "Completed", state.message
+    assert state.is_completed(), state.message
     runs = query("SELECT NEW_RELATION, VERDICT, DECIDED_BY, ROWS_LEGACY, ROWS_NEW FROM DCF.COMPARE_RUNS")
-    assert len(runs) == len(conversion.models) == 4
+    assert len(runs) == len(conversion.models) == len(parallel_key()[name]["targets"])
     assert all(r["VERDICT"] == "MATCH" and r["ROWS_LEGACY"] == r["ROWS_NEW"] > 0 for r in runs), runs
     [instance] = query("SELECT PRCS_STATUS FROM DCF.DCF_T_PRCS_INST")
     assert instance["PRCS_STATUS"] == "SUCCEEDED"
