@@ -97,21 +97,20 @@ def import_datastage(exports: list[str], out: str, job_map: str | None = None, s
     failure = unusable(result)
     if failure:
         return Failed(message=failure, data=counts)
-    return Completed(message=summary[-1] if not result.conversions else "; ".join(summary[-2:]), data=counts)
+    return Completed(message="; ".join(summary), data=counts)
 
 
 def summary_lines(result: ImportResult, out: str, dbt_out: str | None) -> list[str]:
-    """What an import wrote, as the CLI prints it and the flow logs it (the written line last but one or last)."""
-    lines = []
+    """What an import wrote, as the CLI prints it, the flow logs it and ends its run with."""
+    attention = sum(1 for e in result.entries if e.status == "needs attention")
+    sets = f" and {len(result.parameter_sets)} parameter set(s)" if result.parameter_sets else ""
+    lines = [f"{len(result.written)} stream YAML(s){sets} written to {out}; {attention} item(s) need attention; "
+             f"report: {Path(out) / 'migration_report.md'}"]
     validated = [s["validate"] for s in result.sequences.values() if s.get("validate") is not None]
     if validated:
         lines.append(f"VALIDATE: {sum(1 for problems in validated if not problems)} of {len(result.written)} "
                      f"stream(s) pass ({sum(len(problems) for problems in validated)} problem(s), listed in the "
                      "report)")
-    attention = sum(1 for e in result.entries if e.status == "needs attention")
-    sets = f" and {len(result.parameter_sets)} parameter set(s)" if result.parameter_sets else ""
-    lines.append(f"{len(result.written)} stream YAML(s){sets} written to {out}; {attention} item(s) need attention; "
-                 f"report: {Path(out) / 'migration_report.md'}")
     if result.conversions:
         counts = conversion_counts(result.conversions)
         lines.append(f"{counts['jobs']} parallel job(s) converted into {dbt_out} ({counts['jobs_converted_whole']} "

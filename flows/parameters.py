@@ -62,7 +62,8 @@ def _parse_date(value: Any) -> Any:
 #: A stream name (``stream.name`` of a configs/streams YAML); checked by ``load_stream``.
 StreamName = Annotated[str, _KnownStreams()]
 
-#: A business date; the UI shows a date picker, the server refuses text that is not YYYY-MM-DD.
+#: A business date: a date picker in the UI; text that is not YYYY-MM-DD is refused by the form's check, or
+#: (a request through the API) by the flow's parameter check, in words.
 ProcessDate = Annotated[date, BeforeValidator(_parse_date)]
 
 #: dcf.stream.run.prepare_run's rule, in the schema so the server refuses a bad batch id before a run exists.

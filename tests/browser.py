@@ -1,7 +1,7 @@
 """A headless Chromium page driven over the DevTools protocol, for tests of what the Prefect UI shows and does.
 
-Only what the UI tests need: open a page, evaluate JavaScript in it, wait until an expression holds. Skips
-cleanly where no Chromium is installed (Debian: ``apt install chromium``).
+Only what the UI tests need: open a page, evaluate JavaScript in it, wait until an expression holds. The tests
+using it skip where no Chromium is installed (Debian: ``apt install chromium``).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(p
         "five sequences and their parameter set; the job-control server job reported"
     assert _artifact("datastage-migration-report").startswith("# DataStage migration report")
     # the run says what it did: its name, its final message and its log
-    run, logs = _last_run("import-datastage")
+    run, logs = _last_run("import-datastage", logged="item(s) need attention; report: ")
     assert run.name == f"import-{DSX.stem}+3", run.name
     assert run.state.message.startswith("5 stream YAML(s) and 1 parameter set(s) written to ")
     assert any("item(s) need attention; report: " in message for message in logs)
@@ -56,17 +56,25 @@ def test_imported_sequences_validate_and_one_runs_with_the_rows_its_graph_says(p
     assert jobs == 2, "each imported job activity is one dbt build"
 
 
-def _last_run(flow_name: str):
-    """The latest run of a flow and its log messages."""
+def _last_run(flow_name: str, logged: str):
+    """The latest run of a flow and its log messages, once one of them holds ``logged`` (the run's logs reach
+    the API in batches, after the run may have ended)."""
+    import time
+
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName, LogFilter, LogFilterFlowRunId
     from prefect.client.schemas.sorting import FlowRunSort
 
+    deadline = time.monotonic() + 30
     with get_client(sync_client=True) as client:
         [run] = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
                                       sort=FlowRunSort.START_TIME_DESC, limit=1)
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
-    return run, [log.message for log in logs]
+        while True:
+            logs = [log.message for log in client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))]
+            if any(logged in message for message in logs) or time.monotonic() > deadline:
+                return run, logs
+            time.sleep(0.5)
 
 
 def _artifact(key: str) -> str:
