@@ -82,9 +82,10 @@ def test_the_stream_deployment_takes_name_parameters_and_schedule_from_the_yaml(
     ("", {"DCF_PROJECT_DIR": "elsewhere"}, "DCF_PROJECT_DIR=ELSEWHERE is not a checkout of dcf-flows"),
 ])
 def test_the_pull_steps_find_the_checkout_or_fail_saying_what_to_set(deployed_from, worker_env, expected, tmp_path,
-                                                                       monkeypatch):
+                                                                       monkeypatch, prefect_api):
     """The pull steps as Prefect runs them: resolved once by ``prefect deploy`` (with or without
-    DCF_DEPLOYED_FROM, as ``make deploy-local`` sets it), then run in the flow-run process's environment."""
+    DCF_DEPLOYED_FROM, as ``make deploy-local`` sets it), then run in the flow-run process's environment
+    (which emits an event per step: to the session's server, not an ephemeral one of its own)."""
     import asyncio
 
     from prefect.deployments.steps.core import StepExecutionError, run_steps
