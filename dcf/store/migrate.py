@@ -53,9 +53,8 @@ def ensure_schema(conn: Connection, tables: tuple[Table, ...] = TABLES) -> list[
     for table in tables:
         existing = describe_table(conn, table.name)
         if not existing:
-            for statement in create_table_statements(table, conn):
-                conn.execute(statement)
-            changes.append(f"created table {conn.qualify(table.name)}")
+            if _create_table(conn, table):
+                changes.append(f"created table {conn.qualify(table.name)}")
             continue
         for column in table.columns:
             if column.name not in existing:
@@ -65,6 +64,19 @@ def ensure_schema(conn: Connection, tables: tuple[Table, ...] = TABLES) -> list[
                 changes.append(f"added column {table.name}.{column.name}")
     changes += _upgrade_legacy_execution_log(conn)
     return changes
+
+
+def _create_table(conn: Connection, table: Table) -> bool:
+    """Create ``table``; False when another process created it at the same moment (two first runs at once:
+    fakesnow, for one, refuses the second CREATE TABLE IF NOT EXISTS of a commented table). Theirs stands."""
+    try:
+        for statement in create_table_statements(table, conn):
+            conn.execute(statement)
+    except Exception:
+        if not describe_table(conn, table.name):
+            raise
+        return False
+    return True
 
 
 def create_table_statements(table: Table, conn: Connection) -> list[str]:
