@@ -11,20 +11,22 @@ import yaml
 from dcf.convert.job import convert_job
 from dcf.convert.parts import MANUAL
 from dcf.convert.project import write_project
-from dcf.datastage.containers import read_export
 from dcf.datastage.model import DsJob
 from tests.convert.corpus_rows import expected_csv, key_rows, load_existing_targets, load_sources, warehouse_text
-from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
+from tests.datastage.corpus import (
+    CONVERTED,
+    parallel_jobs,
+    parallel_key,
+    parallel_parameter_sets,
+    parallel_parameters,
+)
 
 pytestmark = pytest.mark.dbt
-#: The jobs whose every stage converts today (the others are measured in the conversion report).
-CONVERTED = ["PX_FILTER_SPLIT", "PX_FUNNEL_ADDRESSES", "PX_MODIFY_CAST", "PX_FCT_TRANSACTION", "PX_NZ_EXPORT",
-             "PX_DIM_CUSTOMER_SCD", "PX_STG_CUSTOMER"]
 
 
 @pytest.fixture(scope="module")
 def jobs() -> dict[str, DsJob]:
-    return {job.name: job for job in read_export(PARALLEL / "DEMO_DWH_parallel.isx") if isinstance(job, DsJob)}
+    return parallel_jobs()
 
 
 @pytest.mark.parametrize("name", CONVERTED)

@@ -44,3 +44,16 @@ def parallel_parameter_sets() -> dict[str, str]:
 def parallel_parameters() -> dict[str, str]:
     """The job parameter values the key's rows were computed with (``PM_RUN_DATE`` -> ``2024-01-31``)."""
     return _parallel_answer_key()["parameters"]
+
+
+#: The parallel jobs whose every stage converts today (the others are measured in the conversion report).
+CONVERTED = ["PX_FILTER_SPLIT", "PX_FUNNEL_ADDRESSES", "PX_MODIFY_CAST", "PX_FCT_TRANSACTION", "PX_NZ_EXPORT",
+             "PX_DIM_CUSTOMER_SCD", "PX_STG_CUSTOMER"]
+
+
+def parallel_jobs() -> dict[str, Any]:
+    """The corpus ISX's parallel jobs by name, as the importer reads them (``DsJob`` with its stage graph)."""
+    from dcf.datastage.containers import read_export
+    from dcf.datastage.model import DsJob
+
+    return {job.name: job for job in read_export(PARALLEL / "DEMO_DWH_parallel.isx") if isinstance(job, DsJob)}

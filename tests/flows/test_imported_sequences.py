@@ -126,8 +126,6 @@ def test_an_imported_sequence_builds_its_converted_jobs_for_real(prefect_api, tm
     model in the execution log) and every target holds the rows DataStage writes (the key's CSVs)."""
     import duckdb
 
-    from dcf.datastage.containers import read_export
-    from dcf.datastage.model import DsJob
     from dcf.paths import warehouse_path
     from flows.stream_load import stream_load
     from tests.convert.corpus_rows import (
@@ -137,7 +135,13 @@ def test_an_imported_sequence_builds_its_converted_jobs_for_real(prefect_api, tm
         load_sources,
         warehouse_text,
     )
-    from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
+    from tests.datastage.corpus import (
+        PARALLEL,
+        parallel_jobs,
+        parallel_key,
+        parallel_parameter_sets,
+        parallel_parameters,
+    )
 
     export = PARALLEL / "DEMO_DWH_parallel.isx"
     dbt_out, out, landing = tmp_path / "dbt", tmp_path / "imported", tmp_path / "landing"
@@ -146,7 +150,7 @@ def test_an_imported_sequence_builds_its_converted_jobs_for_real(prefect_api, tm
     conversions = {c.job: c for c in result.conversions}
     called = ["PX_STG_CUSTOMER", "PX_DIM_CUSTOMER_SCD"]  # the key's job activities of SQ_CUSTOMER
     assert called == [a["job"] for a in sequence_key()["SQ_CUSTOMER"]["activities"] if a["class"] == "JSJobActivity"]
-    jobs = {job.name: job for job in read_export(export) if isinstance(job, DsJob)}
+    jobs = parallel_jobs()
     with duckdb.connect(str(warehouse_path())) as conn:
         for name in called:
             load_sources(conn, jobs[name], conversions[name])

@@ -13,12 +13,16 @@ import yaml
 from dcf.convert.job import convert_job
 from dcf.convert.project import write_project
 from dcf.convert.sql import sql_type
-from dcf.datastage.containers import read_export
 from dcf.datastage.model import DsJob
 from dcf.paths import warehouse_path
 from tests.convert.corpus_rows import expected_csv, load_existing_targets, load_sources
-from tests.convert.test_converted_jobs_run import CONVERTED
-from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
+from tests.datastage.corpus import (
+    CONVERTED,
+    parallel_jobs,
+    parallel_key,
+    parallel_parameter_sets,
+    parallel_parameters,
+)
 from tests.streams import query
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +55,7 @@ def test_a_converted_job_and_its_legacy_tables_match_through_compare_activities(
                                                                                  name):
     from flows.stream_load import stream_load
 
-    [job] = [j for j in read_export(PARALLEL / "DEMO_DWH_parallel.isx") if isinstance(j, DsJob) and j.name == name]
+    job = parallel_jobs()[name]
     conversion = convert_job(job, dialect="duckdb")
     project = tmp_path / "converted"
     write_project([conversion], project, variables={**parallel_parameter_sets(), **parallel_parameters()})
