@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from prefect import flow
 from prefect.states import Completed, Failed, State
@@ -28,23 +29,27 @@ from flows.parameters import run_form
 from runtime.process_exit import exit_process
 
 
+def _yaml_mapping(path: Path, what: str) -> dict[str, Any]:
+    """A YAML file that must hold a mapping; ``what`` says what one looks like in the one-line error."""
+    data = read_yaml(path).data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: {what}")
+    return {str(key): value for key, value in data.items()}
+
+
 def load_job_map(path: Path | None) -> JobMap:
     if path is None:
         return JobMap()
-    data = read_yaml(path).data or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a job map is a mapping of job name (or glob) to a dbt selector or {{stream: …}}")
-    return JobMap({str(key): value for key, value in data.items()})
+    return JobMap(_yaml_mapping(path, "a job map is a mapping of job name (or glob) to a dbt selector or "
+                                      "{stream: …}"))
 
 
 def load_dbt_vars(path: str | None) -> dict[str, str] | None:
     """``--dbt-vars FILE``: a mapping of var name to value."""
     if path is None:
         return None
-    data = read_yaml(Path(path)).data or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: dbt vars are a mapping of var name to value (PS_DWH.SCHEMA: DWH)")
-    return {str(key): str(value) for key, value in data.items()}
+    mapping = _yaml_mapping(Path(path), "dbt vars are a mapping of var name to value (PS_DWH.SCHEMA: DWH)")
+    return {key: str(value) for key, value in mapping.items()}
 
 
 def _run_name() -> str:

@@ -12,23 +12,16 @@ from jinja2 import Template
 from dcf.convert.job import convert_job
 from dcf.convert.parts import MANUAL
 from dcf.convert.sql import sql_type
-from dcf.datastage.model import DsJob
 from tests.convert.corpus_rows import expected_csv, key_rows, source_link, warehouse_text
 from tests.datastage.corpus import (
     CONVERTED,
     PARALLEL,
-    parallel_jobs,
     parallel_key,
     parallel_parameter_sets,
     parallel_parameters,
 )
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(scope="module")
-def jobs() -> dict[str, DsJob]:
-    return parallel_jobs()
 
 
 @pytest.mark.parametrize("name", CONVERTED)

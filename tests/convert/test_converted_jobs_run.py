@@ -11,22 +11,15 @@ import yaml
 from dcf.convert.job import convert_job
 from dcf.convert.parts import MANUAL
 from dcf.convert.project import write_project
-from dcf.datastage.model import DsJob
 from tests.convert.corpus_rows import expected_csv, key_rows, load_existing_targets, load_sources, warehouse_text
 from tests.datastage.corpus import (
     CONVERTED,
-    parallel_jobs,
     parallel_key,
     parallel_parameter_sets,
     parallel_parameters,
 )
 
 pytestmark = pytest.mark.dbt
-
-
-@pytest.fixture(scope="module")
-def jobs() -> dict[str, DsJob]:
-    return parallel_jobs()
 
 
 @pytest.mark.parametrize("name", CONVERTED)
