@@ -41,7 +41,7 @@ def load_job_map(path: Path | None) -> JobMap:
     if path is None:
         return JobMap()
     return JobMap(_yaml_mapping(path, "a job map is a mapping of job name (or glob) to a dbt selector or "
-                                      "{stream: …}"))
+                                      "{stream: …} or {operation: …}"))
 
 
 def load_dbt_vars(path: str | None) -> dict[str, str] | None:

@@ -118,11 +118,11 @@ def _selection_problems(loaded: LoadedStream, activity: Activity, warehouse_bloc
                            # the stream's vars only: one parse serves every activity (an activity's own vars
                            # rarely change what a selector matches)
                            target=config.dbt.target, vars=dict(config.dbt.vars), select=select,
-                           exclude=exclude, env=warehouse.dbt_env())
+                           exclude=exclude, env=warehouse.dbt_env(), operation=step.operation)
     try:
         nodes = selected_nodes(request)
     except DcfError as error:
-        return [f"dbt.select: {error}"]
+        return [f"dbt.{'operation' if step.operation else 'select'}: {error}"]
     if not nodes:
         return [f"dbt.select: {select} (exclude {exclude}) matches no node of dbt project {config.dbt.project_dir}"]
     return []

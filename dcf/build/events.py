@@ -14,6 +14,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from dcf.build.operation import OperationEvents
 from dcf.build.reuse import Decision
 from dcf.execlog.facts import NodeEvent, ProjectFacts
 from dcf.execlog.writer import ExecutionLogWriter
@@ -27,10 +28,11 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def node_callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks: Any, prefect_logger: Any,
-              reused: Sequence[Decision] = ()) -> Any:
+                  reused: Sequence[Decision] = (), operation: OperationEvents | None = None) -> Any:
     """The one dbt callback: runs on dbt's threads, so it only copies a few fields and queues them.
 
-    ``reused`` nodes (not run) join the log with dbt's first event, in the writer's next batch.
+    ``reused`` nodes (not run) join the log with dbt's first event, in the writer's next batch; an
+    ``operation`` (``dbt run-operation``) starts with it and hears of its error.
     """
     nodes = facts.nodes
     started = False
@@ -43,10 +45,15 @@ def node_callback(facts: ProjectFacts, writer: ExecutionLogWriter | None, tasks:
         info = event.info
         if prefect_logger is not None and info.level in _FORWARDED_LEVELS and info.msg:
             context.copy().run(prefect_logger.log, _FORWARDED_LEVELS[info.level], _ANSI.sub("", info.msg))
-        if writer is not None and not started:
+        if not started:
             started = True
-            _submit_start(writer, info.invocation_id, info.ts.ToDatetime(), reused)
+            if writer is not None:
+                _submit_start(writer, info.invocation_id, info.ts.ToDatetime(), reused)
+            if operation is not None:
+                operation.started(info.invocation_id, info.ts.ToDatetime())
         name = info.name
+        if operation is not None:
+            operation.event(name, event.data)
         if name not in _NODE_EVENTS:
             return
         data = event.data

@@ -51,15 +51,18 @@ def build_outcome(result: Any, facts: ProjectFacts, job: JobState | None, writer
     rows = {m.facts.unique_id: m.rows for m in job.models.values()} if job else {}
     nodes: list[NodeOutcome] = []
     for node_result in getattr(result.result, "results", None) or []:
-        node = node_result.node
-        if node.resource_type not in ("model", "seed", "snapshot", "test"):
+        # a run-operation's result names its macro only by id: the facts say the rest
+        node = getattr(node_result, "node", None) or facts.nodes.get(node_result.unique_id)
+        if node is None or node.resource_type not in ("model", "seed", "snapshot", "test", "operation"):
             continue
         response = getattr(node_result, "adapter_response", None) or {}
+        logged = job.models.get(node.unique_id) if job else None
         nodes.append(NodeOutcome(
             unique_id=node.unique_id, name=node.name, resource_type=str(node.resource_type),
             status=str(node_result.status), relation_name=getattr(node, "relation_name", None),
             rows=rows.get(node.unique_id, _rows_from_response(node, response)),
-            execution_time=node_result.execution_time, message=node_result.message,
+            execution_time=node_result.execution_time,
+            message=node_result.message or (logged.message if logged else None),
         ))
     for unique_id in plan.reused if plan else ():
         node, decision = facts.nodes[unique_id], plan.decisions[unique_id]

@@ -42,6 +42,10 @@ class BuildRequest:
     reuse: bool = False
     #: row counts of views in the log (a view's count runs its query); None: where that is cheap (DuckDB)
     count_views: bool | None = None
+    #: ``dbt run-operation`` of this macro instead of a build (its ``args``: ``operation_args``); the log gets
+    #: a JOB row and one MODEL row for the macro, as a build gets one per node
+    operation: str | None = None
+    operation_args: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def parse_vars(self) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from dcf.build.manifest import (
     project_facts,
     project_name,
 )
+from dcf.build.operation import OperationEvents, with_operation
 from dcf.build.outcome import DbtBuildOutcome, NodeOutcome, build_outcome, dbt_invocation_id
 from dcf.build.profiles import dbt_environment
 from dcf.build.request import BuildObserver, BuildRequest
@@ -95,8 +96,10 @@ def run_dbt_build(request: BuildRequest, *, log_to: Connection | None = None, ob
     with _DBT_LOCK, dbt_environment(_run_env(request.env)):
         manifest = parse_manifest(request, work)
         facts = project_facts(manifest)
+        if request.operation:
+            facts = with_operation(facts, manifest, request.operation)
         reuse_run = prepare_reuse(manifest, facts, request, base_args(request, work), conn=log_to) \
-            if request.reuse else None
+            if request.reuse and not request.operation else None
         return _invoke(request, manifest, facts, work, reuse_run, log_to, observer, flush_interval)
 
 
@@ -118,7 +121,9 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
         if log_to is not None else None
     tasks = observer.node_tasks()
     reused = [plan.decisions[u] for u in plan.reused] if plan else []
-    callbacks = [node_callback(facts, writer, tasks, logger, reused)] if (writer or tasks or logger) else []
+    operation = OperationEvents(facts, request.operation, writer) if request.operation else None
+    callbacks = [node_callback(facts, writer, tasks, logger, reused, operation)] \
+        if (writer or tasks or logger or operation) else []
     if plan and plan.reused:  # exactly the nodes to build, tests included (verified by prepare_reuse)
         request = request.narrowed(select=node_selectors(manifest, plan.to_build))
     args = _build_args(request, target_path, work / "logs", quiet=logger is not None,
@@ -134,6 +139,8 @@ def _invoke(request: BuildRequest, manifest: Any, facts: ProjectFacts, work: Pat
                 from dbt.cli.main import dbtRunner
 
                 result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
+                if operation is not None:
+                    operation.finished(result)
     finally:
         failure = _failure(result)
         cancelled = failure is not None and observer.cancel_requested()
@@ -180,12 +187,16 @@ def compile_sql(request: BuildRequest) -> dict[str, str]:
 
 def selected_nodes(request: BuildRequest) -> list[str]:
     """Unique ids ``dbt build`` of ``request``'s selection would run, without building or connecting
-    (VALIDATE mode: a selector that matches nothing is a mistake to report before any run)."""
+    (VALIDATE mode: a selector that matches nothing is a mistake to report before any run); for an operation,
+    its macro's (a DcfError when the project has no such macro)."""
     request = replace(request, project_dir=Path(request.project_dir).resolve(),
                       profiles_dir=Path(request.profiles_dir).resolve(), vars=dict(request.vars))
     work = dcf_home() / "dbt" / project_name(request.project_dir) / "validate"
     with _DBT_LOCK, dbt_environment(_run_env(request.env)):
         manifest = parse_manifest(request, work)
+        if request.operation:
+            facts = with_operation(project_facts(manifest), manifest, request.operation)
+            return [u for u, node in facts.nodes.items() if node.resource_type == "operation"]
         return list_nodes(manifest, base_args(request, work), request.select, request.exclude)
 
 
@@ -233,12 +244,16 @@ def _git(project_dir: Path) -> dict[str, str | None]:
 # -- the build invocation -----------------------------------------------------------------------------------------
 def _build_args(request: BuildRequest, target_path: Path, log_path: Path, *, quiet: bool,
                 indirect_selection: str | None = None) -> list[str]:
-    args = ["build", "--project-dir", str(request.project_dir), "--profiles-dir", str(request.profiles_dir),
+    command = ["run-operation", request.operation, "--args", json.dumps(dict(request.operation_args))] \
+        if request.operation else ["build"]
+    args = [*command, "--project-dir", str(request.project_dir), "--profiles-dir", str(request.profiles_dir),
             "--target", request.target, "--target-path", str(target_path), "--log-path", str(log_path),
             "--vars", json.dumps(dict(request.vars)),
             # Inside a flow dbt's lines go to the Prefect run logger instead of stdout.
             "--log-level", "none" if quiet else os.environ.get("DBT_LOG_LEVEL", "info"),
             "--log-level-file", file_log_level()]
+    if request.operation:
+        return args
     if request.select:
         args += ["--select", *request.select]
     if request.exclude:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from dcf.convert.parts import AUTO, MANUAL, SEMI, ConversionContext, Cte, Model, StageVerdict
 from dcf.convert.sql import ConversionError, sql_type, transpile
+from dcf.convert.sql_only_job import Operation, convert_operation, is_operation_job
 from dcf.convert.stages import CONVERTERS
 from dcf.datastage.connectors import read_connector
 from dcf.datastage.model import DsJob
@@ -26,6 +27,14 @@ class JobConversion:
     #: (dbt source name, schema parameter, table) read by the models.
     sources: set[tuple[str, str, str]] = field(default_factory=set)
     verdicts: list[StageVerdict] = field(default_factory=list)
+    #: A job that only runs SQL: the macros a stream runs as dbt operations.
+    operations: list[Operation] = field(default_factory=list)
+
+    @property
+    def job_map_entry(self) -> str | dict[str, str]:
+        """What a job activity that runs this job does: build ``tag:<job>`` (its models carry the job's name as
+        a tag), or run its operation."""
+        return {"operation": self.operations[0].name} if self.operations else f"tag:{self.job.lower()}"
 
     @property
     def tier(self) -> str:
@@ -38,6 +47,8 @@ def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
     if job.graph is None:
         raise ConversionError(f"{job.name}: no stage graph (not a parallel job read from XMI)")
     ctx = ConversionContext(job.graph, dialect, job=job.name, parameters={p.name for p in job.parameters})
+    if is_operation_job(job.graph):
+        return _operation_job(ctx)
     targets = [s for s in job.graph.stages.values() if not job.graph.outputs(s.name) and job.graph.inputs(s.name)]
     pending = [s for s in job.graph.stages.values() if s not in targets]
     while pending:
@@ -55,6 +66,19 @@ def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
         if model is not None:
             conversion.models.append(model)
     conversion.sources, conversion.verdicts = ctx.stand_ins.sources, ctx.verdicts
+    return conversion
+
+
+def _operation_job(ctx: ConversionContext) -> JobConversion:
+    conversion = JobConversion(ctx.job)
+    try:
+        conversion.operations.append(convert_operation(ctx))
+    except ConversionError as error:
+        judged = {verdict.stage for verdict in ctx.verdicts}
+        for stage in ctx.graph.stages:
+            if stage not in judged:
+                ctx.verdict(stage, MANUAL, str(error))
+    conversion.verdicts = ctx.verdicts
     return conversion
 
 

@@ -1,6 +1,7 @@
-"""Write converted jobs as a dbt project (or into a folder of an existing one): per job a folder of models
-and a ``sources.yml`` for the tables its source connectors read, their schemas as vars (the parameter-set
-members the jobs named, ``PS_SRC.SCHEMA``) that each environment sets."""
+"""Write converted jobs as a dbt project (or into a folder of an existing one): per job a folder of models (or,
+for a job that only runs SQL, a macro under ``macros/datastage/``), and one ``sources.yml`` for the tables
+their source connectors read, their schemas as vars (the parameter-set members the jobs named,
+``PS_SRC.SCHEMA``) that each environment sets."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def write_project(conversions: list[JobConversion], out: Path, *, name: str = "c
             path.write_text(f"-- converted from DataStage job {conversion.job}, stage {model.stage}\n{model.sql}\n",
                             encoding="utf-8")
             written.append(path)
+    written += _write_operations(conversions, out / "macros" / "datastage")
     sources: dict[str, dict] = {}  # one file: a source read by several jobs is declared once
     for source, parameter, table in sorted({s for c in conversions for s in c.sources}):
         entry = sources.setdefault(source, {"name": source, "schema": f"{{{{ var('{parameter}') }}}}", "tables": []})
@@ -43,4 +45,20 @@ def write_project(conversions: list[JobConversion], out: Path, *, name: str = "c
         path = root / "sources.yml"
         path.write_text(yaml.safe_dump({"version": 2, "sources": list(sources.values())}, sort_keys=False))
         written.append(path)
+    return written
+
+
+def _write_operations(conversions: list[JobConversion], folder: Path) -> list[Path]:
+    """Each job that only runs SQL as ``macros/datastage/<job>.sql``; a table another job's model builds is
+    named by ``ref()`` (the model's relation, wherever the project's profile puts it)."""
+    models = {model.target.upper(): model.name for c in conversions for model in c.models}
+    written = []
+    for conversion in conversions:
+        if conversion.operations:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{conversion.job.lower()}.sql"
+            path.write_text(f"-- converted from DataStage job {conversion.job}: run with dbt run-operation\n"
+                            + "\n".join(operation.macro(models) for operation in conversion.operations),
+                            encoding="utf-8")
+            written.append(path)
     return written

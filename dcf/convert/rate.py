@@ -26,14 +26,19 @@ def conversion_markdown(conversions: list[JobConversion]) -> list[str]:
     lines = ["## Parallel jobs → dbt models", "",
              f"{counts['jobs']} parallel job(s), {counts['jobs_converted_whole']} converted whole; {stages} stages: "
              f"{counts[AUTO]} AUTO, {counts[SEMI]} SEMI, {counts[MANUAL]} MANUAL — {rate:.0%} of stages converted.",
-             "", "| job | stages | AUTO | SEMI | MANUAL | models |", "|---|---|---|---|---|---|"]
+             "", "| job | stages | AUTO | SEMI | MANUAL | models / operations |", "|---|---|---|---|---|---|"]
     for c in sorted(conversions, key=lambda c: c.job):
         tiers = Counter(v.tier for v in c.verdicts)
         lines.append(f"| {c.job} | {len(c.verdicts)} | {tiers[AUTO]} | {tiers[SEMI]} | {tiers[MANUAL]} | "
-                     f"{', '.join(m.name for m in c.models) or '—'} |")
+                     f"{_outputs(c)} |")
     lines.append("")
     for c in sorted(conversions, key=lambda c: c.job):
         lines += [f"### {c.job}", "", "| stage | type | tier | note |", "|---|---|---|---|"]
         lines += [f"| {v.stage} | {v.stage_type} | {v.tier} | {v.note.replace('|', '/')} |" for v in c.verdicts]
         lines.append("")
     return lines
+
+
+def _outputs(conversion: JobConversion) -> str:
+    named = [m.name for m in conversion.models] + [f"operation {o.name}" for o in conversion.operations]
+    return ", ".join(named) or "—"

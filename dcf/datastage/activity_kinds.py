@@ -84,8 +84,10 @@ def _job(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
     mapper.jobs_called[job_name] = mapped is not None
     if isinstance(mapped, dict) and "stream" in mapped:
         return Kind({"stream": str(mapped["stream"])}, status, f"job {job_name} -> stream (job map)", job_name)
-    step: dict[str, Any] = {"select": [mapped] if isinstance(mapped, str) else list(mapped or [])}
-    step["select"] = step["select"] or [f"tag:{job_name.lower()}"]
+    operation = mapped.get("operation") if isinstance(mapped, dict) else \
+        mapper.ctx.operations.get(job_name) if mapped is None else None
+    step: dict[str, Any] = {"operation": str(operation)} if operation else \
+        {"select": [mapped] if isinstance(mapped, str) else list(mapped or []) or [f"tag:{job_name.lower()}"]}
     step["job"] = job_name  # what $JobName reads
     if activity.invocation_id:
         invocation = template(activity.invocation_id, scope)
@@ -97,12 +99,14 @@ def _job(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
     if tier is not None:  # the converted models carry the job's name as their tag
         mapper.jobs_called[job_name] = True
         status = _worst(status, _TIER_STATUS[tier])
-        notes.insert(0, f"job {job_name} converted to dbt models ({tier}: {_TIER_MEANS[tier]}), selected as "
-                        f"{step['select'][0]}")
+        made = f"a dbt operation ({tier}: {_TIER_MEANS[tier]}), run as operation {operation}" if operation else \
+            f"dbt models ({tier}: {_TIER_MEANS[tier]}), selected as {step['select'][0]}"
+        notes.insert(0, f"job {job_name} converted to {made}")
     elif mapped is None:
         status = ATTENTION
         notes.insert(0, f"job {job_name} is not in the job map: needs a dbt model (selected as {step['select'][0]})")
-    return Kind({"dbt": step}, status, "; ".join(notes) or f"job {job_name} -> {step['select']}", job_name)
+    target = f"operation {operation}" if operation else step["select"]
+    return Kind({"dbt": step}, status, "; ".join(notes) or f"job {job_name} -> {target}", job_name)
 
 
 #: What a converted job's tier makes of the activity that runs it, and what the tier means.

@@ -90,7 +90,8 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
     context = Context(streams={job.name: name for name, job in sequences.items()}, job_map=job_map or JobMap(),
                       dbt_project_dir=dbt_project_dir or (str(dbt_out) if dbt_out is not None else "dbt/gdw1"),
                       parameter_sets={j.name: j.parameters for j in jobs if j.kind == "parameter_set"},
-                      converted={c.job: c.tier for c in result.conversions})
+                      converted={c.job: c.tier for c in result.conversions},
+                      operations={c.job: c.operations[0].name for c in result.conversions if c.operations})
     _write_parameter_sets([j for j in jobs if j.kind == "parameter_set"], out, result)
     for number, (name, job) in enumerate(sorted(sequences.items())):
         if not job.activities:
@@ -143,9 +144,10 @@ def _convert(jobs: list[DsJob], dbt_out: Path, out: Path, job_map: JobMap,
     the given map's own entries are kept and win)."""
     conversions = [convert_job(job) for job in jobs if job.kind == "parallel" and job.graph is not None]
     write_project(conversions, dbt_out, variables=dbt_vars)
-    entries = {c.job: f"tag:{c.job.lower()}" for c in conversions if job_map.lookup(c.job) is None}
+    entries = {c.job: c.job_map_entry for c in conversions if job_map.lookup(c.job) is None}
     header = ("# Written by the DataStage import: each converted parallel job -> the tag its generated models\n"
-              "# carry (plus the entries of the job map it was given). Edit and pass it back with --job-map.\n")
+              "# carry, or the operation it became (plus the entries of the job map it was given). Edit and pass\n"
+              "# it back with --job-map.\n")
     (out / JOB_MAP_FILE).write_text(header + yaml.safe_dump({**job_map.entries, **entries}, sort_keys=False),
                                     encoding="utf-8")
     return conversions

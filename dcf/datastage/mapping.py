@@ -51,7 +51,8 @@ class Entry:
 
 @dataclass
 class JobMap:
-    """DataStage job name or glob -> a dbt selector (``tag:x``, a list of them) or ``{stream: NAME}``."""
+    """DataStage job name or glob -> a dbt selector (``tag:x``, a list of them), ``{stream: NAME}`` or
+    ``{operation: MACRO}``."""
 
     entries: dict[str, Any] = field(default_factory=dict)
 
@@ -71,6 +72,8 @@ class Context:
     parameter_sets: dict[str, list[DsParameter]] = field(default_factory=dict)
     #: Parallel job name -> its conversion tier (AUTO / SEMI / MANUAL), for the jobs converted to dbt models.
     converted: dict[str, str] = field(default_factory=dict)
+    #: Converted jobs that only run SQL -> the dbt operation (macro) they became.
+    operations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

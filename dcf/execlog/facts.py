@@ -25,6 +25,7 @@ EXECUTION_TYPES = {
     "seed": "SEED_LOAD",
     "materialized_view": "MATERIALIZED_VIEW_REFRESH",
     "dynamic_table": "DYNAMIC_TABLE_REFRESH",
+    "operation": "OPERATION",
 }
 
 #: dbt status of a model -> EXECUTION_STATUS_NAME.
@@ -40,7 +41,8 @@ TEST_STEP_TYPES = {"pass": ("TEST_PASSED", "Info"), "warn": ("TEST_WARNED", "War
                    "skipped": ("TEST_SKIPPED", "Warn"), "reused": ("TEST_REUSED", "Info")}
 #: Materializations whose destination row count is worth a COUNT(*) (views would re-run their query).
 COUNTABLE = frozenset({"table", "incremental", "snapshot", "seed"})
-MODEL_TYPES = frozenset({"model", "seed", "snapshot"})
+#: Nodes with a MODEL row of their own (an operation: a macro run by ``dbt run-operation``).
+MODEL_TYPES = frozenset({"model", "seed", "snapshot", "operation"})
 # Snowflake errors read "002003 (42S02): 01b2c3d4-0000-...: SQL compilation error ...": the id is the query's.
 QUERY_ID_IN_ERROR = re.compile(r"\(\w+\):\s*([0-9a-f]{8}-[0-9a-f-]{20,})", re.IGNORECASE)
 

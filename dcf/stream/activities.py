@@ -75,7 +75,8 @@ _ACTIVITY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
 
 
 class DbtStep(_Strict):
-    """A dbt build; what it leaves out comes from the stream's ``dbt:`` section."""
+    """A dbt build, or with ``operation`` a macro run by ``dbt run-operation`` (a job that only runs SQL); what
+    it leaves out comes from the stream's ``dbt:`` section."""
 
     #: The job it replaces (the importer sets DataStage's job name): what ``$JobName`` reads.
     job: str | None = None
@@ -86,6 +87,35 @@ class DbtStep(_Strict):
     threads: PositiveInt | None = None
     reuse: bool | None = None
     test_warnings: TestWarnings | None = Field(None, description="default: the stream's dbt.test_warnings")
+    #: A macro of the project to run instead of a build, logged like one (a JOB row, a MODEL row for it).
+    operation: str | None = None
+    #: The operation's arguments (``--args``).
+    args: dict[str, Any] = {}
+
+    @field_validator("operation")
+    @classmethod
+    def _macro_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            identifier(value, what="dbt operation (macro name)")  # checked; a macro's name is kept as written
+        return value
+
+    @model_validator(mode="after")
+    def _build_or_operation(self) -> DbtStep:
+        if self.operation is None:
+            if self.args:
+                raise ValueError("args: only an operation takes args (give operation: <macro>)")
+            return self
+        building = [name for name in ("select", "exclude", "full_refresh", "reuse", "test_warnings")
+                    if name in self.model_fields_set]
+        if building:
+            raise ValueError(f"{', '.join(building)}: an operation runs a macro and builds nothing; leave "
+                             f"{'it' if len(building) == 1 else 'them'} out or drop operation:")
+        return self
+
+    @property
+    def builds(self) -> bool:
+        """Whether this step builds a selection (rather than running an operation)."""
+        return self.operation is None
 
 
 class ChildStream(_Strict):

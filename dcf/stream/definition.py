@@ -120,7 +120,8 @@ class StreamConfig(_Strict):
         if self.dbt is None and (builds or self.named_models()):
             needs = f"activity {builds[0]} builds with dbt" if builds else "a dbt model is named"
             raise ValueError(f"dbt: required field is missing ({needs}: give dbt.project_dir)")
-        relying = [a.name for a in self.all_activities() if a.dbt is not None and a.dbt.select is None]
+        relying = [a.name for a in self.all_activities() if a.dbt is not None and a.dbt.builds
+                   and a.dbt.select is None]
         if self.dbt is not None and not self.dbt.select and relying:
             raise ValueError(f"dbt.select: required field is missing (activity {relying[0]} selects nothing of its "
                              "own; give dbt.select, or select: on the activity)")

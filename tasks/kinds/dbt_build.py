@@ -73,9 +73,13 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
         context=RunContext(stream_name=run.stream_name, prcs_inst_id=run.prcs_inst_id),
         reuse=config.dbt.reuse if step.reuse is None else step.reuse,
         count_views=config.dbt.count_views,
+        operation=step.operation,
+        operation_args=step.args,
     )
     observer = PrefectBuildObserver(task_per_node=config.dbt.task_per_node)
     fingerprint = project_fingerprint(config.dbt.project_path)  # before the build: what it is built from
+    if step.operation is not None:
+        return _run_operation(run, request, observer, fingerprint)
     with connect(run.warehouse_block) as conn:
         def build(*, select: list[str], exclude: list[str]) -> DbtBuildOutcome:
             return run_dbt_build(request.narrowed(select=select, exclude=exclude), log_to=conn, observer=observer)
@@ -99,6 +103,19 @@ def run(run: StreamRun, activity: Activity, inputs: dict[str, Any]) -> StageResu
         statistics["warned_tests"] = warned
     if warned and (step.test_warnings or config.dbt.test_warnings) == "finish_with_warnings":
         return StageResult(statistics, [_warned_line(warned)])
+    return StageResult(statistics)
+
+
+def _run_operation(run: StreamRun, request: BuildRequest, observer: PrefectBuildObserver,
+                   fingerprint: str) -> StageResult:
+    """``dbt run-operation``: the macro's JOB and MODEL rows in the execution log, its error as the stage's."""
+    with connect(run.warehouse_block) as conn:
+        outcome = run_dbt_build(request, log_to=conn, observer=observer)
+    statistics = {"invocation_ids": [outcome.invocation_id], "operation": request.operation,
+                  "success": outcome.success, "project_fingerprint": fingerprint}
+    if not outcome.success:
+        raise StageFailed(f"dbt operation {request.operation} failed: {outcome.error} (full log: {outcome.log_file})",
+                          statistics)
     return StageResult(statistics)
 
 

@@ -97,17 +97,30 @@ def _job_activities(sequence: str) -> list[str]:
 
 def test_sequences_imported_with_their_converted_jobs_select_the_generated_models(prefect_api, tmp_path):
     """Import the sequences together with the parallel jobs, converting them: the written job map sends each
-    job to the tag its generated models carry, and a sequence passes VALIDATE exactly when every parallel job it
-    calls (from the answer key) has generated models (from the files written), the others each naming theirs."""
+    job to the tag its generated models carry (or the operation a job that only runs SQL became), and a sequence
+    passes VALIDATE exactly when every parallel job it calls (from the answer key) has generated models or a
+    macro (from the files written), the others each naming theirs."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
     from dcf.datastage.importer import JOB_MAP_FILE
     from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets
 
+    CustomWebhookNotificationBlock(name="ops", url="http://127.0.0.1:9/hook").save("corpus-ops", overwrite=True)
+    given = tmp_path / "given_map.yaml"
+    given.write_text(yaml.safe_dump({"notify": "custom-webhook/corpus-ops"}))
     dbt_out, out = tmp_path / "dbt", tmp_path / "imported"
-    result = _import([str(SEQUENCES_ISX), str(PARALLEL / "DEMO_DWH_parallel.isx")], str(out), None, 5000, None,
-                     dbt_out=str(dbt_out), dbt_vars=parallel_parameter_sets())
+    result = _import([str(SEQUENCES_ISX), str(PARALLEL / "DEMO_DWH_parallel.isx")], str(out), str(given), 5000,
+                     None, dbt_out=str(dbt_out), dbt_vars=parallel_parameter_sets())
     job_map = yaml.safe_load((out / JOB_MAP_FILE).read_text(encoding="utf-8"))
-    assert job_map == {job: f"tag:{job.lower()}" for job in parallel_key()}
-    has_models = {job: any((dbt_out / "models" / "datastage" / job.lower()).glob("*.sql")) for job in parallel_key()}
+    macros = {path.stem.upper() for path in (dbt_out / "macros" / "datastage").glob("*.sql")}
+    writes_no_table = {job for job, key in parallel_key().items()
+                       if all(t.get("table", "") is None for t in key["targets"])}
+    assert macros == writes_no_table
+    assert job_map == {"notify": "custom-webhook/corpus-ops",
+                       **{job: {"operation": job.lower()} if job in macros else f"tag:{job.lower()}"
+                          for job in parallel_key()}}
+    has_models = {job: job in macros or any((dbt_out / "models" / "datastage" / job.lower()).glob("*.sql"))
+                  for job in parallel_key()}
     for name, sequence in result.sequences.items():
         called = {a["job"] for a in sequence_key()[name]["activities"]
                   if a["class"] == "JSJobActivity" and a["job"].startswith("PX_")}

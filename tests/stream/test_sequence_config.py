@@ -116,6 +116,12 @@ def _stream_file(tmp_path: Path, sequence: list, **extra) -> Path:
     ([{"name": "metadata", "command": ["true"]}], "'metadata' is a DCF bookkeeping stage", "name: metadata"),
     ([{"name": "a", "command": ["echo", "#b.nothing#"]}, {"name": "b", "set_vars": {"x": 1}}],
      "activity 'b' sets no variable 'nothing'", "command:"),
+    ([{"name": "a", "dbt": {"operation": "px_truncate_stage", "select": ["tag:x"]}}],
+     "sequence.0.dbt: select: an operation runs a macro and builds nothing", "dbt:"),
+    ([{"name": "a", "dbt": {"select": ["tag:x"], "args": {"table": "T"}}}],
+     "sequence.0.dbt: args: only an operation takes args", "dbt:"),
+    ([{"name": "a", "dbt": {"operation": "drop table x"}}],
+     "dbt operation (macro name) 'drop table x' is not a plain SQL identifier", "operation:"),
 ])
 def test_bad_sequence_input_is_one_line_with_its_yaml_line(tmp_path, sequence, message, line_text):
     path = _stream_file(tmp_path, sequence)
