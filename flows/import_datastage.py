@@ -20,7 +20,7 @@ from typing import Any
 from prefect import flow
 from prefect.states import Completed, Failed, State
 
-from dcf.convert.rate import conversion_counts
+from dcf.convert.rate import conversion_counts, totals_line
 from dcf.datastage.importer import ImportResult, import_exports
 from dcf.datastage.mapping import JobMap
 from dcf.errors import ConfigError
@@ -117,9 +117,7 @@ def summary_lines(result: ImportResult, out: str, dbt_out: str | None) -> list[s
                      f"stream(s) pass ({sum(len(problems) for problems in validated)} problem(s), listed in the "
                      "report)")
     if result.conversions:
-        counts = conversion_counts(result.conversions)
-        lines.append(f"{counts['jobs']} parallel job(s) converted into {dbt_out} ({counts['jobs_converted_whole']} "
-                     f"whole); stages: {counts['AUTO']} AUTO, {counts['SEMI']} SEMI, {counts['MANUAL']} MANUAL")
+        lines.append(f"converted into {dbt_out}: {totals_line(conversion_counts(result.conversions))}")
     return lines
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dcf.convert.parts import AUTO, MANUAL, SEMI, ConversionContext, Cte, Model, StageVerdict
+from dcf.convert.parts import AUTO, MANUAL, SEMI, ConversionContext, Cte, DerivationVerdict, Model, StageVerdict
 from dcf.convert.sql import ConversionError, sql_type, transpile
 from dcf.convert.sql_only_job import Operation, convert_operation, is_operation_job
 from dcf.convert.stages import CONVERTERS
 from dcf.datastage.connectors import read_connector
 from dcf.datastage.model import DsJob
-from dcf.datastage.px_graph import PxLink, PxStage
+from dcf.datastage.px_graph import PxColumn, PxLink, PxStage
 
 
 @dataclass
@@ -29,6 +29,10 @@ class JobConversion:
     verdicts: list[StageVerdict] = field(default_factory=list)
     #: A job that only runs SQL: the macros a stream runs as dbt operations.
     operations: list[Operation] = field(default_factory=list)
+    #: What belongs to the job rather than a stage (its before/after-job subroutines): tier and why.
+    job_verdicts: list[StageVerdict] = field(default_factory=list)
+    #: Every transformer expression: its original beside its SQL, or why it has none.
+    derivations: list[DerivationVerdict] = field(default_factory=list)
 
     @property
     def job_map_entry(self) -> str | dict[str, str]:
@@ -40,6 +44,7 @@ class JobConversion:
     def tier(self) -> str:
         """The job's: MANUAL when a stage is left to a person, SEMI when one is approximated, else AUTO."""
         tiers = {verdict.tier for verdict in self.verdicts} or {MANUAL}
+        tiers |= {verdict.tier for verdict in self.job_verdicts}
         return next(tier for tier in (MANUAL, SEMI, AUTO) if tier in tiers or tier == AUTO)
 
 
@@ -48,7 +53,9 @@ def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
         raise ConversionError(f"{job.name}: no stage graph (not a parallel job read from XMI)")
     ctx = ConversionContext(job.graph, dialect, job=job.name, parameters={p.name for p in job.parameters})
     if is_operation_job(job.graph):
-        return _operation_job(ctx)
+        conversion = _operation_job(ctx)
+        conversion.job_verdicts = _subroutines(job)
+        return conversion
     targets = [s for s in job.graph.stages.values() if not job.graph.outputs(s.name) and job.graph.inputs(s.name)]
     pending = [s for s in job.graph.stages.values() if s not in targets]
     while pending:
@@ -66,7 +73,24 @@ def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
         if model is not None:
             conversion.models.append(model)
     conversion.sources, conversion.verdicts = ctx.stand_ins.sources, ctx.verdicts
+    conversion.job_verdicts, conversion.derivations = _subroutines(job), ctx.derivations
     return conversion
+
+
+def _subroutines(job: DsJob) -> list[StageVerdict]:
+    """Before/after-job subroutines: a shell command (``DSU.ExecSH``) is not part of the models (SEMI: a stream
+    can run it as a command activity around the job's dbt activity); any other routine is left to a person."""
+    verdicts = []
+    for call in job.subroutines:
+        where = f"{call.context.lower()}-job subroutine"
+        arguments = " ".join(call.arguments)
+        if call.routine.endswith("ExecSH"):
+            verdicts.append(StageVerdict(where, call.routine, SEMI, f"{arguments!r} is not run by the models: "
+                                         "a command activity around the job's dbt activity runs it if it matters"))
+        else:
+            verdicts.append(StageVerdict(where, call.routine, MANUAL, f"routine {call.routine}({arguments}) "
+                                         "is not converted"))
+    return verdicts
 
 
 def _operation_job(ctx: ConversionContext) -> JobConversion:
@@ -117,8 +141,14 @@ def _upstream(name: str, ctx: ConversionContext) -> list[Cte]:
     return ordered
 
 
-def _final_select(link: PxLink, ctx: ConversionContext) -> str:
-    columns = ", ".join(f"CAST({c.name} AS {sql_type(c)}) AS {c.name}" for c in link.columns)
+def _final_select(link: PxLink, ctx: ConversionContext, *, empty_is_null: bool = False) -> str:
+    """The target link's columns cast to their types; ``empty_is_null``: an Oracle table, which stores '' as
+    NULL (the legacy table holds NULL where the job wrote an empty string)."""
+    def value(column: PxColumn) -> str:
+        text = empty_is_null and sql_type(column).startswith("VARCHAR")
+        return f"NULLIF({column.name}, '')" if text else column.name
+
+    columns = ", ".join(f"CAST({value(c)} AS {sql_type(c)}) AS {c.name}" for c in link.columns)
     ctes = ",\n".join(f"{cte.name} AS (\n    {cte.sql}\n)" for cte in _upstream(link.name, ctx))
     return f"WITH {ctes}\nSELECT {columns} FROM {link.name}"
 
@@ -175,10 +205,12 @@ def _table_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
         config["pre_hook"] = repr(hook_sql)
     if post_sql:
         config["post_hook"] = repr(post_sql)
+    oracle = connector.kind == "oracle"
     ctx.verdict(stage.name, AUTO if not (hook_sql or post_sql) else SEMI,
-                note + ("; Before/After SQL as hooks" if hook_sql or post_sql else ""))
+                note + ("; Before/After SQL as hooks" if hook_sql or post_sql else "")
+                + ("; text columns NULLIF(x, ''): Oracle stores '' as NULL" if oracle else ""))
     config["tags"] = repr([_tag(ctx)])
     settings = ", ".join(f"{key}={value}" for key, value in config.items())
     table = connector.table.rpartition(".")[2].upper()
     return Model(table.lower(), stage.name, config["materialized"].strip("'"),
-                 f"{{{{ config({settings}) }}}}\n" + _final_select(link, ctx), connector.table)
+                 f"{{{{ config({settings}) }}}}\n" + _final_select(link, ctx, empty_is_null=oracle), connector.table)

@@ -29,6 +29,22 @@ class StageVerdict:
 
 
 @dataclass
+class DerivationVerdict:
+    """One BASIC expression of a transformer (a column derivation, a stage variable, a constraint): its SQL,
+    or why it has none."""
+
+    stage: str
+    target: str  # lnk_out.COLUMN / stage variable svX / constraint of lnk_out
+    original: str
+    sql: str | None
+    note: str = ""
+
+    @property
+    def translated(self) -> bool:
+        return self.sql is not None
+
+
+@dataclass
 class Model:
     name: str
     stage: str
@@ -50,6 +66,7 @@ class ConversionContext:
     stand_ins: StandIns = field(default_factory=StandIns)
     ctes: dict[str, Cte] = field(default_factory=dict)
     verdicts: list[StageVerdict] = field(default_factory=list)
+    derivations: list[DerivationVerdict] = field(default_factory=list)
 
     def verdict(self, stage: str, tier: str, note: str = "") -> None:
         self.verdicts.append(StageVerdict(stage, self.graph.stage(stage).stage_type, tier, note))

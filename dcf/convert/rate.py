@@ -13,30 +13,53 @@ TIERS = (AUTO, SEMI, MANUAL)
 
 
 def conversion_counts(conversions: list[JobConversion]) -> dict[str, int]:
+    """Jobs (by tier), stages by tier, transformer expressions and how many were translated."""
     counts = Counter(v.tier for c in conversions for v in c.verdicts)
-    return {"jobs": len(conversions), "jobs_converted_whole": sum(
-        1 for c in conversions if c.verdicts and all(v.tier != MANUAL for v in c.verdicts)),
-        **{tier: counts[tier] for tier in TIERS}}
+    jobs = Counter(c.tier for c in conversions)
+    return {"jobs": len(conversions), "jobs_converted_whole": sum(1 for c in conversions if c.tier != MANUAL),
+            **{f"jobs_{tier}": jobs[tier] for tier in TIERS},
+            **{tier: counts[tier] for tier in TIERS},
+            "derivations": sum(len(c.derivations) for c in conversions),
+            "derivations_translated": sum(1 for c in conversions for d in c.derivations if d.translated)}
+
+
+def totals_line(counts: dict[str, int]) -> str:
+    """The totals as one line: jobs by tier, stages converted, derivations translated."""
+    stages = sum(counts[t] for t in TIERS)
+    rate = (counts[AUTO] + counts[SEMI]) / stages if stages else 0.0
+    derived = counts["derivations_translated"] / counts["derivations"] if counts["derivations"] else 1.0
+    return (f"{counts['jobs']} parallel job(s): {counts['jobs_AUTO']} AUTO, {counts['jobs_SEMI']} SEMI, "
+            f"{counts['jobs_MANUAL']} MANUAL ({counts['jobs_converted_whole']} converted whole); {stages} stages: "
+            f"{counts[AUTO]} AUTO, {counts[SEMI]} SEMI, {counts[MANUAL]} MANUAL — {rate:.0%} converted; "
+            f"{counts['derivations_translated']} of {counts['derivations']} derivations translated ({derived:.0%})")
 
 
 def conversion_markdown(conversions: list[JobConversion]) -> list[str]:
-    counts = conversion_counts(conversions)
-    stages = sum(counts[t] for t in TIERS)
-    rate = (counts[AUTO] + counts[SEMI]) / stages if stages else 0.0
-    lines = ["## Parallel jobs → dbt models", "",
-             f"{counts['jobs']} parallel job(s), {counts['jobs_converted_whole']} converted whole; {stages} stages: "
-             f"{counts[AUTO]} AUTO, {counts[SEMI]} SEMI, {counts[MANUAL]} MANUAL — {rate:.0%} of stages converted.",
-             "", "| job | stages | AUTO | SEMI | MANUAL | models / operations |", "|---|---|---|---|---|---|"]
+    lines = ["## Parallel jobs → dbt models", "", totals_line(conversion_counts(conversions)) + ".", "",
+             "| job | tier | stages | AUTO | SEMI | MANUAL | derivations translated | models / operations |",
+             "|---|---|---|---|---|---|---|---|"]
     for c in sorted(conversions, key=lambda c: c.job):
         tiers = Counter(v.tier for v in c.verdicts)
-        lines.append(f"| {c.job} | {len(c.verdicts)} | {tiers[AUTO]} | {tiers[SEMI]} | {tiers[MANUAL]} | "
-                     f"{_outputs(c)} |")
+        translated = sum(1 for d in c.derivations if d.translated)
+        lines.append(f"| {c.job} | {c.tier} | {len(c.verdicts)} | {tiers[AUTO]} | {tiers[SEMI]} | {tiers[MANUAL]} | "
+                     f"{translated} of {len(c.derivations)} | {_outputs(c)} |")
     lines.append("")
     for c in sorted(conversions, key=lambda c: c.job):
         lines += [f"### {c.job}", "", "| stage | type | tier | note |", "|---|---|---|---|"]
-        lines += [f"| {v.stage} | {v.stage_type} | {v.tier} | {v.note.replace('|', '/')} |" for v in c.verdicts]
+        lines += [f"| {v.stage} | {v.stage_type} | {v.tier} | {_cell(v.note)} |"
+                  for v in [*c.verdicts, *c.job_verdicts]]
+        if c.derivations:
+            lines += ["", "| derivation | original (BASIC) | SQL |", "|---|---|---|"]
+            lines += [f"| {d.target} | `{_cell(d.original)}` | "
+                      f"{f'`{_cell(d.sql)}`' if d.translated else 'not translated: ' + _cell(d.note)} |"
+                      for d in c.derivations]
         lines.append("")
     return lines
+
+
+def _cell(text: str) -> str:
+    """Text in a markdown table cell: one line, its pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def _outputs(conversion: JobConversion) -> str:

@@ -63,6 +63,15 @@ class DsLink:
 
 
 @dataclass
+class DsSubroutine:
+    """A before/after-job subroutine (``has_FunctionCall``): ``DSU.ExecSH`` with its arguments."""
+
+    context: str  # Before / After
+    routine: str
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
 class DsJob:
     name: str
     kind: str
@@ -84,6 +93,8 @@ class DsJob:
     options: set[str] = field(default_factory=set)
     #: A parallel job's stages, links, columns and derivations (None for other kinds).
     graph: PxGraph | None = None
+    #: Before/after-job subroutines, in the export's order.
+    subroutines: list[DsSubroutine] = field(default_factory=list)
 
     def activity_of_pin(self, pin: str) -> DsActivity | None:
         for activity in self.activities.values():

@@ -20,7 +20,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from dcf.datastage.dsx import job_from_records
-from dcf.datastage.model import JOB_KINDS, DsActivity, DsJob, DsLink, DsParameter, ReadProblem
+from dcf.datastage.model import JOB_KINDS, DsActivity, DsJob, DsLink, DsParameter, DsSubroutine, ReadProblem
 from dcf.datastage.px_xmi import read_graph
 
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -120,6 +120,11 @@ def _job(root: Any, source: str, folder: str) -> DsJob:
                 prompt=child.get("displayCaption") or child.get("prompt", ""), type_code=child.get("typeCode", ""),
                 values=[v for v in child.get("validList", "").split("\t") if v],
                 extended_type=child.get("extendedType", "")))
+        elif _local(child.tag) == "has_FunctionCall":
+            job.subroutines.append(DsSubroutine(
+                context=child.get("callContext", ""), routine=child.get("functionName", ""),
+                arguments=[value.get("valueExpression", "") for value in child
+                           if _local(value.tag) == "has_ParameterVal"]))
     if job.kind == "parallel":
         job.graph = read_graph(root, job.problems)
     if job.kind != "sequence":

@@ -92,6 +92,11 @@ class Dialect(StrEnum):
         (and reads a fourth argument as a position)."""
         return self is Dialect.DUCKDB
 
+    @property
+    def reads_files_by_path(self) -> bool:
+        """A query reads a file by its path (DuckDB's ``read_csv``); Snowflake reads files from a stage."""
+        return self is Dialect.DUCKDB
+
     def rows_digest(self, columns: str) -> str:
         """An order-independent hash of ``columns`` over all rows, as text. Snowflake's HASH is 64-bit signed (its
         SUM fits NUMBER(38), and fakesnow has no HASH_AGG of columns); DuckDB's is unsigned: summed as HUGEINT."""

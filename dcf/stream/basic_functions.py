@@ -92,6 +92,83 @@ def _string_to_date(value: Any, fmt: Any = "%yyyy-%mm-%dd") -> Any:
     return datetime.datetime.strptime(text_value(value), strftime_format(text_value(fmt))).date()
 
 
+#: Iconv/Oconv "D" dates count days from this day (day 0).
+BASIC_DAY_ZERO = "1967-12-31"
+#: The orders a "D" conversion code may name, as strftime fields.
+_DATE_ORDERS = {"YMD": ("%Y", "%m", "%d"), "DMY": ("%d", "%m", "%Y"), "MDY": ("%m", "%d", "%Y")}
+
+
+def date_conversion(code: str) -> str:
+    """A BASIC "D" conversion code (``D-YMD[4,2,2]``, ``D/DMY[2,2,4]``) as the strftime format it reads or
+    writes (``%Y-%m-%d``, ``%d/%m/%Y``); a ValueError for any other code."""
+    text = text_value(code).strip()
+    separator, order = text[1:2], text[2:5]
+    lengths = text[5:].strip("[]").split(",") if text[5:] else []
+    if not text.startswith("D") or order not in _DATE_ORDERS or (lengths and len(lengths) != 3):
+        raise ValueError(f"conversion code {text!r}: only dates of the form D<separator><YMD|DMY|MDY>[...]")
+    fields = [("%y" if field == "%Y" and length.strip() == "2" else field)
+              for field, length in zip(_DATE_ORDERS[order], lengths or ["4"] * 3, strict=True)]
+    return separator.join(fields)
+
+
+def _iconv(value: Any, code: Any) -> int | None:
+    import datetime
+
+    if value is None:
+        return None
+    day = datetime.datetime.strptime(text_value(value), date_conversion(code)).date()
+    return (day - datetime.date.fromisoformat(BASIC_DAY_ZERO)).days
+
+
+def _oconv(value: Any, code: Any) -> str | None:
+    import datetime
+
+    if value is None:
+        return None
+    day = datetime.date.fromisoformat(BASIC_DAY_ZERO) + datetime.timedelta(days=_int(value))
+    return day.strftime(date_conversion(code))
+
+
+def _num(value: Any) -> int:
+    """BASIC ``Num(x)``: 1 for a number (an optional leading sign, digits, one decimal point) or the empty
+    string, else 0."""
+    text = text_value(value)
+    body = text[1:] if text[:1] in "+-" else text
+    digits = body.replace(".", "", 1)
+    return 1 if text == "" or (digits.isdigit() and digits.isascii()) else 0
+
+
+def _string_to_decimal(value: Any, rounding: Any = "trunc_zero") -> Any:
+    import decimal
+
+    return None if value is None else decimal.Decimal(text_value(value).strip())
+
+
+def _decimal_to_string(value: Any, option: Any = "") -> str | None:
+    """PX ``DecimalToString(d[, "suppress_zero"])``: suppress_zero drops trailing zeros and a trailing point."""
+    if value is None:
+        return None
+    text = text_value(value)
+    if text_value(option) == "suppress_zero" and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _date_from_days_since(days: Any, base: Any) -> Any:
+    import datetime
+
+    if days is None or base is None:
+        return None
+    start = base if isinstance(base, datetime.date) else datetime.date.fromisoformat(text_value(base)[:10])
+    return start + datetime.timedelta(days=_int(days))
+
+
+def _now() -> Any:
+    import datetime
+
+    return datetime.datetime.now()
+
+
 #: DataStage BASIC functions: name -> ((fewest, most) arguments, implementation).
 FUNCTIONS: dict[str, tuple[tuple[int, int], Callable[..., Any]]] = {
     "left": ((2, 2), lambda text, n: text_value(text)[:max(0, _int(n))]),
@@ -116,4 +193,12 @@ FUNCTIONS: dict[str, tuple[tuple[int, int], Callable[..., Any]]] = {
     "datetostring": ((1, 2), _date_to_string),
     "stringtodate": ((1, 2), _string_to_date),
     "trimleadingtrailing": ((1, 1), lambda text: text_value(text).strip()),
+    "str": ((2, 2), lambda text, times: text_value(text) * max(_int(times), 0)),
+    "num": ((1, 1), _num),
+    "iconv": ((2, 2), _iconv),
+    "oconv": ((2, 2), _oconv),
+    "stringtodecimal": ((1, 2), _string_to_decimal),
+    "decimaltostring": ((1, 2), _decimal_to_string),
+    "datefromdayssince": ((2, 2), _date_from_days_since),
+    "currenttimestamp": ((0, 0), _now),
 }

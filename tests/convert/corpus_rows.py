@@ -13,7 +13,7 @@ import duckdb
 
 from dcf.convert.sql import sql_type
 from dcf.datastage.model import DsJob
-from tests.datastage.corpus import PARALLEL, parallel_parameter_sets
+from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets, parallel_parameters
 
 
 def warehouse_text(value: object) -> str | None:
@@ -91,3 +91,55 @@ def load_existing_targets(conn: duckdb.DuckDBPyConnection, job: DsJob, conversio
         columns = ", ".join(f"CAST({c.name} AS {sql_type(c)}) AS {c.name}" for c in link.columns)
         conn.execute(f"CREATE TABLE main.{model.name} AS SELECT {columns} FROM read_csv('{path}', header = true, "
                      "all_varchar = true)")
+
+
+#: The key's marker of the one run-time-dependent value (a CurrentTimestamp() column).
+RUN_TIME = "<CurrentTimestamp()>"
+#: How close to the test's clock a CurrentTimestamp() value must be.
+RUN_TIME_TOLERANCE = datetime.timedelta(minutes=10)
+
+
+def file_parameters(job: str) -> dict[str, str]:
+    """Job parameters that name an input file (the key's inputs: "the file #FILE_NAME# exactly as delivered")
+    -> that file of the corpus."""
+    found = {}
+    for path, words in (parallel_key()[job].get("inputs") or {}).items():
+        named = re.match(r"the file #(\w+)#", str(words))
+        if named:
+            found[named.group(1)] = str(PARALLEL / path)
+    return found
+
+
+def run_values(job: str) -> dict[str, str]:
+    """The dbt vars a run of ``job`` gets here: the key's parameter values, an input file's parameter naming
+    the corpus's copy of it (the key's value is the engine's path)."""
+    return {**parallel_parameter_sets(), **parallel_parameters(), **file_parameters(job)}
+
+
+def expected_columns(job: str, target: dict) -> str:
+    """The key CSV's columns, in its order (a select list: the rows are compared in that order)."""
+    return expected_csv(job, target).read_text(encoding="utf-8").splitlines()[0]
+
+
+def expected_rows(job: str, target: dict) -> list[tuple[str | None, ...]]:
+    """The key's rows of a target as a run here writes them: where the key shows a file parameter's value (a
+    column holding the file name), the path this run read."""
+    moved = {parallel_parameters()[name]: path for name, path in file_parameters(job).items()}
+    return [tuple(moved.get(value, value) for value in row) for row in key_rows(expected_csv(job, target))]
+
+
+def stamped(rows: list[tuple], expected: list[tuple]) -> list[tuple]:
+    """``rows`` with each value of a column the key marks as the run time replaced by the marker when it is a
+    timestamp close to now (local or UTC), so the rows compare with the key's."""
+    marked = {i for row in expected for i, value in enumerate(row) if value == RUN_TIME}
+    now = [datetime.datetime.now(), datetime.datetime.now(datetime.UTC).replace(tzinfo=None)]
+
+    def close(value: object) -> bool:
+        try:
+            moment = datetime.datetime.fromisoformat(str(value)).replace(tzinfo=None)
+        except ValueError:
+            return False
+        return min(abs(moment - n) for n in now) < RUN_TIME_TOLERANCE
+
+    return [tuple(RUN_TIME if i in marked and close(value) else value for i, value in enumerate(row))
+            for row in rows]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dcf.convert.stages import CONVERTERS
-from tests.datastage.corpus import PARALLEL, parallel_key
+from tests.datastage.corpus import PARALLEL, parallel_jobs, parallel_key
 
 pytestmark = pytest.mark.unit
 TARGET_TYPES = {"OracleConnectorPX", "PxSequentialFile"}
@@ -23,7 +23,7 @@ def test_the_import_converts_the_parallel_jobs_into_a_dbt_project(tmp_path, caps
     out, dbt = tmp_path / "out", tmp_path / "dbt"
     assert main([str(PARALLEL / "DEMO_DWH_parallel.isx"), "--out", str(out), "--dbt-out", str(dbt),
                  "--no-validate"]) == 0
-    assert "10 parallel job(s) converted" in capsys.readouterr().out
+    printed = capsys.readouterr().out
     assert yaml.safe_load((dbt / "dbt_project.yml").read_text())["name"] == "converted_datastage"
     report = json.loads((out / "migration_report.json").read_text())["parallel_jobs"]
     # every stage type known to the converter (from the key's stage list, not from the converter's verdicts)
@@ -33,6 +33,15 @@ def test_the_import_converts_the_parallel_jobs_into_a_dbt_project(tmp_path, caps
     written = {path.parent.name.upper() for path in (dbt / "models" / "datastage").rglob("*.sql")}
     written |= {path.stem.upper() for path in (dbt / "macros" / "datastage").glob("*.sql")}
     assert report["jobs"] == 10 and report["jobs_converted_whole"] == len(knowable) >= 7
+    # every transformer expression of the export (from the graph as read, not from the converter's tally)
+    expressions = sum(len(stage.variables) + sum(1 for link in job.graph.outputs(stage.name)
+                                                 for c in link.columns if c.derivation)
+                      + sum(1 for link in job.graph.outputs(stage.name) if link.constraint and not link.otherwise)
+                      for job in parallel_jobs().values() for stage in job.graph.stages.values()
+                      if stage.stage_type in ("CTransformerStage", "PxSVTransformer"))
+    assert report["derivations"] == expressions > 50
+    assert (f"{report['derivations_translated']} of {expressions} derivations translated" in printed
+            and f"10 parallel job(s): {report['jobs_AUTO']} AUTO, {report['jobs_SEMI']} SEMI" in printed), printed
     assert knowable <= written
     model = (dbt / "models" / "datastage" / "px_filter_split" / "loan_active.sql").read_text()
     assert "tags=['px_filter_split']" in model  # what the imported sequences' job activities select

@@ -1,6 +1,8 @@
 """Converted parallel jobs run for real: the dbt models the converter writes are built by dbt on DuckDB over the
 corpus's input rows, and every target's rows are the answer key's (``expected_<target>.csv``), compared as sets
-(the key: row order is not significant for tables; the reject file here is read in parallel)."""
+(the key: row order is not significant for tables; the reject file here is read in parallel). A file a job
+reads is the corpus's copy (its parameter names that path, and so does a column holding the file name); a
+CurrentTimestamp() column holds a time close to the test's clock."""
 
 from __future__ import annotations
 
@@ -11,13 +13,16 @@ import yaml
 from dcf.convert.job import convert_job
 from dcf.convert.parts import MANUAL
 from dcf.convert.project import write_project
-from tests.convert.corpus_rows import expected_csv, key_rows, load_existing_targets, load_sources, warehouse_text
-from tests.datastage.corpus import (
-    CONVERTED,
-    parallel_key,
-    parallel_parameter_sets,
-    parallel_parameters,
+from tests.convert.corpus_rows import (
+    expected_columns,
+    expected_rows,
+    load_existing_targets,
+    load_sources,
+    run_values,
+    stamped,
+    warehouse_text,
 )
+from tests.datastage.corpus import CONVERTED, parallel_key
 
 pytestmark = pytest.mark.dbt
 
@@ -38,7 +43,7 @@ def test_a_converted_job_gives_the_rows_datastage_writes(jobs, tmp_path, name):
         load_existing_targets(conn, job, conversion)
     (project / "profiles.yml").write_text(yaml.safe_dump({"converted_datastage": {"target": "dev", "outputs": {
         "dev": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
-    variables = yaml.safe_dump({**parallel_parameter_sets(), **parallel_parameters()})
+    variables = yaml.safe_dump(run_values(name))
     result = dbtRunner().invoke(["build", "--project-dir", str(project), "--profiles-dir", str(project),
                                  "--vars", variables, "--log-path", str(tmp_path / "logs"),
                                  "--target-path", str(tmp_path / "target")])
@@ -46,8 +51,9 @@ def test_a_converted_job_gives_the_rows_datastage_writes(jobs, tmp_path, name):
     targets = {t["stage"]: t for t in parallel_key()[name]["targets"]}
     with duckdb.connect(str(database)) as conn:  # dbt (in this process) still holds it: the same configuration
         for model in conversion.models:
-            expected = expected_csv(name, targets[model.stage])
-            stored = conn.execute(f"SELECT * FROM main.{model.name}").fetchall()
-            rows = [tuple(warehouse_text(v) for v in row) for row in stored]
-            assert sorted(rows, key=str) == sorted(key_rows(expected), key=str), model.name
+            expected = expected_rows(name, targets[model.stage])
+            columns = expected_columns(name, targets[model.stage])
+            stored = conn.execute(f"SELECT {columns} FROM main.{model.name}").fetchall()
+            rows = stamped([tuple(warehouse_text(v) for v in row) for row in stored], expected)
+            assert sorted(rows, key=str) == sorted(expected, key=str), model.name
     assert {v.stage for v in conversion.verdicts} == set(job.graph.stages), "every stage has a verdict"

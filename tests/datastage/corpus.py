@@ -46,9 +46,11 @@ def parallel_parameters() -> dict[str, str]:
     return _parallel_answer_key()["parameters"]
 
 
-#: The parallel jobs whose every stage converts today (the others are measured in the conversion report).
+#: The parallel jobs converted whole into models (PX_TRUNCATE_STAGE, whole too, becomes an operation).
 CONVERTED = ["PX_FILTER_SPLIT", "PX_FUNNEL_ADDRESSES", "PX_MODIFY_CAST", "PX_FCT_TRANSACTION", "PX_NZ_EXPORT",
-             "PX_DIM_CUSTOMER_SCD", "PX_STG_CUSTOMER"]
+             "PX_DIM_CUSTOMER_SCD", "PX_STG_CUSTOMER", "PX_LOAD_FILE_ACCOUNTS", "PX_CHECKSUM_HASH"]
+#: Those that read a file (a Sequential File source): Snowflake reads it from a stage fakesnow does not have.
+READS_A_FILE = ["PX_LOAD_FILE_ACCOUNTS"]
 
 
 def parallel_jobs() -> dict[str, Any]:

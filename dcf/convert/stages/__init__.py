@@ -16,6 +16,7 @@ from dcf.convert.stages import (
     lookup,
     modify,
     remove_duplicates,
+    sequential_file,
     sorting,
     transformer,
 )
@@ -28,5 +29,6 @@ CONVERTERS: dict[str, Converter] = {
     "PxFilter": filter_stage.convert, "PxCopy": copy.convert, "PxFunnel": funnel.convert,
     "PxSort": sorting.convert, "PxRemDup": remove_duplicates.convert, "PxModify": modify.convert,
     "PxJoin": join.convert, "PxLookup": lookup.convert, "PxAggregator": aggregator.convert,
-    "CTransformerStage": transformer.convert,
+    "CTransformerStage": transformer.convert, "PxSVTransformer": transformer.convert,
+    "PxSequentialFile": sequential_file.source,
 }
