@@ -45,9 +45,10 @@ class Operation:
         lines = [f"{{% macro {self.name}() %}}"]
         for number, statement in enumerate(self.statements, 1):
             sql, model = self._render(statement, models)
-            # auto_begin=False: each statement on its own, as run_query sends it (no transaction left open
-            # for dbt to drop at the end of the operation)
-            body = [f"{{% call statement('{self.name}_{number}', auto_begin=False) -%}}", sql, "{%- endcall %}"]
+            # each statement committed on its own: dbt ends an operation without a commit, and a transaction
+            # load_relation() (or the statement itself) opened would be rolled back with everything in it
+            body = [f"{{% call statement('{self.name}_{number}', auto_begin=True) -%}}", sql, "{%- endcall %}",
+                    "{% do adapter.commit() %}"]
             if model is not None and isinstance(statement, exp.TruncateTable):
                 body = [f"{{% if load_relation(ref('{model}')) is not none %}}", *body, "{% endif %}"]
             lines += body

@@ -111,8 +111,10 @@ def _run_operation(run: StreamRun, request: BuildRequest, observer: PrefectBuild
     """``dbt run-operation``: the macro's JOB and MODEL rows in the execution log, its error as the stage's."""
     with connect(run.warehouse_block) as conn:
         outcome = run_dbt_build(request, log_to=conn, observer=observer)
+    # the shape of a build's statistics (metadata and the combined build read them): an operation builds nothing
     statistics = {"invocation_ids": [outcome.invocation_id], "operation": request.operation,
-                  "success": outcome.success, "project_fingerprint": fingerprint}
+                  "success": outcome.success, "counts": outcome.counts, "relations": {},
+                  "target_loaded": outcome.success, "project_fingerprint": fingerprint}
     if not outcome.success:
         raise StageFailed(f"dbt operation {request.operation} failed: {outcome.error} (full log: {outcome.log_file})",
                           statistics)

@@ -79,8 +79,11 @@ def test_the_operation_rendered_for_snowflake_has_the_same_effect(jobs, fakesnow
         fakesnow_conn.execute(sent[-1])
         return ""
 
-    template = Environment().from_string(conversion.operations[0].macro({}))
-    template.make_module({"statement": statement, "var": values.__getitem__}).px_truncate_stage()
+    template = Environment(extensions=["jinja2.ext.do"]).from_string(conversion.operations[0].macro({}))
+    committed = []
+    adapter = type("Adapter", (), {"commit": lambda self: committed.append(len(sent))})()
+    template.make_module({"statement": statement, "var": values.__getitem__, "adapter": adapter}).px_truncate_stage()
+    assert committed == [1, 2, 3]  # each statement committed
     assert [s.split()[:2] for s in sent] == [["TRUNCATE", "TABLE"]] * 3
     counts = {table: fakesnow_conn.fetchall(f"SELECT COUNT(*) FROM {database}.{schema}.{table}")[0][0]
               for schema, table in [*_truncated(), (_truncated()[0][0], BYSTANDER)]}

@@ -131,6 +131,8 @@ def test_sequences_imported_with_their_converted_jobs_select_the_generated_model
             assert any(f"tag:{job.lower()}" in p and "matches no node" in p for p in problems), (name, job)
         if called:  # the streams build the generated project
             assert yaml.safe_load((out / sequence["file"]).read_text())["dbt"]["project_dir"] == str(dbt_out)
+    passing = [name for name, sequence in result.sequences.items() if sequence["validate"] == []]
+    assert len(passing) == len(sequence_key()) == 6, result.sequences  # every job converted: every stream passes
 
 
 def test_an_imported_sequence_builds_its_converted_jobs_for_real(prefect_api, tmp_path, monkeypatch):
@@ -188,3 +190,57 @@ def test_an_imported_sequence_builds_its_converted_jobs_for_real(prefect_api, tm
             stored = query(f"SELECT * FROM main.{model.name}")
             rows = sorted((tuple(warehouse_text(v) for v in row.values()) for row in stored), key=str)
             assert rows == sorted(key_rows(expected_csv(name, targets[model.stage])), key=str), model.name
+
+
+def test_an_imported_master_runs_the_generated_operation_then_its_child_for_real(prefect_api, tmp_path, monkeypatch):
+    """SQ_MASTER imported with its jobs converted, its first child SQ_CUSTOMER kept (the other two children, the
+    sequencer and the mail that wait for them left out): JA_TRUNCATE runs the operation PX_TRUNCATE_STAGE became
+    (a JOB row and a MODEL row of type OPERATION), emptying the staging tables the key's statements name — one
+    the project builds (by ref()), one in the schema PS_DWH.SCHEMA names — then the child builds its models
+    with the key's rows."""
+    import duckdb
+
+    from dcf.paths import warehouse_path
+    from flows.stream_load import stream_load
+    from tests.convert.corpus_rows import expected_csv, key_rows, load_existing_targets, load_sources, warehouse_text
+    from tests.datastage.corpus import PARALLEL, parallel_jobs, parallel_key, parallel_parameter_sets
+
+    dbt_out, out, landing = tmp_path / "dbt", tmp_path / "imported", tmp_path / "landing"
+    result = _import([str(SEQUENCES_ISX), str(PARALLEL / "DEMO_DWH_parallel.isx")], str(out), None, 5000, None,
+                     validate=False, dbt_out=str(dbt_out), dbt_vars=parallel_parameter_sets())
+    conversions = {c.job: c for c in result.conversions}
+    kept = {"JA_TRUNCATE", "JA_SQ_CUSTOMER"}
+    path = out / "sq_master.yaml"
+    master = yaml.safe_load(path.read_text(encoding="utf-8"))
+    master["sequence"] = [a for a in master["sequence"] if a["name"] in kept]
+    assert master["sequence"][0]["dbt"]["operation"] == "px_truncate_stage"
+    path.write_text(yaml.safe_dump(master, sort_keys=False), encoding="utf-8")
+    schema = parallel_parameter_sets()["PS_DWH.SCHEMA"]
+    jobs = parallel_jobs()
+    with duckdb.connect(str(warehouse_path())) as conn:
+        for name in ("PX_STG_CUSTOMER", "PX_DIM_CUSTOMER_SCD"):
+            load_sources(conn, jobs[name], conversions[name])
+            load_existing_targets(conn, jobs[name], conversions[name])
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        conn.execute(f"CREATE TABLE {schema}.STG_TRANSACTION AS SELECT range AS ID FROM range(3)")
+        conn.execute("CREATE TABLE main.stg_account AS SELECT range AS ID FROM range(2)")  # a model built before
+    (landing / "done").mkdir(parents=True)
+    monkeypatch.setenv("DCF_STREAMS_DIR", str(out))
+
+    state = stream_load(stream="SQ_MASTER", process_date=DAY, parameters={"PS_ENV.LANDING_DIR": str(landing)},
+                        return_state=True)
+
+    assert state.is_completed(), state.message
+    log = query("SELECT PROCESS_STEP_ID, RECORD_TYPE, EXECUTION_TYPE_NAME, EXECUTION_STATUS_NAME "
+                "FROM DCF.PROCESS_EXECUTION_LOG")
+    [operation] = [row for row in log if row["EXECUTION_TYPE_NAME"] == "OPERATION"]
+    assert operation["PROCESS_STEP_ID"].endswith("_MODEL_px_truncate_stage")
+    assert operation["EXECUTION_STATUS_NAME"] == "SUCCESS"
+    assert len([row for row in log if row["RECORD_TYPE"] == "JOB"]) == 3  # the operation, the child's two builds
+    assert query(f"SELECT COUNT(*) AS N FROM {schema}.STG_TRANSACTION") == [{"N": 0}]
+    assert query("SELECT COUNT(*) AS N FROM main.stg_account") == [{"N": 0}]
+    targets = {t["stage"]: t for t in parallel_key()["PX_STG_CUSTOMER"]["targets"]}
+    for model in conversions["PX_STG_CUSTOMER"].models:
+        stored = query(f"SELECT * FROM main.{model.name}")
+        rows = sorted((tuple(warehouse_text(v) for v in row.values()) for row in stored), key=str)
+        assert rows == sorted(key_rows(expected_csv("PX_STG_CUSTOMER", targets[model.stage])), key=str), model.name
