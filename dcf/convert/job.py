@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from dcf.convert.job_tests import SingularTest, unmatched_lookup_test
 from dcf.convert.parts import AUTO, MANUAL, SEMI, ConversionContext, Cte, DerivationVerdict, Model, StageVerdict
 from dcf.convert.sql import ConversionError, sql_type, transpile
 from dcf.convert.sql_only_job import Operation, convert_operation, is_operation_job
@@ -33,6 +34,8 @@ class JobConversion:
     job_verdicts: list[StageVerdict] = field(default_factory=list)
     #: Every transformer expression: its original beside its SQL, or why it has none.
     derivations: list[DerivationVerdict] = field(default_factory=list)
+    #: Singular tests from the job (a fail-lookup's unmatched rows).
+    tests: list[SingularTest] = field(default_factory=list)
 
     @property
     def job_map_entry(self) -> str | dict[str, str]:
@@ -72,6 +75,8 @@ def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
         model = _target_model(stage, ctx)
         if model is not None:
             conversion.models.append(model)
+    conversion.tests = [unmatched_lookup_test(check, _with_clause([check.primary, check.reference], ctx), _tag(ctx))
+                        for check in ctx.checks if {check.primary, check.reference} <= set(ctx.ctes)]
     conversion.sources, conversion.verdicts = ctx.stand_ins.sources, ctx.verdicts
     conversion.job_verdicts, conversion.derivations = _subroutines(job), ctx.derivations
     return conversion
@@ -141,6 +146,14 @@ def _upstream(name: str, ctx: ConversionContext) -> list[Cte]:
     return ordered
 
 
+def _with_clause(links: list[str], ctx: ConversionContext) -> str:
+    """``WITH`` the CTEs ``links`` need, dependencies first, each once."""
+    ctes: list[Cte] = []
+    for link in links:
+        ctes += [cte for cte in _upstream(link, ctx) if cte not in ctes]
+    return "WITH " + ",\n".join(f"{cte.name} AS (\n    {cte.sql}\n)" for cte in ctes)
+
+
 def _final_select(link: PxLink, ctx: ConversionContext, *, empty_is_null: bool = False) -> str:
     """The target link's columns cast to their types; ``empty_is_null``: an Oracle table, which stores '' as
     NULL (the legacy table holds NULL where the job wrote an empty string)."""
@@ -149,8 +162,7 @@ def _final_select(link: PxLink, ctx: ConversionContext, *, empty_is_null: bool =
         return f"NULLIF({column.name}, '')" if text else column.name
 
     columns = ", ".join(f"CAST({value(c)} AS {sql_type(c)}) AS {c.name}" for c in link.columns)
-    ctes = ",\n".join(f"{cte.name} AS (\n    {cte.sql}\n)" for cte in _upstream(link.name, ctx))
-    return f"WITH {ctes}\nSELECT {columns} FROM {link.name}"
+    return f"{_with_clause([link.name], ctx)}\nSELECT {columns} FROM {link.name}"
 
 
 def _target_model(stage: PxStage, ctx: ConversionContext) -> Model | None:
@@ -213,4 +225,5 @@ def _table_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
     settings = ", ".join(f"{key}={value}" for key, value in config.items())
     table = connector.table.rpartition(".")[2].upper()
     return Model(table.lower(), stage.name, config["materialized"].strip("'"),
-                 f"{{{{ config({settings}) }}}}\n" + _final_select(link, ctx, empty_is_null=oracle), connector.table)
+                 f"{{{{ config({settings}) }}}}\n" + _final_select(link, ctx, empty_is_null=oracle), connector.table,
+                 keys=[c.name for c in link.columns if c.key], keys_enforced="unique_key" in config)

@@ -52,6 +52,20 @@ class Model:
     materialized: str
     sql: str
     target: str
+    #: The target link's key columns, and whether the table relies on them (a merge): tests from the job.
+    keys: list[str] = field(default_factory=list)
+    keys_enforced: bool = False
+
+
+@dataclass
+class LookupCheck:
+    """A lookup whose failure action is fail: DataStage aborts the job when a primary row has no match."""
+
+    stage: str
+    primary: str
+    reference: str
+    #: ``reference.KEY = primary.COLUMN`` conditions
+    conditions: list[str]
 
 
 @dataclass
@@ -67,6 +81,7 @@ class ConversionContext:
     ctes: dict[str, Cte] = field(default_factory=dict)
     verdicts: list[StageVerdict] = field(default_factory=list)
     derivations: list[DerivationVerdict] = field(default_factory=list)
+    checks: list[LookupCheck] = field(default_factory=list)
 
     def verdict(self, stage: str, tier: str, note: str = "") -> None:
         self.verdicts.append(StageVerdict(stage, self.graph.stage(stage).stage_type, tier, note))

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from dcf.convert.job import JobConversion
+from dcf.convert.job_tests import key_tests
 
 
 def write_project(conversions: list[JobConversion], out: Path, *, name: str = "converted_datastage",
@@ -35,6 +36,7 @@ def write_project(conversions: list[JobConversion], out: Path, *, name: str = "c
             path.write_text(f"-- converted from DataStage job {conversion.job}, stage {model.stage}\n{model.sql}\n",
                             encoding="utf-8")
             written.append(path)
+        written += _write_tests(conversion, folder, out / "tests" / "datastage" / conversion.job.lower())
     written += _write_operations(conversions, out / "macros" / "datastage")
     sources: dict[str, dict] = {}  # one file: a source read by several jobs is declared once
     for source, parameter, table in sorted({s for c in conversions for s in c.sources}):
@@ -61,4 +63,20 @@ def _write_operations(conversions: list[JobConversion], folder: Path) -> list[Pa
                             + "\n".join(operation.macro(models) for operation in conversion.operations),
                             encoding="utf-8")
             written.append(path)
+    return written
+
+
+def _write_tests(conversion: JobConversion, models_folder: Path, tests_folder: Path) -> list[Path]:
+    """The job's tests: key tests in the models' ``schema.yml``, singular tests under ``tests/datastage/<job>/``."""
+    written = []
+    entries = [entry for entry in map(key_tests, conversion.models) if entry is not None]
+    if entries:
+        path = models_folder / "schema.yml"
+        path.write_text(yaml.safe_dump({"version": 2, "models": entries}, sort_keys=False), encoding="utf-8")
+        written.append(path)
+    for test in conversion.tests:
+        tests_folder.mkdir(parents=True, exist_ok=True)
+        path = tests_folder / f"{test.name}.sql"
+        path.write_text(f"-- generated from DataStage job {conversion.job}\n{test.sql}\n", encoding="utf-8")
+        written.append(path)
     return written

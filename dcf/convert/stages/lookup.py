@@ -1,11 +1,12 @@
 """Lookup: the primary link joined to each reference link on its key columns (``lookup_key`` says which
 primary column each matches), by the reference pin's failure action: continue -> LEFT JOIN (NULL in the
-reference's columns), drop -> INNER JOIN, fail -> INNER JOIN and a stated difference (the job would abort).
+reference's columns), drop -> INNER JOIN, fail -> INNER JOIN and a generated test that stops the build when a
+primary row has no match (the job would abort).
 A reference keeps one row per key, as the Lookup stage does."""
 
 from __future__ import annotations
 
-from dcf.convert.parts import AUTO, SEMI, ConversionContext, Cte, from_inputs
+from dcf.convert.parts import AUTO, ConversionContext, Cte, LookupCheck, from_inputs
 from dcf.convert.sql import ConversionError
 from dcf.datastage.px_graph import PxStage
 
@@ -42,8 +43,8 @@ def convert(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
         sql += f" {_FAILURE[failure]} {one_per_key} ON {' AND '.join(conditions)}"
         notes.append(f"{reference.name}: lookup failure {failure} -> {_FAILURE[failure]}")
         if failure == "fail":
-            tier = SEMI
-            notes.append("a primary row without a match aborts the job in DataStage; here it is left out "
-                         "(add a relationships test to fail the build instead)")
+            ctx.checks.append(LookupCheck(stage.name, primary.name, reference.name, conditions))
+            notes.append("a primary row without a match aborts the job in DataStage: a generated test on the "
+                         "lookup's inputs fails the build before the target is written")
     ctx.verdict(stage.name, tier, "; ".join(notes))
     return [Cte(output.name, sql, [link.name for link in inputs])]
