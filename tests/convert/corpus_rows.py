@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from dcf.convert.sql import sql_type
 from dcf.datastage.model import DsJob
@@ -143,3 +144,24 @@ def stamped(rows: list[tuple], expected: list[tuple]) -> list[tuple]:
 
     return [tuple(RUN_TIME if i in marked and close(value) else value for i, value in enumerate(row))
             for row in rows]
+
+
+def build_converted(tmp_path: Path, job: DsJob, conversion) -> tuple[Path, Path, object]:
+    """``conversion`` written as a dbt project and built by ``dbt build`` on a DuckDB file holding the job's
+    input rows (and the tables its incremental targets start from): (project, database, dbt's result)."""
+    from dbt.cli.main import dbtRunner
+
+    from dcf.convert.project import write_project
+
+    project = tmp_path / "project"
+    write_project([conversion], project)
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as conn:
+        load_sources(conn, job, conversion)
+        load_existing_targets(conn, job, conversion)
+    (project / "profiles.yml").write_text(yaml.safe_dump({"converted_datastage": {"target": "dev", "outputs": {
+        "dev": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
+    result = dbtRunner().invoke(["build", "--project-dir", str(project), "--profiles-dir", str(project), "--vars",
+                                 yaml.safe_dump(run_values(job.name)), "--log-path", str(tmp_path / "logs"),
+                                 "--target-path", str(tmp_path / "target")])
+    return project, database, result

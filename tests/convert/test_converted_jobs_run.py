@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-import yaml
 
 from dcf.convert.job import convert_job
 from dcf.convert.parts import MANUAL
-from dcf.convert.project import write_project
 from tests.convert.corpus_rows import (
+    build_converted,
     expected_columns,
     expected_rows,
-    load_existing_targets,
-    load_sources,
-    run_values,
     stamped,
     warehouse_text,
 )
@@ -29,24 +25,10 @@ pytestmark = pytest.mark.dbt
 
 @pytest.mark.parametrize("name", CONVERTED)
 def test_a_converted_job_gives_the_rows_datastage_writes(jobs, tmp_path, name):
-    from dbt.cli.main import dbtRunner
-
     job = jobs[name]
     conversion = convert_job(job, dialect="duckdb")
     assert [v for v in conversion.verdicts if v.tier == MANUAL] == []
-    project = tmp_path / "project"
-    project.mkdir()
-    write_project([conversion], project)
-    database = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(database)) as conn:
-        load_sources(conn, job, conversion)
-        load_existing_targets(conn, job, conversion)
-    (project / "profiles.yml").write_text(yaml.safe_dump({"converted_datastage": {"target": "dev", "outputs": {
-        "dev": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
-    variables = yaml.safe_dump(run_values(name))
-    result = dbtRunner().invoke(["build", "--project-dir", str(project), "--profiles-dir", str(project),
-                                 "--vars", variables, "--log-path", str(tmp_path / "logs"),
-                                 "--target-path", str(tmp_path / "target")])
+    _project, database, result = build_converted(tmp_path, job, conversion)
     assert result.success, result.exception
     targets = {t["stage"]: t for t in parallel_key()[name]["targets"]}
     with duckdb.connect(str(database)) as conn:  # dbt (in this process) still holds it: the same configuration

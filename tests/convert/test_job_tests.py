@@ -7,31 +7,17 @@ from __future__ import annotations
 
 import copy
 
-import duckdb
 import pytest
 import yaml
 
 from dcf.convert.job import convert_job
-from dcf.convert.project import write_project
-from tests.convert.corpus_rows import load_existing_targets, load_sources, run_values
+from tests.convert.corpus_rows import build_converted
 
 pytestmark = pytest.mark.dbt
 
 
 def _build(tmp_path, job, conversion):
-    from dbt.cli.main import dbtRunner
-
-    project = tmp_path / "project"
-    write_project([conversion], project)
-    database = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(database)) as conn:
-        load_sources(conn, job, conversion)
-        load_existing_targets(conn, job, conversion)
-    (project / "profiles.yml").write_text(yaml.safe_dump({"converted_datastage": {"target": "dev", "outputs": {
-        "dev": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
-    result = dbtRunner().invoke(["build", "--project-dir", str(project), "--profiles-dir", str(project), "--vars",
-                                 yaml.safe_dump(run_values(job.name)), "--log-path", str(tmp_path / "logs"),
-                                 "--target-path", str(tmp_path / "target")])
+    project, _database, result = build_converted(tmp_path, job, conversion)
     return project, {r.node.name: str(r.status) for r in result.result.results}, result
 
 
