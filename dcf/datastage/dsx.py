@@ -2,8 +2,9 @@
 
 A DSX file is ``BEGIN HEADER … END HEADER`` then ``BEGIN DSJOB … END DSJOB`` blocks of ``BEGIN DSRECORD``
 records (with ``BEGIN DSSUBRECORD`` inside). Lines are ``Key "value"``; a multi-line value opens and closes
-with ``=+=+=+=``. Only sequence jobs are kept in full; of other jobs the name and type are enough, so their
-records are skipped as they stream by. Other sections (DSEXECJOB, DSBPSOURCE, DSTABLEDEFS, …) are skipped.
+with ``=+=+=+=``. Sequences and parallel jobs are kept in full (their generated OSH and transformer code are
+not: those are the large part); of other jobs the name and type are enough, so their records are skipped as
+they stream by. Other sections (DSEXECJOB, DSBPSOURCE, DSTABLEDEFS, …) are skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dcf.datastage.model import JOB_KINDS, DsActivity, DsJob, DsLink, DsParameter, ReadProblem
+from dcf.datastage.px_dsx import read_graph_records
 
 _FIELD = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s+"(.*)"\s*$')
 _MULTILINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s+=\+=\+=\+=(.*)$")
@@ -21,6 +23,11 @@ _MARK = "=+=+=+="
 #: A multi-line value longer than this is cut (a job's OSH, its BASIC): sequences need none of it whole.
 MAX_VALUE = 1_000_000
 
+
+#: ROOT JobType of the jobs kept whole: 2 sequence, 3 parallel.
+_KEPT = ("2", "3")
+#: Generated code of a parallel job (OSH, the transformer's C++): never read, not kept.
+_GENERATED = {"OrchestrateCode", "TrxGenCode"}
 
 _ESCAPE = re.compile(r'\\(?:(["\\])|\((\d{1,3})\))')
 #: DSX ParamType codes -> XMI extendedType (0 string, 2 integer and 6 date need none).
@@ -110,7 +117,8 @@ class _Reader:
         if kind in ("DSRECORD", "DSSUBRECORD") and self.stack:
             record = self.stack.pop()
             if kind == "DSRECORD" and job is not None and record.get("Identifier") == "ROOT":
-                job.keep = record.get("JobType", "") == "2"  # only sequences are kept whole
+                # sequences and parallel jobs are kept whole (their activities, their stage graph)
+                job.keep = record.get("JobType", "") in _KEPT
                 if not job.keep:
                     job.records = [record]
         elif kind == "DSJOB" and job is not None:
@@ -152,7 +160,7 @@ class _Reader:
             parts.append(text)
             size += len(text)
         self.multiline = None if done else (target, key, parts, size)
-        if done and target is not None:
+        if done and target is not None and key not in _GENERATED:
             target[key] = "\n".join(parts)[:MAX_VALUE]
 
 
@@ -179,6 +187,8 @@ def job_from_records(identifier: str, records: list[dict[str, Any]], source: str
                 # tab-separated; some exports write the tab as the two characters \t
                 values=[v for v in parameter.get("ListValues", "").replace("\\t", "\t").split("\t") if v],
                 extended_type=PARAM_TYPES.get(parameter.get("ParamType", ""), "")))
+    if result.kind == "parallel":
+        result.graph = read_graph_records(records, result.problems)
     if result.kind != "sequence":
         return result
     # The XMI form doubles every backslash of the BASIC; DSX holds it as the engine does: keep one form.

@@ -97,3 +97,33 @@ def test_composite_properties_and_escapes_are_read(jobs):
     assert [(e.value, e.sub["asc\\desc"]) for e in composite(by_type["PxSort"].properties["key"])] == [
         ("COUNTRY_CODE", "asc"), ("CUSTOMER_ID", "asc")]
     assert "key" not in by_type["PxFunnel"].properties  # a continuous funnel
+
+
+def test_the_dsx_form_reads_into_the_same_graph_and_converts_to_the_same_models(jobs):
+    """The jobs the corpus also exports as text DSX: the stages and links the key lists, each link's columns
+    (name, type, length, scale, nullability, key, derivation, lookup key), stage variables and constraints equal
+    to the ISX form's, and the converter writes the same models from either."""
+    from dcf.convert.job import convert_job
+
+    dsx = {job.name: job for job in read_export(PARALLEL / "legacy_px.dsx") if isinstance(job, DsJob)}
+    assert sorted(dsx) == sorted(name for name, key in parallel_key().items() if key["also_in_dsx"])
+    for name, job in dsx.items():
+        assert job.kind == "parallel" and not job.problems, job.problems
+        key = parallel_key()[name]
+        assert sorted(job.graph.stages) == sorted(s["name"] for s in key["stages"])
+        assert sorted(link.name for link in job.graph.links) == sorted(link["name"] for link in key["links"])
+        isx = jobs[name].graph
+        for link in job.graph.links:
+            mine = [(c.name, c.type_code, c.length, c.scale, c.nullable, c.key, c.derivation, c.lookup_key)
+                    for c in link.columns]
+            theirs = [(c.name, c.type_code, c.length, c.scale, c.nullable, c.key, c.derivation, c.lookup_key)
+                      for c in isx.link(link.name).columns]
+            assert mine == theirs, link.name
+            assert (link.link_type, link.source, link.target, link.constraint) == (
+                isx.link(link.name).link_type, isx.link(link.name).source, isx.link(link.name).target,
+                isx.link(link.name).constraint)
+        assert [[(v.name, v.derivation, v.initial) for v in s.variables] for s in job.graph.stages.values()] == \
+            [[(v.name, v.derivation, v.initial) for v in isx.stage(s).variables] for s in job.graph.stages]
+        from_dsx, from_isx = convert_job(job), convert_job(jobs[name])
+        assert [(m.name, m.sql) for m in from_dsx.models] == [(m.name, m.sql) for m in from_isx.models]
+        assert [(v.stage, v.tier) for v in from_dsx.verdicts] == [(v.stage, v.tier) for v in from_isx.verdicts]
