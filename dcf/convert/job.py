@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from dcf.convert.file_export import export_hook
 from dcf.convert.job_tests import SingularTest, unmatched_lookup_test
 from dcf.convert.parts import AUTO, MANUAL, SEMI, ConversionContext, Cte, DerivationVerdict, Model, StageVerdict
 from dcf.convert.sql import ConversionError, sql_type, transpile
@@ -180,9 +181,12 @@ def _target_model(stage: PxStage, ctx: ConversionContext) -> Model | None:
 
 
 def _file_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
-    """A target file: the rows as a table; writing the file is an export step after the build."""
-    ctx.verdict(stage.name, SEMI, "the file's rows as a table model; the file itself is written by an export step")
-    sql = f"{{{{ config(materialized='table', tags={[_tag(ctx)]!r}) }}}}\n" + _final_select(link, ctx)
+    """A target file: the rows as a table, the file written from it by the model's post-hook (the export step)."""
+    hook = export_hook(stage, link, ctx)
+    ctx.verdict(stage.name, SEMI, "the file's rows as a table model; the file written from it by a post-hook "
+                                  "(rows sorted by its columns: a table has no processing order)")
+    sql = (f"{{{{ config(materialized='table', tags={[_tag(ctx)]!r}, post_hook={[hook]!r}) }}}}\n"
+           + _final_select(link, ctx))
     return Model(stage.name.lower(), stage.name, "table", sql, f"file of {stage.name}")
 
 

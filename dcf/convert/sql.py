@@ -71,6 +71,11 @@ class StandIns:
         return sql
 
 
+def with_vars(text: str) -> str:
+    """Text that is not SQL (a file path) with each ``#param#`` as ``{{ var('param') }}``."""
+    return PARAMETER.sub(lambda match: f"{{{{ var('{match.group(1)}') }}}}", text)
+
+
 def transpile(text: str, stand_ins: StandIns, *, read: str, write: str, condition: bool = False) -> str:
     """One statement (or, with ``condition``, one boolean expression) from ``read``'s dialect into ``write``'s."""
     hidden = stand_ins.hide(text.strip().rstrip(";"))

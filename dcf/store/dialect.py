@@ -93,8 +93,9 @@ class Dialect(StrEnum):
         return self is Dialect.DUCKDB
 
     @property
-    def reads_files_by_path(self) -> bool:
-        """A query reads a file by its path (DuckDB's ``read_csv``); Snowflake reads files from a stage."""
+    def files_by_path(self) -> bool:
+        """A query reads and writes a file by its path (DuckDB's ``read_csv``, ``COPY … TO``); Snowflake reads
+        and writes files in a stage."""
         return self is Dialect.DUCKDB
 
     def rows_digest(self, columns: str) -> str:

@@ -111,10 +111,23 @@ def file_parameters(job: str) -> dict[str, str]:
     return found
 
 
-def run_values(job: str) -> dict[str, str]:
+def output_directories(files_to: Path) -> dict[str, str]:
+    """The parameters naming a directory jobs write files to (``PM_EXPORT_DIR``: the key's engine paths), each
+    sent to ``files_to`` (created) instead."""
+    files_to.mkdir(parents=True, exist_ok=True)
+    return {name: str(files_to) for name in parallel_parameters() if name.endswith("_DIR")}
+
+
+def run_values(job: str, files_to: Path) -> dict[str, str]:
     """The dbt vars a run of ``job`` gets here: the key's parameter values, an input file's parameter naming
-    the corpus's copy of it (the key's value is the engine's path)."""
-    return {**parallel_parameter_sets(), **parallel_parameters(), **file_parameters(job)}
+    the corpus's copy of it (the key's value is the engine's path), the files it writes under ``files_to``."""
+    return {**parallel_parameter_sets(), **parallel_parameters(), **file_parameters(job),
+            **output_directories(files_to)}
+
+
+def written_file(target: dict, files_to: Path) -> Path:
+    """Where a run here writes the file of a sequential-file target (the key names the engine's path)."""
+    return files_to / Path(target["file"]).name
 
 
 def expected_columns(job: str, target: dict) -> str:
@@ -162,6 +175,7 @@ def build_converted(tmp_path: Path, job: DsJob, conversion) -> tuple[Path, Path,
     (project / "profiles.yml").write_text(yaml.safe_dump({"converted_datastage": {"target": "dev", "outputs": {
         "dev": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
     result = dbtRunner().invoke(["build", "--project-dir", str(project), "--profiles-dir", str(project), "--vars",
-                                 yaml.safe_dump(run_values(job.name)), "--log-path", str(tmp_path / "logs"),
+                                 yaml.safe_dump(run_values(job.name, tmp_path / "files")), "--log-path",
+                                 str(tmp_path / "logs"),
                                  "--target-path", str(tmp_path / "target")])
     return project, database, result

@@ -2,7 +2,8 @@
 corpus's input rows, and every target's rows are the answer key's (``expected_<target>.csv``), compared as sets
 (the key: row order is not significant for tables; the reject file here is read in parallel). A file a job
 reads is the corpus's copy (its parameter names that path, and so does a column holding the file name); a
-CurrentTimestamp() column holds a time close to the test's clock."""
+CurrentTimestamp() column holds a time close to the test's clock. Each target file is written by the export
+step: byte for byte the key's file where it has one, else its rows."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from tests.convert.corpus_rows import (
     build_converted,
     expected_columns,
     expected_rows,
+    key_rows,
     stamped,
     warehouse_text,
+    written_file,
 )
-from tests.datastage.corpus import CONVERTED, parallel_key
+from tests.datastage.corpus import CONVERTED, PARALLEL, parallel_key
 
 pytestmark = pytest.mark.dbt
 
@@ -39,3 +42,10 @@ def test_a_converted_job_gives_the_rows_datastage_writes(jobs, tmp_path, name):
             rows = stamped([tuple(warehouse_text(v) for v in row) for row in stored], expected)
             assert sorted(rows, key=str) == sorted(expected, key=str), model.name
     assert {v.stage for v in conversion.verdicts} == set(job.graph.stages), "every stage has a verdict"
+    for target in (t for t in targets.values() if t.get("file")):  # the export step wrote each target file
+        written = written_file(target, tmp_path / "files")
+        raw = PARALLEL / "data" / name / f"expected_{target['stage']}.raw.txt"
+        if raw.exists():  # the key has the file's bytes
+            assert written.read_bytes() == raw.read_bytes(), target["stage"]
+        else:  # the key's rows (its CSV convention is the file's: each value quoted, NULL unquoted empty)
+            assert sorted(key_rows(written), key=str) == sorted(expected_rows(name, target), key=str)

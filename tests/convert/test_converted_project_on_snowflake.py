@@ -26,7 +26,7 @@ def test_the_converted_project_compiles_with_dbt_snowflake(jobs, fakesnow_server
     (project / "profiles.yml").write_text(yaml.safe_dump({"converted_datastage": {"target": "sf", "outputs": {"sf": {
         "type": "snowflake", "account": "fakesnow", "user": "fake", "password": "fake", "database": "CONVERTED",
         "schema": "DWH", "warehouse": "WH", "threads": 2, **endpoint}}}}))
-    values = {name: value for job in jobs for name, value in run_values(job).items()}
+    values = {name: value for job in jobs for name, value in run_values(job, tmp_path / "files").items()}
     values.update(dcf_file_stage="LANDING", dcf_file_format="PIPE_WITH_HEADER")
     result = dbtRunner().invoke(["compile", "--project-dir", str(project), "--profiles-dir", str(project),
                                  "--vars", yaml.safe_dump(values), "--log-path", str(tmp_path / "logs"),

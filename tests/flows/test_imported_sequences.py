@@ -148,6 +148,7 @@ def test_an_imported_sequence_builds_its_converted_jobs_for_real(prefect_api, tm
         key_rows,
         load_existing_targets,
         load_sources,
+        output_directories,
         warehouse_text,
     )
     from tests.datastage.corpus import (
@@ -161,7 +162,8 @@ def test_an_imported_sequence_builds_its_converted_jobs_for_real(prefect_api, tm
     export = PARALLEL / "DEMO_DWH_parallel.isx"
     dbt_out, out, landing = tmp_path / "dbt", tmp_path / "imported", tmp_path / "landing"
     result = _import([str(SEQUENCES_ISX), str(export)], str(out), None, 5000, None, validate=False,
-                     dbt_out=str(dbt_out), dbt_vars={**parallel_parameter_sets(), **parallel_parameters()})
+                     dbt_out=str(dbt_out), dbt_vars={**parallel_parameter_sets(), **parallel_parameters(),
+                                                     **output_directories(tmp_path / "files")})
     conversions = {c.job: c for c in result.conversions}
     called = ["PX_STG_CUSTOMER", "PX_DIM_CUSTOMER_SCD"]  # the key's job activities of SQ_CUSTOMER
     assert called == [a["job"] for a in sequence_key()["SQ_CUSTOMER"]["activities"] if a["class"] == "JSJobActivity"]
@@ -202,12 +204,20 @@ def test_an_imported_master_runs_the_generated_operation_then_its_child_for_real
 
     from dcf.paths import warehouse_path
     from flows.stream_load import stream_load
-    from tests.convert.corpus_rows import expected_csv, key_rows, load_existing_targets, load_sources, warehouse_text
+    from tests.convert.corpus_rows import (
+        expected_csv,
+        key_rows,
+        load_existing_targets,
+        load_sources,
+        output_directories,
+        warehouse_text,
+    )
     from tests.datastage.corpus import PARALLEL, parallel_jobs, parallel_key, parallel_parameter_sets
 
     dbt_out, out, landing = tmp_path / "dbt", tmp_path / "imported", tmp_path / "landing"
     result = _import([str(SEQUENCES_ISX), str(PARALLEL / "DEMO_DWH_parallel.isx")], str(out), None, 5000, None,
-                     validate=False, dbt_out=str(dbt_out), dbt_vars=parallel_parameter_sets())
+                     validate=False, dbt_out=str(dbt_out),
+                     dbt_vars={**parallel_parameter_sets(), **output_directories(tmp_path / "files")})
     conversions = {c.job: c for c in result.conversions}
     kept = {"JA_TRUNCATE", "JA_SQ_CUSTOMER"}
     path = out / "sq_master.yaml"

@@ -65,7 +65,7 @@ def test_a_converted_job_and_its_legacy_tables_match_through_compare_activities(
     job = parallel_jobs()[name]
     conversion = convert_job(job, dialect="duckdb")
     project = tmp_path / "converted"
-    write_project([conversion], project, variables=run_values(name))
+    write_project([conversion], project, variables=run_values(name, tmp_path / "files"))
     warehouse_path().parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse_path())) as conn:
         load_sources(conn, job, conversion)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dcf.convert.parts import SEMI, ConversionContext, Cte
-from dcf.convert.sql import ConversionError
+from dcf.convert.sql import ConversionError, with_vars
 from dcf.datastage.properties import composite
 from dcf.datastage.px_graph import PxLink, PxStage
 from dcf.store.dialect import Dialect
@@ -67,9 +67,8 @@ def source(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
     pin = stage.pins.get(link.source_pin)
     record = read_format(pin.metadata.get("SchemaFormat", "") if pin else "")
     header = link.properties_out.get("firstLineColumnNames", "").strip() == "firstLineColumnNames"
-    path = ctx.stand_ins.hide(files[0])
-    reader = _duckdb_reader if Dialect(ctx.dialect).reads_files_by_path else _snowflake_reader
-    sql = ctx.stand_ins.show(reader(link, path, record, header))
+    reader = _duckdb_reader if Dialect(ctx.dialect).files_by_path else _snowflake_reader
+    sql = reader(link, with_vars(files[0]), record, header)
     ctx.verdict(stage.name, SEMI, f"the file {files[0]} read as text by position (delimiter {record.delimiter!r}"
                                   f"{', header skipped' if header else ''}); on Snowflake from the stage var "
                                   "dcf_file_stage with the file format var dcf_file_format")
