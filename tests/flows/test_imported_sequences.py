@@ -7,12 +7,30 @@ from __future__ import annotations
 import sys
 from datetime import date
 
+import duckdb
 import pytest
 import yaml
 
 from dcf.datastage.importer import import_exports
+from dcf.paths import warehouse_path
 from flows.import_datastage import _import
-from tests.datastage.corpus import SEQUENCES_ISX, sequence_key
+from tests.convert.corpus_rows import (
+    expected_csv,
+    key_rows,
+    load_existing_targets,
+    load_sources,
+    output_directories,
+    warehouse_text,
+)
+from tests.datastage.corpus import (
+    PARALLEL,
+    SEQUENCES_ISX,
+    parallel_jobs,
+    parallel_key,
+    parallel_parameter_sets,
+    parallel_parameters,
+    sequence_key,
+)
 from tests.streams import query
 
 pytestmark = pytest.mark.e2e
@@ -103,7 +121,6 @@ def test_sequences_imported_with_their_converted_jobs_select_the_generated_model
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
     from dcf.datastage.importer import JOB_MAP_FILE
-    from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets
 
     CustomWebhookNotificationBlock(name="ops", url="http://127.0.0.1:9/hook").save("corpus-ops", overwrite=True)
     given = tmp_path / "given_map.yaml"
@@ -139,25 +156,7 @@ def test_an_imported_sequence_builds_its_converted_jobs_for_real(prefect_api, tm
     """SQ_CUSTOMER imported with its parallel jobs converted, run by the stream flow on the local DuckDB over
     the corpus's input rows: both job activities build the generated models (a JOB row each, a MODEL row per
     model in the execution log) and every target holds the rows DataStage writes (the key's CSVs)."""
-    import duckdb
-
-    from dcf.paths import warehouse_path
     from flows.stream_load import stream_load
-    from tests.convert.corpus_rows import (
-        expected_csv,
-        key_rows,
-        load_existing_targets,
-        load_sources,
-        output_directories,
-        warehouse_text,
-    )
-    from tests.datastage.corpus import (
-        PARALLEL,
-        parallel_jobs,
-        parallel_key,
-        parallel_parameter_sets,
-        parallel_parameters,
-    )
 
     export = PARALLEL / "DEMO_DWH_parallel.isx"
     dbt_out, out, landing = tmp_path / "dbt", tmp_path / "imported", tmp_path / "landing"
@@ -200,19 +199,7 @@ def test_an_imported_master_runs_the_generated_operation_then_its_child_for_real
     (a JOB row and a MODEL row of type OPERATION), emptying the staging tables the key's statements name — one
     the project builds (by ref()), one in the schema PS_DWH.SCHEMA names — then the child builds its models
     with the key's rows."""
-    import duckdb
-
-    from dcf.paths import warehouse_path
     from flows.stream_load import stream_load
-    from tests.convert.corpus_rows import (
-        expected_csv,
-        key_rows,
-        load_existing_targets,
-        load_sources,
-        output_directories,
-        warehouse_text,
-    )
-    from tests.datastage.corpus import PARALLEL, parallel_jobs, parallel_key, parallel_parameter_sets
 
     dbt_out, out, landing = tmp_path / "dbt", tmp_path / "imported", tmp_path / "landing"
     result = _import([str(SEQUENCES_ISX), str(PARALLEL / "DEMO_DWH_parallel.isx")], str(out), None, 5000, None,
