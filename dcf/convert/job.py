@@ -168,16 +168,43 @@ def _final_select(link: PxLink, ctx: ConversionContext, *, empty_is_null: bool =
 
 def _target_model(stage: PxStage, ctx: ConversionContext) -> Model | None:
     [link] = ctx.graph.inputs(stage.name)[:1] or [None]
-    if link is None or link.name not in ctx.ctes:
-        ctx.verdict(stage.name, MANUAL, "its input link was not converted")
+    if link is None:
+        ctx.verdict(stage.name, MANUAL, "a target without an input link")
         return None
+    if link.name not in ctx.ctes:
+        ctx.verdict(stage.name, MANUAL, "its input link was not converted")
+        return _placeholder(stage, link, ctx)
     try:
         if stage.stage_type == "PxSequentialFile":
             return _file_model(stage, link, ctx)
         return _table_model(stage, link, ctx)
     except ConversionError as error:
         ctx.verdict(stage.name, MANUAL, str(error))
-        return None
+        return _placeholder(stage, link, ctx)
+
+
+def _placeholder(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
+    """A target that could not be converted: a model with the target's columns that parses (the job's
+    activities select it, VALIDATE passes) but does not build until someone writes it — it stops with the
+    reasons the report lists."""
+    reasons = "; ".join(f"{v.stage}: {v.note}" for v in ctx.verdicts if v.tier == MANUAL)
+    message = (f"DataStage job {ctx.job}, target {stage.name}, is not converted ({reasons}). Write this model by "
+               "hand; the migration report lists what is missing.")
+    connector = read_connector(stage)
+    table = connector.table if connector is not None and connector.table else ""
+    name = (table.rpartition(".")[2] or stage.name).lower()
+    columns = ", ".join(f"CAST(NULL AS {_declared_type(c)}) AS {c.name}" for c in link.columns)
+    sql = (f"{{{{ config(materialized='table', tags={[_tag(ctx)]!r}) }}}}\n"
+           f"{{% if execute %}}{{{{ exceptions.raise_compiler_error({message!r}) }}}}{{% endif %}}\n"
+           f"SELECT {columns}")
+    return Model(name, stage.name, "table", sql, table or f"file of {stage.name}", placeholder=True)
+
+
+def _declared_type(column: PxColumn) -> str:
+    try:
+        return sql_type(column)
+    except ConversionError:  # a type with no SQL name here: the placeholder only has to parse
+        return "VARCHAR"
 
 
 def _file_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:

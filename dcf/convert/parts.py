@@ -55,6 +55,8 @@ class Model:
     #: The target link's key columns, and whether the table relies on them (a merge): tests from the job.
     keys: list[str] = field(default_factory=list)
     keys_enforced: bool = False
+    #: A target that was not converted: the model stops with the reasons until someone writes it.
+    placeholder: bool = False
 
 
 @dataclass

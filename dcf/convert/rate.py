@@ -63,5 +63,6 @@ def _cell(text: str) -> str:
 
 
 def _outputs(conversion: JobConversion) -> str:
-    named = [m.name for m in conversion.models] + [f"operation {o.name}" for o in conversion.operations]
+    named = [f"{m.name} (to write by hand)" if m.placeholder else m.name for m in conversion.models]
+    named += [f"operation {o.name}" for o in conversion.operations]
     return ", ".join(named) or "—"

@@ -91,10 +91,12 @@ def convert(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
         failures = expressions.failures
         raise ConversionError(f"{len(failures)} expression(s) not translated: {'; '.join(failures[:3])}"
                               + (" …" if len(failures) > 3 else ""))
-    carried = f"; previous-row value of {', '.join(sorted(previous))} by LAG" if previous else ""
+    carried = (f"; approximated: {', '.join(sorted(previous))} carries the previous row's value, here a LAG over "
+               "the source SQL's ORDER BY (DataStage takes it from the order rows reach a sequential transformer, "
+               "which that ORDER BY gives only while nothing between them re-orders)") if previous else ""
     basic = "; a BASIC Transformer: its server-BASIC functions with the parallel ones' NULL rule (a NULL " \
             "argument gives NULL), not checked against a run" if stage.stage_type == BASIC_TRANSFORMER else ""
-    ctx.verdict(stage.name, SEMI if basic else AUTO,
+    ctx.verdict(stage.name, SEMI if basic or previous else AUTO,
                 f"{len(stage.variables)} stage variable(s), {len(outputs)} output link(s) with "
                 f"{sum(1 for lk in outputs for c in lk.columns if c.derivation)} derivation(s)" + carried + basic)
     return ctes
