@@ -44,6 +44,21 @@ def load_job_map(path: Path | None) -> JobMap:
                                       "{stream: …} or {operation: …}"))
 
 
+#: The largest report published whole as an artifact (the UI renders it in one page); the file has it all.
+ARTIFACT_LIMIT = 400_000
+
+
+def artifact_markdown(report: str, path: Path, limit: int = ARTIFACT_LIMIT) -> str:
+    """``report`` as the artifact shows it: whole, or cut at the last section that fits, saying where the rest
+    is (a large project's per-job detail runs to megabytes)."""
+    if len(report) <= limit:
+        return report
+    cut = report.rfind("\n### ", 0, limit)
+    cut = cut if cut > 0 else report.rfind("\n", 0, limit)
+    return (report[:cut] + f"\n\n**The report goes on for {len(report) - cut:,} more characters (the detail of the "
+            f"remaining jobs and sequences): see {path}.**\n")
+
+
 def load_dbt_vars(path: str | None) -> dict[str, str] | None:
     """``--dbt-vars FILE``: a mapping of var name to value."""
     if path is None:
@@ -89,7 +104,8 @@ def import_datastage(exports: list[str], out: str, job_map: str | None = None, s
                          dbt_out=dbt_out, dbt_vars=dbt_vars)
     except ConfigError as error:
         return Failed(message=str(error))
-    create_markdown_artifact(markdown=(Path(out) / "migration_report.md").read_text(encoding="utf-8"),
+    report = Path(out) / "migration_report.md"
+    create_markdown_artifact(markdown=artifact_markdown(report.read_text(encoding="utf-8"), report),
                              key="datastage-migration-report", description="DataStage import")
     logger = get_run_logger()
     for problem in result.problems:

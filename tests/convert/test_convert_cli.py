@@ -57,3 +57,19 @@ def _only_sql(key: dict) -> bool:
 def _feeds(key: dict, stage: dict) -> bool:
     """A stage with an output link: a source, not a target."""
     return any(link["from"] == stage["name"] for link in key["links"])
+
+
+def test_a_large_report_is_cut_at_a_section_for_the_artifact(tmp_path):
+    """The report of 1,000 jobs runs to megabytes: the artifact keeps whole sections up to its limit and says
+    where the rest is; a report that fits is published whole."""
+    from flows.import_datastage import artifact_markdown
+
+    report = "# report\n\n" + "".join(f"### JOB_{n:04d}\n\n| stage | tier |\n|---|---|\n| S | AUTO |\n\n"
+                                      for n in range(1000))
+    path = tmp_path / "migration_report.md"
+    assert artifact_markdown(report, path, limit=len(report)) == report
+    shown = artifact_markdown(report, path, limit=5_000)
+    assert len(shown) < 5_300 and shown.startswith("# report")
+    last = shown.rsplit("### ", 1)[1].split("\n", 1)[0]
+    assert f"### {last}\n\n| stage | tier |\n|---|---|\n| S | AUTO |\n\n\n**The report goes on" in shown
+    assert f"see {path}." in shown
