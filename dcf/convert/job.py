@@ -8,13 +8,16 @@ columns cast to their declared types, materialized as its write mode says.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
 
 from dcf.convert.file_export import export_hook
 from dcf.convert.job_tests import SingularTest, unmatched_lookup_test
 from dcf.convert.parts import AUTO, MANUAL, SEMI, ConversionContext, Cte, DerivationVerdict, Model, StageVerdict
-from dcf.convert.sql import ConversionError, sql_type, transpile
+from dcf.convert.plsql import read_statements
+from dcf.convert.sql import ConversionError, StandIns, sql_type, transpile
 from dcf.convert.sql_only_job import Operation, convert_operation, is_operation_job
 from dcf.convert.stages import CONVERTERS
 from dcf.datastage.connectors import read_connector
@@ -217,15 +220,26 @@ def _file_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
     return Model(stage.name.lower(), stage.name, "table", sql, f"file of {stage.name}")
 
 
-_TRUNCATE = re.compile(r"^\s*TRUNCATE\s+TABLE\s+(\S+)\s*;?\s*$", re.IGNORECASE)
+def _truncates(before_sql: str | None, table: str) -> bool:
+    """Whether Before SQL is one TRUNCATE TABLE of the target's own table (what a table materialization does),
+    read by the PL/SQL reader and sqlglot, the table compared as both name it (``#PS_DWH.SCHEMA#.STG_X``)."""
+    try:
+        statements = read_statements(before_sql or "")
+        names = StandIns()
+        tree = sqlglot.parse_one(names.hide(statements[0].text), read="oracle") \
+            if len(statements) == 1 and statements[0].kind == "sql" else None
+    except (ConversionError, sqlglot.errors.ParseError):
+        return False
+    if not isinstance(tree, exp.TruncateTable):
+        return False
+    return [names.show(t.sql()) for t in tree.expressions] == [names.show(names.hide(table))]
 
 
 def _table_model(stage: PxStage, link: PxLink, ctx: ConversionContext) -> Model:
     connector = read_connector(stage)
     if connector is None or connector.context != "target" or not connector.table:
         raise ConversionError(f"{stage.name}: not a table target the converter knows ({stage.stage_type})")
-    truncate = _TRUNCATE.match(connector.before_sql or "")
-    truncated = truncate is not None and truncate.group(1) == connector.table
+    truncated = _truncates(connector.before_sql, connector.table)
     hooks = [] if truncated or not connector.before_sql else [connector.before_sql]
     config: dict[str, str] = {}
     if connector.write_mode in ("insert", "bulk_load") and (truncated or connector.table_action == "truncate"):
