@@ -80,6 +80,7 @@ def _job(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
         if values:
             child["parameters"] = values
         return Kind({"stream": child}, status, "; ".join([f"child sequence {job_name}", *notes]), job_name)
+    notes += _parameters_against_the_job(mapper, job_name, activity)
     mapped = mapper.ctx.job_map.lookup(job_name)
     mapper.jobs_called[job_name] = mapped is not None
     if isinstance(mapped, dict) and "stream" in mapped:
@@ -113,6 +114,24 @@ def _job(mapper: Any, activity: DsActivity, scope: Scope) -> Kind:
 _TIER_STATUS = {"AUTO": MAPPED, "SEMI": APPROXIMATED, "MANUAL": ATTENTION}
 _TIER_MEANS = {"AUTO": "every stage converted", "SEMI": "approximations, listed per stage below",
                "MANUAL": "stages left to a person: its models do not build until someone supplies them"}
+
+
+def _parameters_against_the_job(mapper: Any, job_name: str, activity: DsActivity) -> list[str]:
+    """What the activity passes that the called job (read from the exports) does not define — a value that
+    reaches no parameter, as in DataStage — and the job's parameters it leaves at their defaults."""
+    defined = mapper.ctx.job_parameters.get(job_name)
+    if defined is None:
+        return []
+    passed = [name for name, _ in activity.values]
+    unknown = [name for name in passed if name not in defined]
+    defaulted = [name for name in defined if name not in passed and not name.startswith("$")]
+    notes = []
+    if unknown:
+        notes.append(f"passes {', '.join(unknown)}, which job {job_name} as exported does not define (the value "
+                     "reaches no parameter: the sequence and the job exported at different versions?)")
+    if unknown and defaulted:
+        notes.append(f"{', '.join(defaulted)} of {job_name} keep their defaults")
+    return notes
 
 
 def _key(name: str) -> str:

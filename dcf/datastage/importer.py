@@ -87,11 +87,8 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
     out.mkdir(parents=True, exist_ok=True)
     if dbt_out is not None:
         result.conversions = _convert(jobs, dbt_out, out, job_map or JobMap(), dbt_vars)
-    context = Context(streams={job.name: name for name, job in sequences.items()}, job_map=job_map or JobMap(),
-                      dbt_project_dir=dbt_project_dir or (str(dbt_out) if dbt_out is not None else "dbt/gdw1"),
-                      parameter_sets={j.name: j.parameters for j in jobs if j.kind == "parameter_set"},
-                      converted={c.job: c.tier for c in result.conversions},
-                      operations={c.job: c.operations[0].name for c in result.conversions if c.operations})
+    context = _context(jobs, sequences, result.conversions, job_map or JobMap(),
+                       dbt_project_dir or (str(dbt_out) if dbt_out is not None else "dbt/gdw1"))
     _write_parameter_sets([j for j in jobs if j.kind == "parameter_set"], out, result)
     for number, (name, job) in enumerate(sorted(sequences.items())):
         if not job.activities:
@@ -132,6 +129,18 @@ def import_exports(exports: list[Path], *, out: Path, job_map: JobMap | None = N
         report += "\n" + "\n".join(conversion_markdown(result.conversions))
     (out / "migration_report.md").write_text(report, encoding="utf-8")
     return result
+
+
+def _context(jobs: list[DsJob], sequences: dict[str, DsJob], conversions: list[JobConversion], job_map: JobMap,
+             dbt_project_dir: str) -> Context:
+    """What mapping a sequence may look up: the other sequences, parameter sets, jobs and their conversions."""
+    return Context(streams={job.name: name for name, job in sequences.items()}, job_map=job_map,
+                   dbt_project_dir=dbt_project_dir,
+                   parameter_sets={j.name: j.parameters for j in jobs if j.kind == "parameter_set"},
+                   converted={c.job: c.tier for c in conversions},
+                   operations={c.job: c.operations[0].name for c in conversions if c.operations},
+                   job_parameters={j.name: [p.name for p in j.parameters] for j in jobs
+                                   if j.kind in ("parallel", "server")})
 
 
 #: Written beside the streams when parallel jobs are converted: what each job activity selects.

@@ -74,6 +74,8 @@ class Context:
     converted: dict[str, str] = field(default_factory=dict)
     #: Converted jobs that only run SQL -> the dbt operation (macro) they became.
     operations: dict[str, str] = field(default_factory=dict)
+    #: Parallel/server jobs read from the exports -> their parameter names (a job activity is checked against them).
+    job_parameters: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

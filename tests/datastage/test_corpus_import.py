@@ -4,6 +4,7 @@ every trigger of the export is in the report once, and the three containers give
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -105,3 +106,29 @@ def test_a_shell_command_runs_as_datastage_ran_it_quotes_and_globs_included(tmp_
     run(commands["XC_ARCHIVE"])
     assert sorted(p.name for p in (landing / "archive").iterdir()) == [
         "ACCOUNTS_20240131_01.csv", "ACCOUNTS_20240131_02.csv", "accounts_2024-01-31.ok"]
+
+
+def test_a_job_activity_is_checked_against_the_parameters_of_the_job_it_calls(tmp_path):
+    """Imported with the parallel jobs, each job activity's note names what it passes that the called job (as
+    exported) does not define, and the job's parameters left at their defaults — both computed here from the two
+    answer keys (the activities' passes, the jobs' parameter lists)."""
+    from tests.datastage.corpus import PARALLEL, parallel_key
+
+    result = import_exports([SEQUENCES_ISX, PARALLEL / "DEMO_DWH_parallel.isx"], out=tmp_path / "out")
+    notes = {(e.sequence, e.name): e.note for e in result.entries if e.what == "activity"}
+    checked = 0
+    for name, sequence in sequence_key().items():
+        for activity in sequence["activities"]:
+            if activity["class"] != "JSJobActivity" or activity["job"] not in parallel_key():
+                continue
+            job = activity["job"]
+            defined = parallel_key()[job]["parameters"]
+            unknown = {p for p in activity.get("passes", {}) if p not in defined}
+            note = notes[(name, activity["name"])]
+            said = re.search(rf"passes ([^;]*), which job {job} as exported does not define", note)
+            assert set(said.group(1).split(", ")) == unknown, note
+            defaulted = {p for p in defined if p not in activity["passes"] and not p.startswith("$")}
+            kept = re.search(rf"; ([^;]*) of {job} keep their defaults", note)
+            assert set(kept.group(1).split(", ")) == defaulted, note
+            checked += 1
+    assert checked == 12
