@@ -162,20 +162,29 @@ def stamped(rows: list[tuple], expected: list[tuple]) -> list[tuple]:
 def build_converted(tmp_path: Path, job: DsJob, conversion) -> tuple[Path, Path, object]:
     """``conversion`` written as a dbt project and built by ``dbt build`` on a DuckDB file holding the job's
     input rows (and the tables its incremental targets start from): (project, database, dbt's result)."""
+    return build_project(tmp_path, [(job, conversion)])
+
+
+def build_project(tmp_path: Path, converted: list[tuple[DsJob, object]]) -> tuple[Path, Path, object]:
+    """Jobs converted into one dbt project, built by one ``dbt build`` over all their input rows."""
     from dbt.cli.main import dbtRunner
 
     from dcf.convert.project import write_project
 
     project = tmp_path / "project"
-    write_project([conversion], project)
+    write_project([conversion for _, conversion in converted], project)
     database = tmp_path / "warehouse.duckdb"
+    values: dict[str, str] = {}
     with duckdb.connect(str(database)) as conn:
-        load_sources(conn, job, conversion)
-        load_existing_targets(conn, job, conversion)
+        for job, conversion in converted:
+            load_sources(conn, job, conversion)
+            load_existing_targets(conn, job, conversion)
+            # a job's own values win over another job's copy of the key's (its input file, say)
+            values.update({name: value for name, value in run_values(job.name, tmp_path / "files").items()
+                           if name not in values or value != parallel_parameters().get(name)})
     (project / "profiles.yml").write_text(yaml.safe_dump({"converted_datastage": {"target": "dev", "outputs": {
         "dev": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
     result = dbtRunner().invoke(["build", "--project-dir", str(project), "--profiles-dir", str(project), "--vars",
-                                 yaml.safe_dump(run_values(job.name, tmp_path / "files")), "--log-path",
-                                 str(tmp_path / "logs"),
+                                 yaml.safe_dump(values), "--log-path", str(tmp_path / "logs"),
                                  "--target-path", str(tmp_path / "target")])
     return project, database, result

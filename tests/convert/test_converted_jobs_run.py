@@ -14,6 +14,7 @@ from dcf.convert.job import convert_job
 from dcf.convert.parts import MANUAL
 from tests.convert.corpus_rows import (
     build_converted,
+    build_project,
     expected_columns,
     expected_rows,
     key_rows,
@@ -49,3 +50,25 @@ def test_a_converted_job_gives_the_rows_datastage_writes(jobs, tmp_path, name):
             assert written.read_bytes() == raw.read_bytes(), target["stage"]
         else:  # the key's rows (its CSV convention is the file's: each value quoted, NULL unquoted empty)
             assert sorted(key_rows(written), key=str) == sorted(expected_rows(name, target), key=str)
+
+
+def test_the_whole_converted_corpus_is_one_project_that_parses_and_builds(jobs, tmp_path):
+    """All ten jobs in one generated project: one ``dbt build`` of everything (models, the tests generated from
+    the jobs, the file exports) succeeds, and every target holds the key's rows."""
+    converted = [(job, convert_job(job, dialect="duckdb")) for job in jobs.values()]
+    _project, database, result = build_project(tmp_path, converted)
+    assert result.success, result.exception
+    statuses = {str(r.status) for r in result.result.results}
+    assert statuses <= {"success", "pass"}, statuses
+    compared = 0
+    with duckdb.connect(str(database)) as conn:
+        for job, conversion in converted:
+            targets = {t["stage"]: t for t in parallel_key()[job.name]["targets"]}
+            for model in conversion.models:
+                expected = expected_rows(job.name, targets[model.stage])
+                stored = conn.execute(f"SELECT {expected_columns(job.name, targets[model.stage])} "
+                                      f"FROM main.{model.name}").fetchall()
+                rows = stamped([tuple(warehouse_text(v) for v in row) for row in stored], expected)
+                assert sorted(rows, key=str) == sorted(expected, key=str), model.name
+                compared += 1
+    assert compared == 13
