@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from dcf.convert.parts import ConversionContext
 from dcf.convert.sql import ConversionError, with_vars
-from dcf.convert.stages.sequential_file import RecordFormat, read_format
-from dcf.datastage.properties import composite
+from dcf.convert.stages.sequential_file import RecordFormat, named_files, read_format
 from dcf.datastage.px_graph import PxLink, PxStage
 from dcf.store.dialect import Dialect
 
 
 def export_hook(stage: PxStage, link: PxLink, ctx: ConversionContext) -> str:
     """The post-hook that writes the file of ``stage`` from its model (``{{ this }}``)."""
-    files = [entry.value for entry in composite(link.properties_in.get("file", "")) if entry.name.strip() == "file"]
+    files = named_files(link.properties_in.get("file", ""))
     if len(files) != 1:
         raise ConversionError(f"{stage.name}: writes {len(files)} files (one file is converted)")
     if link.properties_in.get("append\\overwrite", "overwrite").strip() != "overwrite":

@@ -57,11 +57,16 @@ def read_format(text: str) -> RecordFormat:
                         values.get("null_field"))
 
 
+def named_files(value: str) -> list[str]:
+    """The files a sequential file's ``file`` property (a composite: one entry per file) names."""
+    return [entry.value for entry in composite(value) if entry.name.strip() == "file"]
+
+
 def source(stage: PxStage, ctx: ConversionContext) -> list[Cte]:
     [link] = ctx.graph.outputs(stage.name) or [None]
     if link is None:
         raise ConversionError(f"{stage.name}: a sequential file without an output link")
-    files = [entry.value for entry in composite(link.properties_out.get("file +", "")) if entry.name.strip() == "file"]
+    files = named_files(link.properties_out.get("file +", ""))
     if len(files) != 1:
         raise ConversionError(f"{stage.name}: reads {len(files)} files (one file is converted)")
     pin = stage.pins.get(link.source_pin)
