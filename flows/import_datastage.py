@@ -113,8 +113,10 @@ def import_datastage(exports: list[str], out: str, job_map: str | None = None, s
     summary = summary_lines(result, out, dbt_out)
     for line in summary:
         logger.info("%s", line)
-    counts = {"streams_written": len(result.written), "parameter_sets_written": len(result.parameter_sets),
-              "problems": len(result.problems)}
+    counts: dict[str, Any] = {"streams_written": len(result.written),
+                              "parameter_sets_written": len(result.parameter_sets), "problems": len(result.problems)}
+    if result.conversions:
+        counts["parallel_jobs"] = conversion_counts(result.conversions)
     failure = unusable(result)
     if failure:
         return Failed(message=failure, data=counts)

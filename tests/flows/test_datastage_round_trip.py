@@ -84,3 +84,22 @@ def _artifact(key: str) -> str:
     with get_client(sync_client=True) as client:
         versions = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
     return str(max(versions, key=lambda a: a.created).data)
+
+
+def test_the_import_flow_converts_parallel_jobs_and_says_how_much(prefect_api, tmp_path):
+    """The import flow with ``dbt_out``: the dbt project is written, the run's data and message give the totals
+    (jobs by tier, stages, derivations), and the artifact has the parallel jobs' section."""
+    from flows.import_datastage import import_datastage
+    from tests.datastage.corpus import PARALLEL, parallel_key
+
+    state = import_datastage(exports=[str(PARALLEL / "DEMO_DWH_parallel.isx")], out=str(tmp_path / "out"),
+                             dbt_out=str(tmp_path / "dbt"), validate_streams=False, return_state=True)
+
+    assert state.is_completed(), state.message
+    counts = state.result()["parallel_jobs"]
+    assert counts["jobs"] == len(parallel_key()) == 10
+    assert counts["jobs_AUTO"] + counts["jobs_SEMI"] + counts["jobs_MANUAL"] == 10
+    assert f"{counts['derivations_translated']} of {counts['derivations']} derivations translated" in state.message
+    assert (tmp_path / "dbt" / "dbt_project.yml").exists()
+    artifact = _artifact("datastage-migration-report")
+    assert "## Parallel jobs → dbt models" in artifact and "| PX_TRUNCATE_STAGE | SEMI |" in artifact
