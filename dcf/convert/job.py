@@ -17,7 +17,7 @@ from dcf.convert.file_export import export_hook
 from dcf.convert.job_tests import SingularTest, unmatched_lookup_test
 from dcf.convert.parts import AUTO, MANUAL, SEMI, ConversionContext, Cte, DerivationVerdict, Model, StageVerdict
 from dcf.convert.plsql import read_statements
-from dcf.convert.sql import ConversionError, StandIns, sql_type, transpile
+from dcf.convert.sql import ConversionError, StandIns, sql_type, table_key, transpile
 from dcf.convert.sql_only_job import Operation, convert_operation, is_operation_job
 from dcf.convert.stages import CONVERTERS
 from dcf.datastage.connectors import read_connector
@@ -55,10 +55,14 @@ class JobConversion:
         return next(tier for tier in (MANUAL, SEMI, AUTO) if tier in tiers or tier == AUTO)
 
 
-def convert_job(job: DsJob, *, dialect: str = "duckdb") -> JobConversion:
+def convert_job(job: DsJob, *, dialect: str = "duckdb", built_elsewhere: dict[str, str] | None = None) -> JobConversion:
+    """``job`` as dbt models. ``built_elsewhere``: the tables other converted jobs build (:func:`built_tables`):
+    a source connector that reads one reads its model (``ref()``), so dbt knows the order and the lineage."""
     if job.graph is None:
         raise ConversionError(f"{job.name}: no stage graph (not a parallel job read from XMI)")
     ctx = ConversionContext(job.graph, dialect, job=job.name, parameters={p.name for p in job.parameters})
+    own = built_tables([job])
+    ctx.stand_ins.models = {table: model for table, model in (built_elsewhere or {}).items() if table not in own}
     if is_operation_job(job.graph):
         conversion = _operation_job(ctx)
         conversion.job_verdicts = _subroutines(job)
@@ -100,6 +104,22 @@ def _subroutines(job: DsJob) -> list[StageVerdict]:
             verdicts.append(StageVerdict(where, call.routine, MANUAL, f"routine {call.routine}({arguments}) "
                                          "is not converted"))
     return verdicts
+
+
+def built_tables(jobs: list[DsJob]) -> dict[str, str]:
+    """The tables the jobs' target connectors write (:func:`~dcf.convert.sql.table_key`) -> the model each
+    becomes (the table's name)."""
+    built = {}
+    for job in jobs:
+        graph = job.graph
+        for stage in (graph.stages.values() if graph else []):
+            connector = read_connector(stage) if not graph.outputs(stage.name) else None
+            if connector is not None and connector.context == "target" and connector.table:
+                schema, _, table = connector.table.rpartition(".")
+                parameter = schema.strip(".").strip("#")
+                if schema.strip(".").startswith("#") and parameter:
+                    built[table_key(parameter, table)] = table.lower()
+    return built
 
 
 def _operation_job(ctx: ConversionContext) -> JobConversion:

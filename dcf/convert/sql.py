@@ -39,6 +39,11 @@ def source_name(parameter: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", parameter.split(".")[0].lower()).strip("_")
 
 
+def table_key(parameter: str, table: str) -> str:
+    """A table as jobs name it, one way whatever the dialect: ``#PS_DWH.SCHEMA#.STG_X``."""
+    return f"#{parameter}#.{table}".upper()
+
+
 @dataclass
 class StandIns:
     """Parameters and source tables replaced by identifiers sqlglot accepts, and put back as Jinja."""
@@ -46,10 +51,15 @@ class StandIns:
     jinja: dict[str, str] = field(default_factory=dict)
     #: (source name, schema parameter, table) of every source table met.
     sources: set[tuple[str, str, str]] = field(default_factory=set)
+    #: Tables other converted jobs build (:func:`table_key` -> their model): read with ``ref()``, not as sources.
+    models: dict[str, str] = field(default_factory=dict)
 
     def hide(self, text: str) -> str:
         def table(match: re.Match[str]) -> str:
             parameter, name = match.group(1), match.group(2).upper()
+            model = self.models.get(table_key(parameter, name))
+            if model is not None:
+                return self._stand_in(f"{{{{ ref('{model}') }}}}")
             self.sources.add((source_name(parameter), parameter, name))
             return self._stand_in(f"{{{{ source('{source_name(parameter)}', '{name}') }}}}")
 

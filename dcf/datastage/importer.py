@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from dcf.convert.job import JobConversion, convert_job
+from dcf.convert.job import JobConversion, built_tables, convert_job
 from dcf.convert.project import write_project
 from dcf.convert.rate import conversion_counts, conversion_markdown
 from dcf.datastage.containers import read_export
@@ -151,7 +151,9 @@ def _convert(jobs: list[DsJob], dbt_out: Path, out: Path, job_map: JobMap,
              dbt_vars: dict[str, str] | None) -> list[JobConversion]:
     """The parallel jobs as dbt models in ``dbt_out``, and the job map that selects them (``out/job_map.yaml``;
     the given map's own entries are kept and win)."""
-    conversions = [convert_job(job) for job in jobs if job.kind == "parallel" and job.graph is not None]
+    parallel = [job for job in jobs if job.kind == "parallel" and job.graph is not None]
+    built = built_tables(parallel)  # a job reading another's target reads its model
+    conversions = [convert_job(job, built_elsewhere=built) for job in parallel]
     write_project(conversions, dbt_out, variables=dbt_vars)
     entries = {c.job: c.job_map_entry for c in conversions if job_map.lookup(c.job) is None}
     header = ("# Written by the DataStage import: each converted parallel job -> the tag its generated models\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from dcf.convert.job import convert_job
+from dcf.convert.job import built_tables, convert_job
 from dcf.convert.parts import MANUAL
 from tests.convert.corpus_rows import (
     build_converted,
@@ -54,8 +54,14 @@ def test_a_converted_job_gives_the_rows_datastage_writes(jobs, tmp_path, name):
 
 def test_the_whole_converted_corpus_is_one_project_that_parses_and_builds(jobs, tmp_path):
     """All ten jobs in one generated project: one ``dbt build`` of everything (models, the tests generated from
-    the jobs, the file exports) succeeds, and every target holds the key's rows."""
-    converted = [(job, convert_job(job, dialect="duckdb")) for job in jobs.values()]
+    the jobs, the file exports) succeeds, and every target holds the key's rows. A job reading a table another
+    job writes reads its model (PX_DIM_CUSTOMER_SCD reads stg_customer, which PX_STG_CUSTOMER builds: the key
+    gives the first job's output as the second's input), so one build runs them in that order."""
+    built = built_tables(list(jobs.values()))
+    converted = [(job, convert_job(job, dialect="duckdb", built_elsewhere=built)) for job in jobs.values()]
+    dim = next(c for job, c in converted if job.name == "PX_DIM_CUSTOMER_SCD")
+    assert "{{ ref('stg_customer') }}" in dim.models[0].sql
+    assert ("ps_dwh", "PS_DWH.SCHEMA", "STG_CUSTOMER") not in dim.sources
     _project, database, result = build_project(tmp_path, converted)
     assert result.success, result.exception
     statuses = {str(r.status) for r in result.result.results}

@@ -9,7 +9,7 @@ import pytest
 import sqlglot
 import yaml
 
-from dcf.convert.job import convert_job
+from dcf.convert.job import built_tables, convert_job
 from dcf.convert.project import write_project
 from tests.convert.corpus_rows import run_values
 
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.fakesnow_server
 def test_the_converted_project_compiles_with_dbt_snowflake(jobs, fakesnow_server, tmp_path) -> None:
     from dbt.cli.main import dbtRunner
 
-    conversions = [convert_job(job, dialect="snowflake") for job in jobs.values()]
+    built = built_tables(list(jobs.values()))
+    conversions = [convert_job(job, dialect="snowflake", built_elsewhere=built) for job in jobs.values()]
     project = tmp_path / "project"
     write_project(conversions, project)
     endpoint = {key: fakesnow_server[key] for key in ("host", "port", "protocol")}
