@@ -25,7 +25,7 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-from dcf.convert.job import convert_job
+from dcf.convert.job import built_tables, convert_job
 from dcf.convert.project import write_project
 from dcf.datastage.containers import read_export
 from dcf.datastage.model import DsJob
@@ -55,7 +55,9 @@ def _read(path: Path) -> tuple[float, list[DsJob]]:
 
 def _convert(path: Path, out: Path) -> tuple[float, Counter]:
     started = time.perf_counter()
-    conversions = [convert_job(job) for job in read_export(path) if isinstance(job, DsJob) and job.graph]
+    jobs = [job for job in read_export(path) if isinstance(job, DsJob) and job.graph]
+    built = built_tables(jobs)  # as the import does: a job reading another's target reads its model
+    conversions = [convert_job(job, built_elsewhere=built) for job in jobs]
     write_project(conversions, out)
     elapsed = time.perf_counter() - started
     return elapsed, Counter(conversion.tier for conversion in conversions)
