@@ -108,18 +108,19 @@ def _subroutines(job: DsJob) -> list[StageVerdict]:
 
 def built_tables(jobs: list[DsJob]) -> dict[str, str]:
     """The tables the jobs' target connectors write (:func:`~dcf.convert.sql.table_key`) -> the model each
-    becomes (the table's name)."""
-    built = {}
+    becomes (the table's name); a table several jobs write is none's model (each job's rows are a model of
+    their own) and stays a source."""
+    writers: dict[str, set[str]] = {}
     for job in jobs:
         graph = job.graph
         for stage in (graph.stages.values() if graph else []):
             connector = read_connector(stage) if not graph.outputs(stage.name) else None
-            if connector is not None and connector.context == "target" and connector.table:
-                schema, _, table = connector.table.rpartition(".")
-                parameter = schema.strip(".").strip("#")
-                if schema.strip(".").startswith("#") and parameter:
-                    built[table_key(parameter, table)] = table.lower()
-    return built
+            if connector is None or connector.context != "target" or not connector.table:
+                continue
+            schema, _, table = connector.table.rpartition(".")
+            if schema.strip(".").startswith("#") and schema.strip(".").strip("#"):
+                writers.setdefault(table_key(schema.strip(".").strip("#"), table), set()).add(job.name)
+    return {key: key.rpartition(".")[2].lower() for key, names in writers.items() if len(names) == 1}
 
 
 def _operation_job(ctx: ConversionContext) -> JobConversion:

@@ -5,17 +5,20 @@ their source connectors read, their schemas as vars (the parameter-set members t
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import yaml
 
 from dcf.convert.job import JobConversion
 from dcf.convert.job_tests import key_tests
+from dcf.convert.parts import SEMI, StageVerdict
 
 
 def write_project(conversions: list[JobConversion], out: Path, *, name: str = "converted_datastage",
                   variables: dict[str, str] | None = None) -> list[Path]:
     """Write ``out/dbt_project.yml`` (unless one exists: then only ``models/datastage/``) and the models."""
+    _name_shared_targets(conversions)
     written: list[Path] = []
     out.mkdir(parents=True, exist_ok=True)
     project = out / "dbt_project.yml"
@@ -50,10 +53,28 @@ def write_project(conversions: list[JobConversion], out: Path, *, name: str = "c
     return written
 
 
+def _name_shared_targets(conversions: list[JobConversion]) -> None:
+    """Models of one name from several jobs (jobs that write the same table) each get the job's name too: dbt
+    refuses two models of one name, and the table is then one model per job (SEMI: their union is left to a
+    person)."""
+    writers = Counter(model.name for c in conversions for model in {m.name: m for m in c.models}.values())
+    for conversion in conversions:
+        for model in conversion.models:
+            if writers[model.name] > 1 and not model.name.endswith(f"__{conversion.job.lower()}"):
+                conversion.job_verdicts.append(StageVerdict(
+                    model.stage, "shared target", SEMI, f"{writers[model.name]} jobs write {model.target}: this "
+                    f"job's rows are model {model.name}__{conversion.job.lower()}; the table as their union is "
+                    "left to a person"))
+                model.name = f"{model.name}__{conversion.job.lower()}"
+
+
 def _write_operations(conversions: list[JobConversion], folder: Path) -> list[Path]:
     """Each job that only runs SQL as ``macros/datastage/<job>.sql``; a table another job's model builds is
-    named by ``ref()`` (the model's relation, wherever the project's profile puts it)."""
-    models = {model.target.upper(): model.name for c in conversions for model in c.models}
+    named by ``ref()`` (the model's relation, wherever the project's profile puts it); a table several jobs
+    write is no one model's, and keeps its own name."""
+    written_by = Counter(model.target.upper() for c in conversions for model in c.models)
+    models = {model.target.upper(): model.name for c in conversions for model in c.models
+              if written_by[model.target.upper()] == 1}
     written = []
     for conversion in conversions:
         if conversion.operations:
