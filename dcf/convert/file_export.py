@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dcf.convert.parts import ConversionContext
 from dcf.convert.sql import ConversionError, with_vars
-from dcf.convert.stages.sequential_file import RecordFormat, named_files, read_format
+from dcf.convert.stages.sequential_file import RecordFormat, named_files, read_format, sql_text
 from dcf.datastage.px_graph import PxLink, PxStage
 from dcf.store.dialect import Dialect
 
@@ -34,19 +34,15 @@ def export_hook(stage: PxStage, link: PxLink, ctx: ConversionContext) -> str:
     return _snowflake_unload(rows, path, record, header)
 
 
-def _text(value: str) -> str:
-    return value.replace("'", "''")
-
-
 def _duckdb_copy(rows: str, path: str, record: RecordFormat, header: bool) -> str:
-    quote = f", FORCE_QUOTE *, QUOTE '{_text(record.quote)}'" if record.quote else ", QUOTE ''"
+    quote = f", FORCE_QUOTE *, QUOTE '{sql_text(record.quote)}'" if record.quote else ", QUOTE ''"
     return (f"COPY ({rows}) TO '{path}' (FORMAT CSV, HEADER {'true' if header else 'false'}, "
-            f"DELIMITER '{_text(record.delimiter)}'{quote})")
+            f"DELIMITER '{sql_text(record.delimiter)}'{quote})")
 
 
 def _snowflake_unload(rows: str, path: str, record: RecordFormat, header: bool) -> str:
-    enclosed = f"'{_text(record.quote)}'" if record.quote else "NONE"
+    enclosed = f"'{sql_text(record.quote)}'" if record.quote else "NONE"
     return (f"COPY INTO @{{{{ var('dcf_file_stage') }}}}/{path} FROM ({rows}) FILE_FORMAT = (TYPE = CSV "
-            f"FIELD_DELIMITER = '{_text(record.delimiter)}' FIELD_OPTIONALLY_ENCLOSED_BY = {enclosed} "
+            f"FIELD_DELIMITER = '{sql_text(record.delimiter)}' FIELD_OPTIONALLY_ENCLOSED_BY = {enclosed} "
             f"COMPRESSION = NONE NULL_IF = ('')) HEADER = {'TRUE' if header else 'FALSE'} SINGLE = TRUE "
             "OVERWRITE = TRUE")

@@ -69,19 +69,14 @@ def _name_shared_targets(conversions: list[JobConversion]) -> None:
 
 
 def _write_operations(conversions: list[JobConversion], folder: Path) -> list[Path]:
-    """Each job that only runs SQL as ``macros/datastage/<job>.sql``; a table another job's model builds is
-    named by ``ref()`` (the model's relation, wherever the project's profile puts it); a table several jobs
-    write is no one model's, and keeps its own name."""
-    written_by = Counter(model.target.upper() for c in conversions for model in c.models)
-    models = {model.target.upper(): model.name for c in conversions for model in c.models
-              if written_by[model.target.upper()] == 1}
+    """Each job that only runs SQL as ``macros/datastage/<job>.sql``."""
     written = []
     for conversion in conversions:
         if conversion.operations:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{conversion.job.lower()}.sql"
             path.write_text(f"-- converted from DataStage job {conversion.job}: run with dbt run-operation\n"
-                            + "\n".join(operation.macro(models) for operation in conversion.operations),
+                            + "\n".join(operation.macro() for operation in conversion.operations),
                             encoding="utf-8")
             written.append(path)
     return written

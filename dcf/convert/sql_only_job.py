@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from dcf.convert.parts import AUTO, SEMI, ConversionContext
 from dcf.convert.plsql import Statement, read_statements
-from dcf.convert.sql import PARAMETER, ConversionError
+from dcf.convert.sql import PARAMETER, ConversionError, table_key
 from dcf.datastage.connectors import Connector, read_connector
 from dcf.datastage.px_graph import PxGraph
 
@@ -38,13 +38,14 @@ class Operation:
     statements: list[exp.Expression] = field(default_factory=list)
     #: stand-in identifier -> the job parameter it replaces (``#PS_DWH.SCHEMA#``)
     parameters: dict[str, str] = field(default_factory=dict)
+    #: Tables other converted jobs build (:func:`~dcf.convert.sql.table_key` -> their model): named by ``ref()``.
+    models: dict[str, str] = field(default_factory=dict)
 
-    def macro(self, models: dict[str, str]) -> str:
-        """The macro's text; ``models`` maps a target table as the jobs name it (``#PS_DWH.SCHEMA#.STG_X``,
-        upper case) to the model that builds it."""
+    def macro(self) -> str:
+        """The macro's text."""
         lines = [f"{{% macro {self.name}() %}}"]
         for number, statement in enumerate(self.statements, 1):
-            sql, model = self._render(statement, models)
+            sql, model = self._render(statement)
             # each statement committed on its own: dbt ends an operation without a commit, and a transaction
             # load_relation() (or the statement itself) opened would be rolled back with everything in it
             body = [f"{{% call statement('{self.name}_{number}', auto_begin=True) -%}}", sql, "{%- endcall %}",
@@ -54,12 +55,11 @@ class Operation:
             lines += body
         return "\n".join([*lines, "{% endmacro %}"]) + "\n"
 
-    def _render(self, statement: exp.Expression, models: dict[str, str]) -> tuple[str, str | None]:
+    def _render(self, statement: exp.Expression) -> tuple[str, str | None]:
         tree, refs = statement.copy(), {}
         for table in list(tree.find_all(exp.Table)):
-            schema = self.parameters.get(table.db, table.db)
-            model = models.get(f"#{schema}#.{table.name}".upper() if table.db in self.parameters
-                               else f"{schema}.{table.name}".upper())
+            parameter = self.parameters.get(table.db)
+            model = self.models.get(table_key(parameter, table.name)) if parameter else None
             if model is not None:
                 token = f"DCF_REF_{len(refs)}_X"
                 refs[token] = model
@@ -80,7 +80,7 @@ def is_operation_job(graph: PxGraph) -> bool:
 
 def convert_operation(ctx: ConversionContext) -> Operation:
     """The job's connectors, in graph order, as one operation named after the job."""
-    operation = Operation(ctx.job.lower(), "", ctx.dialect)
+    operation = Operation(ctx.job.lower(), "", ctx.dialect, models=ctx.stand_ins.models)
     for stage in ctx.graph.stages.values():
         if stage.stage_type == GENERATOR:
             continue

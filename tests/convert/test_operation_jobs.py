@@ -13,7 +13,7 @@ import pytest
 import yaml
 from jinja2 import Environment
 
-from dcf.convert.job import convert_job
+from dcf.convert.job import built_tables, convert_job
 from dcf.convert.parts import MANUAL
 from dcf.convert.project import write_project
 from tests.datastage.corpus import PARALLEL, parallel_key, parallel_parameter_sets
@@ -79,7 +79,7 @@ def test_the_operation_rendered_for_snowflake_has_the_same_effect(jobs, fakesnow
         fakesnow_conn.execute(sent[-1])
         return ""
 
-    template = Environment(extensions=["jinja2.ext.do"]).from_string(conversion.operations[0].macro({}))
+    template = Environment(extensions=["jinja2.ext.do"]).from_string(conversion.operations[0].macro())
     committed = []
     adapter = type("Adapter", (), {"commit": lambda self: committed.append(len(sent))})()
     template.make_module({"statement": statement, "var": values.__getitem__, "adapter": adapter}).px_truncate_stage()
@@ -92,9 +92,9 @@ def test_the_operation_rendered_for_snowflake_has_the_same_effect(jobs, fakesnow
 
 @pytest.mark.unit
 def test_a_table_another_job_builds_is_named_by_ref_and_emptied_only_when_built(jobs) -> None:
-    conversions = [convert_job(jobs[name]) for name in (JOB, "PX_STG_CUSTOMER")]
-    models = {m.target.upper(): m.name for c in conversions for m in c.models}
-    macro = conversions[0].operations[0].macro(models)
+    pair = [jobs[name] for name in (JOB, "PX_STG_CUSTOMER")]
+    conversions = [convert_job(job, built_elsewhere=built_tables(pair)) for job in pair]
+    macro = conversions[0].operations[0].macro()
     assert "{% if load_relation(ref('stg_customer')) is not none %}" in macro
     assert "TRUNCATE TABLE {{ ref('stg_customer') }}" in macro
     assert "TRUNCATE TABLE {{ var('PS_DWH.SCHEMA') }}.STG_TRANSACTION" in macro

@@ -91,7 +91,7 @@ def _columns(link: PxLink, read: list[str], record: RecordFormat) -> str:
 
 def _duckdb_reader(link: PxLink, path: str, record: RecordFormat, header: bool) -> str:
     types = ", ".join(f"'{c.name}': 'VARCHAR'" for c in link.columns)
-    options = (f"delim='{_sql_text(record.delimiter)}', quote='{_sql_text(record.quote)}', escape='', "
+    options = (f"delim='{sql_text(record.delimiter)}', quote='{sql_text(record.quote)}', escape='', "
                f"header={'true' if header else 'false'}, auto_detect=false, columns={{{types}}}")
     columns = _columns(link, [c.name for c in link.columns], record)
     return f"SELECT {columns} FROM read_csv('{path}', {options})"
@@ -104,5 +104,6 @@ def _snowflake_reader(link: PxLink, path: str, record: RecordFormat, header: boo
             f"(FILE_FORMAT => '{{{{ var('dcf_file_format') }}}}')")
 
 
-def _sql_text(value: str) -> str:
+def sql_text(value: str) -> str:
+    """``value`` inside a SQL string literal (its quotes doubled)."""
     return value.replace("'", "''")
